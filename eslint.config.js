@@ -1,0 +1,71 @@
+// Lint configuration: typescript-eslint's type-checked rules, complexity limits, and the import
+// layering of STYLE.md (lower layers never import higher ones).
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+/** Layers and the internal folders each may NOT import. */
+const layers = {
+  util: ['runtime', 'kube', 'controller', 'credentials', 'dockerconfig', 'builder', 'cli', 'metrics', 'log', 'api'],
+  dockerconfig: ['runtime', 'kube', 'controller', 'credentials', 'builder', 'cli', 'metrics', 'log'],
+  runtime: ['kube', 'controller', 'credentials', 'dockerconfig', 'builder', 'cli', 'api'],
+  api: ['runtime', 'kube', 'controller', 'credentials', 'builder', 'cli', 'metrics'],
+  credentials: ['kube', 'controller', 'builder', 'cli', 'runtime'],
+  kube: ['controller', 'credentials', 'dockerconfig', 'builder', 'cli'],
+  metrics: ['controller', 'credentials', 'builder', 'cli', 'kube'],
+  log: ['runtime', 'kube', 'controller', 'credentials', 'dockerconfig', 'builder', 'cli', 'metrics', 'api'],
+  controller: ['builder', 'cli'],
+  builder: ['controller', 'cli'],
+};
+
+const layerRules = Object.entries(layers).map(([layer, forbidden]) => ({
+  files: [`src/${layer}/**/*.ts`],
+  rules: {
+    'no-restricted-imports': [
+      'error',
+      {
+        patterns: [
+          {
+            group: forbidden.flatMap((f) => [`../${f}/*`, `../../${f}/*`, `../${f}`, `../../${f}`]),
+            message: `src/${layer} must not import these layers (see STYLE.md, Layout).`,
+          },
+          { group: ['../main*', '../../main*'], message: 'Only the composition root imports everything.' },
+        ],
+      },
+    ],
+  },
+}));
+
+export default tseslint.config(
+  { ignores: ['dist/', 'node_modules/', '.testbed/', 'charts/', 'test/testbed/go/'] },
+  js.configs.recommended,
+  ...tseslint.configs.strictTypeChecked,
+  {
+    languageOptions: {
+      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+    },
+    rules: {
+      complexity: ['error', 15],
+      'max-depth': ['error', 4],
+      'max-lines': ['error', { max: 400, skipBlankLines: true, skipComments: true }],
+      '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true, allowBoolean: true }],
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      'no-restricted-properties': [
+        'error',
+        { object: 'process', property: 'env', message: 'Only src/main.ts and src/cli read the environment.' },
+      ],
+    },
+  },
+  {
+    files: ['src/main.ts', 'src/cli/**/*.ts', 'test/**/*.ts', 'bench/**/*.ts'],
+    rules: { 'no-restricted-properties': 'off' },
+  },
+  {
+    files: ['test/**/*.ts', 'bench/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-non-null-assertion': 'off',
+      '@typescript-eslint/no-floating-promises': ['error', { allowForKnownSafeCalls: [{ from: 'package', package: 'node:test', name: ['test', 'it', 'describe', 'suite'] }] }],
+    },
+  },
+  { files: ['eslint.config.js'], ...tseslint.configs.disableTypeChecked },
+  ...layerRules,
+);

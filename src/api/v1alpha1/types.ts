@@ -1,0 +1,186 @@
+// The ImagePullSecret API (pullsecret-sync.dev/v1alpha1) as TypeScript types.
+// Field names under spec.registry.credentials and spec.target are IMPS's, so an IMPS user migrates by
+// changing apiVersion; everything else is an extension (SPEC.md section 2).
+
+export const GROUP = 'pullsecret-sync.dev';
+export const VERSION = 'v1alpha1';
+export const API_VERSION = `${GROUP}/${VERSION}`;
+export const KIND = 'ImagePullSecret';
+export const PLURAL = 'imagepullsecrets';
+export const SINGULAR = 'imagepullsecret';
+export const SHORT_NAME = 'ips';
+
+/** A reference to a Secret in some namespace; `key` picks one data key where the source needs one. */
+export interface SecretReference {
+  name: string;
+  namespace: string;
+  key?: string;
+}
+
+export type LabelSelectorOperator = 'In' | 'NotIn' | 'Exists' | 'DoesNotExist';
+
+export interface SelectorRequirement {
+  key: string;
+  operator: LabelSelectorOperator;
+  values?: string[];
+}
+
+/** A standard Kubernetes LabelSelector. `{}` matches everything. */
+export interface LabelSelector {
+  matchLabels?: Record<string, string>;
+  matchExpressions?: SelectorRequirement[];
+}
+
+/** The same shape over annotations; values are arbitrary strings. `{}` matches everything. */
+export interface AnnotationSelector {
+  matchAnnotations?: Record<string, string>;
+  matchExpressions?: SelectorRequirement[];
+}
+
+export interface EcrSource {
+  region: string;
+  /** Registry hosts to emit, one per account; default: the caller's own account. */
+  accountIDs?: string[];
+  roleARN?: string;
+  /** Secret with accessKeyID / secretKey (and optional sessionToken); else the daemon's own identity. */
+  credentialsSecret?: SecretReference;
+  /** Host form: standard, FIPS, dual-stack. China partition follows from the region. */
+  endpointType?: 'standard' | 'fips' | 'dualstack';
+  /** Override of the ECR API endpoint (private endpoints, tests). */
+  endpoint?: string;
+}
+
+export interface GcpSource {
+  registries: string[];
+  /** service_account or external_account JSON; default key `credentials.json`. Else the daemon's ADC. */
+  credentialsSecret?: SecretReference;
+}
+
+export interface AzureSource {
+  registry: string;
+  tenantID?: string;
+  clientID?: string;
+  /** Client secret of a service principal; default key `clientSecret`. Else workload or managed identity. */
+  credentialsSecret?: SecretReference;
+}
+
+export interface Registry {
+  credentials?: SecretReference[];
+  ecr?: EcrSource[];
+  gcp?: GcpSource[];
+  azure?: AzureSource[];
+}
+
+export interface NamespaceSelection {
+  names?: string[];
+  labels?: LabelSelector[];
+  annotations?: AnnotationSelector[];
+}
+
+export interface PodSelection {
+  labels?: LabelSelector[];
+  annotations?: AnnotationSelector[];
+}
+
+export interface TargetSecret {
+  name: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+}
+
+export interface Target {
+  namespaces?: NamespaceSelection;
+  namespacesWithPods?: PodSelection;
+  secret: TargetSecret;
+  serviceAccounts?: { names: string[] };
+}
+
+export interface BuilderServiceAccount {
+  namespace: string;
+  /** `*` means any ServiceAccount of the namespace. */
+  name: string;
+}
+
+export interface EcrRepositoryCreation {
+  enabled: boolean;
+  imageTagMutability?: 'MUTABLE' | 'IMMUTABLE';
+  scanOnPush?: boolean;
+  accessPolicy?: string;
+  lifecyclePolicy?: string;
+  tags?: { key: string; value: string }[];
+}
+
+export interface Builder {
+  serviceAccounts: BuilderServiceAccount[];
+  repositories?: string[];
+  ecrRepositoryCreation?: EcrRepositoryCreation;
+}
+
+export interface ImagePullSecretSpec {
+  registry: Registry;
+  target: Target;
+  builder?: Builder;
+}
+
+/** metav1.Condition */
+export interface Condition {
+  type: string;
+  status: 'True' | 'False' | 'Unknown';
+  observedGeneration?: number;
+  lastTransitionTime: string;
+  reason: string;
+  message: string;
+}
+
+export type SourceKind = 'Secret' | 'ECR' | 'GCP' | 'Azure';
+
+export interface SourceStatus {
+  /** Human reference, e.g. `Secret registry-access/dockerhub` or `ECR eu-central-1`. Never secret. */
+  reference: string;
+  kind: SourceKind;
+  registries: string[];
+  expiresAt?: string;
+  lastRefreshTime?: string;
+  /** Empty when the source is healthy. */
+  message?: string;
+  /** Registries this source provides that an earlier source already provided. */
+  shadowed?: string[];
+}
+
+export interface ConflictStatus {
+  namespace: string;
+  /** Who holds the Secret: `unmanaged` or `ImagePullSecret/<name>`. */
+  holder: string;
+}
+
+export interface ImagePullSecretStatus {
+  observedGeneration?: number;
+  conditions?: Condition[];
+  managedNamespaces?: string[];
+  managedNamespaceCount?: number;
+  sources?: SourceStatus[];
+  conflicts?: ConflictStatus[];
+  conflictCount?: number;
+  lastSuccessfulReconciliation?: string;
+  validitySeconds?: number;
+}
+
+export interface ObjectMeta {
+  name: string;
+  uid?: string;
+  generation?: number;
+  resourceVersion?: string;
+  creationTimestamp?: string;
+  deletionTimestamp?: string;
+  finalizers?: string[];
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+}
+
+export interface ImagePullSecret {
+  apiVersion: typeof API_VERSION;
+  kind: typeof KIND;
+  metadata: ObjectMeta;
+  spec: ImagePullSecretSpec;
+  status?: ImagePullSecretStatus;
+}
