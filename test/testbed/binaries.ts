@@ -1,0 +1,146 @@
+// The control-plane binaries: etcd, kube-apiserver, kube-controller-manager and kubectl, built from the
+// Go module proxy through the committed wrapper modules in go/, cached outside the repository keyed by
+// version and build inputs. KUBEBUILDER_ASSETS (the envtest convention) supplies prebuilt binaries,
+// used as they are.
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { promisify } from 'node:util';
+import { fileURLToPath } from 'node:url';
+
+const run = promisify(execFile);
+const goDir = join(dirname(fileURLToPath(import.meta.url)), 'go');
+
+export interface Binaries {
+  etcd: string;
+  kubeApiserver: string;
+  kubeControllerManager: string;
+  kubectl: string;
+  kubernetesVersion: string;
+  etcdVersion: string;
+}
+
+interface Module {
+  dir: string;
+  version: string;
+  packages: Record<string, string>;
+  ldflags: string;
+}
+
+/** The version a wrapper module's go.mod pins for `modulePath`. */
+function pinnedVersion(dir: string, modulePath: string): string {
+  const gomod = readFileSync(join(dir, 'go.mod'), 'utf8');
+  const match = new RegExp(`^\\s*(?:require\\s+)?${modulePath.replaceAll('.', '\\.')} (v[^\\s]+)`, 'm').exec(gomod);
+  if (!match?.[1]) throw new Error(`${dir}/go.mod does not pin ${modulePath}`);
+  return match[1];
+}
+
+function kubeModule(): Module {
+  const dir = join(goDir, 'kube');
+  const version = pinnedVersion(dir, 'k8s.io/kubernetes');
+  const [major, minor] = version.slice(1).split('.');
+  // The same variables Kubernetes' own build sets, so /version reports the real version.
+  const ldflags = ['k8s.io/component-base/version', 'k8s.io/client-go/pkg/version']
+    .flatMap((pkg) => [`-X ${pkg}.gitVersion=${version}`, `-X ${pkg}.gitMajor=${major ?? ''}`,
+      `-X ${pkg}.gitMinor=${minor ?? ''}`, `-X ${pkg}.gitTreeState=clean`])
+    .join(' ');
+  return {
+    dir, version, ldflags: `-s -w ${ldflags}`,
+    packages: {
+      'kube-apiserver': 'k8s.io/kubernetes/cmd/kube-apiserver',
+      'kube-controller-manager': 'k8s.io/kubernetes/cmd/kube-controller-manager',
+      kubectl: 'k8s.io/kubernetes/cmd/kubectl',
+    },
+  };
+}
+
+function etcdModule(): Module {
+  const dir = join(goDir, 'etcd');
+  return { dir, version: pinnedVersion(dir, 'go.etcd.io/etcd/server/v3'), ldflags: '-s -w', packages: { etcd: 'go.etcd.io/etcd/server/v3' } };
+}
+
+export function cacheRoot(): string {
+  return join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'pullsecret-sync', 'testbed');
+}
+
+async function goVersion(): Promise<string> {
+  return (await run('go', ['env', 'GOVERSION'])).stdout.trim();
+}
+
+/** Builds (once) every binary of `mod` into a cache directory keyed by its inputs; returns the directory. */
+async function ensureBuilt(mod: Module, name: string, log: (line: string) => void): Promise<string> {
+  const inputs = [readFileSync(join(mod.dir, 'go.mod')), readFileSync(join(mod.dir, 'go.sum')), mod.ldflags, await goVersion()];
+  const key = createHash('sha256').update(inputs.join('\0')).digest('hex').slice(0, 12);
+  const target = join(cacheRoot(), `${name}-${mod.version}-${key}`);
+  if (Object.keys(mod.packages).every((bin) => existsSync(join(target, bin)))) return target;
+
+  const staging = `${target}.tmp-${process.pid}`;
+  rmSync(staging, { recursive: true, force: true });
+  mkdirSync(staging, { recursive: true });
+  log(`building ${name} ${mod.version} from the Go module proxy (first run only; several minutes on 2 cores)`);
+  const started = Date.now();
+  // With one package, -o names the file (go would otherwise name it after the last path element).
+  const entries = Object.entries(mod.packages);
+  const output = entries.length === 1 ? join(staging, entries[0]?.[0] ?? '') : `${staging}/`;
+  await run('go', ['build', '-mod=readonly', '-trimpath', '-ldflags', mod.ldflags, '-o', output, ...Object.values(mod.packages)], {
+    cwd: mod.dir,
+    env: { ...process.env, CGO_ENABLED: '0', GOTOOLCHAIN: 'local', GOFLAGS: '-mod=readonly -buildvcs=false' },
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  log(`built ${name} ${mod.version} in ${Math.round((Date.now() - started) / 1000)} s`);
+  rmSync(target, { recursive: true, force: true });
+  renameSync(staging, target);
+  return target;
+}
+
+/** Serialises builds between processes (a test run and a `testbed up` started together). */
+async function withLock<T>(fn: () => Promise<T>): Promise<T> {
+  const lock = join(cacheRoot(), '.lock');
+  mkdirSync(cacheRoot(), { recursive: true });
+  const deadline = Date.now() + 60 * 60 * 1000;
+  for (;;) {
+    try {
+      mkdirSync(lock);
+      break;
+    } catch {
+      if (Date.now() > deadline) throw new Error(`testbed build lock ${lock} held for an hour; remove it if stale`);
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    rmSync(lock, { recursive: true, force: true });
+  }
+}
+
+function fromAssets(dir: string): Partial<Record<string, string>> {
+  const found: Record<string, string> = {};
+  for (const bin of ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kubectl']) {
+    if (existsSync(join(dir, bin))) found[bin] = join(dir, bin);
+  }
+  return found;
+}
+
+/** Resolves every binary: prebuilt ones from KUBEBUILDER_ASSETS first, the rest built and cached. */
+export async function ensureBinaries(log: (line: string) => void = () => undefined): Promise<Binaries> {
+  const assets = process.env.KUBEBUILDER_ASSETS ? fromAssets(process.env.KUBEBUILDER_ASSETS) : {};
+  const kube = kubeModule();
+  const etcd = etcdModule();
+  const needKube = ['kube-apiserver', 'kube-controller-manager', 'kubectl'].some((b) => !assets[b]);
+  const needEtcd = !assets.etcd;
+  const [etcdDir, kubeDir] = await withLock(async () => [
+    needEtcd ? await ensureBuilt(etcd, 'etcd', log) : '',
+    needKube ? await ensureBuilt(kube, 'kubernetes', log) : '',
+  ]);
+  return {
+    etcd: assets.etcd ?? join(etcdDir, 'etcd'),
+    kubeApiserver: assets['kube-apiserver'] ?? join(kubeDir, 'kube-apiserver'),
+    kubeControllerManager: assets['kube-controller-manager'] ?? join(kubeDir, 'kube-controller-manager'),
+    kubectl: assets.kubectl ?? join(kubeDir, 'kubectl'),
+    kubernetesVersion: kube.version,
+    etcdVersion: etcd.version,
+  };
+}

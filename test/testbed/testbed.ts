@@ -1,0 +1,111 @@
+// The testbed: a real Kubernetes control plane (plus, on request, a TLS registry and moto) started once
+// per test run or by `npm run testbed -- up`. Its state is a JSON file, so test processes, the CLI and a
+// later `down` all see the same bed.
+import { mkdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { KubeConfig } from '@kubernetes/client-node';
+import { ensurePackages } from './apt.ts';
+import { ensureBinaries } from './binaries.ts';
+import { startControlPlane } from './control-plane.ts';
+import { startMoto, type MotoInfo } from './moto.ts';
+import { createPki, type Pki } from './pki.ts';
+import { ownsProcess, stopProcess } from './processes.ts';
+import { startRegistry, type RegistryInfo } from './registry.ts';
+
+export interface TestbedState {
+  dir: string;
+  kubeconfig: string;
+  server: string;
+  kubernetesVersion: string;
+  etcdVersion: string;
+  pki: Pki;
+  registry?: RegistryInfo;
+  moto?: MotoInfo;
+  processes: { name: string; pid: number; log: string }[];
+  startedAt: string;
+  readyMs: number;
+}
+
+export interface StartOptions {
+  dir: string;
+  registry?: boolean;
+  moto?: boolean;
+  log?: (line: string) => void;
+}
+
+export const STATE_ENV = 'PULLSECRET_SYNC_TESTBED';
+
+function stateFile(dir: string): string {
+  return join(dir, 'state.json');
+}
+
+export async function startTestbed(opts: StartOptions): Promise<TestbedState> {
+  const log = opts.log ?? (() => undefined);
+  const dir = resolve(opts.dir);
+  ensurePackages(['openssl', 'skopeo', 'docker-registry', 'htpasswd'], log);
+  const binaries = await ensureBinaries(log);
+  const started = Date.now();
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(join(dir, 'pki'), { recursive: true });
+  const pki = await createPki(join(dir, 'pki'));
+  const state: TestbedState = {
+    dir, kubeconfig: '', server: '', kubernetesVersion: binaries.kubernetesVersion, etcdVersion: binaries.etcdVersion,
+    pki, processes: [], startedAt: new Date().toISOString(), readyMs: 0,
+  };
+  try {
+    const cp = await startControlPlane(join(dir, 'control-plane'), binaries, pki);
+    state.processes.push(...cp.processes);
+    state.kubeconfig = cp.kubeconfig;
+    state.server = cp.server;
+    if (opts.registry) {
+      state.registry = await startRegistry({
+        dir: join(dir, 'registry'), ca: pki.ca.cert, cert: pki.registry.cert, key: pki.registry.key,
+        users: [{ username: 'testbed', password: `pw-${Math.random().toString(36).slice(2)}` }],
+      });
+      state.processes.push({ name: 'docker-registry', pid: state.registry.pid, log: join(dir, 'registry', 'registry.log') });
+    }
+    if (opts.moto) {
+      const moto = await startMoto(dir);
+      state.moto = moto.info;
+      state.processes.push(moto.proc);
+    }
+  } catch (err) {
+    await stopTestbed(state);
+    throw err;
+  }
+  state.readyMs = Date.now() - started;
+  writeFileSync(stateFile(dir), JSON.stringify(state, null, 2));
+  log(`testbed ready in ${state.readyMs} ms: Kubernetes ${state.kubernetesVersion}, etcd ${state.etcdVersion}`);
+  return state;
+}
+
+/** Stops exactly the processes this bed started (checked by pid and state directory), newest first. */
+export async function stopTestbed(state: TestbedState): Promise<void> {
+  for (const proc of [...state.processes].reverse()) {
+    if (ownsProcess(proc.pid, state.dir)) await stopProcess(proc.pid);
+  }
+}
+
+export function readState(dir: string): TestbedState | undefined {
+  const file = stateFile(resolve(dir));
+  if (!existsSync(file)) return undefined;
+  return JSON.parse(readFileSync(file, 'utf8')) as TestbedState;
+}
+
+export function isRunning(state: TestbedState): boolean {
+  return state.processes.every((p) => ownsProcess(p.pid, state.dir));
+}
+
+/** The bed of this test run, from the state directory the global setup exported. */
+export function currentTestbed(): TestbedState {
+  const dir = process.env[STATE_ENV];
+  const state = dir ? readState(dir) : undefined;
+  if (!state) throw new Error(`no testbed: ${STATE_ENV} is unset or stale; run tests through npm test`);
+  return state;
+}
+
+export function adminKubeConfig(state: TestbedState = currentTestbed()): KubeConfig {
+  const kc = new KubeConfig();
+  kc.loadFromFile(state.kubeconfig);
+  return kc;
+}
