@@ -1,0 +1,247 @@
+// An informer that does not stop: list, then watch from the list's resourceVersion with a server-side
+// timeout; re-watch when the server ends the watch, re-list on 410 Gone, back off and retry on every other
+// error, and abort a watch that has gone silent (a half-open connection never ends by itself).
+// client-node's own informer stops on any error but 410 and sets no watch timeout; hence this one.
+import { setTimeout as sleep } from 'node:timers/promises';
+import { isStatus, KubeApiError, METADATA_ACCEPT, METADATA_LIST_ACCEPT, type KubeRest } from './rest.ts';
+import { objectKey, Store, type KubeObject } from './store.ts';
+
+export interface InformerHandlers<T> {
+  add?(obj: T): void;
+  update?(oldObj: T, newObj: T): void;
+  delete?(obj: T): void;
+}
+
+export interface InformerLog {
+  (level: 'debug' | 'info' | 'warn', msg: string, fields?: Record<string, unknown>): void;
+}
+
+export interface InformerOptions<T> {
+  /** Resource name for logs and metrics, e.g. `pods`. */
+  resource: string;
+  /** Collection path, e.g. `/api/v1/pods`. */
+  path: string;
+  labelSelector?: string;
+  fieldSelector?: string;
+  /** Ask for PartialObjectMetadata: labels and annotations without spec or status. */
+  metadataOnly?: boolean;
+  /** Shrinks what the cache keeps; the default drops managedFields. */
+  transform?: (obj: unknown) => T;
+  pageSize?: number;
+  /** Lower bound of the watch timeout; each watch picks a value in [min, 2*min) like client-go. */
+  minWatchTimeoutSeconds?: number;
+  backoffBaseMs?: number;
+  backoffCapMs?: number;
+  random?: () => number;
+  now?: () => number;
+  log?: InformerLog;
+}
+
+interface ListResponse {
+  metadata?: { resourceVersion?: string; continue?: string };
+  items?: unknown[];
+}
+
+function dropManagedFields(obj: unknown): KubeObject {
+  const meta = (obj as KubeObject).metadata;
+  if (meta) delete meta.managedFields;
+  return obj as KubeObject;
+}
+
+class GoneError extends Error {}
+
+export class Informer<T extends KubeObject> {
+  readonly store = new Store<T>();
+  private readonly handlers: InformerHandlers<T>[] = [];
+  private readonly abort = new AbortController();
+  private resourceVersion = '';
+  private synced = false;
+  private lastProgress: number;
+  private running: Promise<void> | undefined;
+  private readonly now: () => number;
+  private readonly random: () => number;
+  private readonly transform: (obj: unknown) => T;
+
+  constructor(private readonly rest: KubeRest, private readonly opts: InformerOptions<T>) {
+    this.now = opts.now ?? Date.now;
+    this.random = opts.random ?? Math.random;
+    this.transform = opts.transform ?? ((obj) => dropManagedFields(obj) as T);
+    this.lastProgress = this.now();
+  }
+
+  /** Handlers run synchronously on the informer's loop; keep them to cheap cache reads and enqueues. */
+  on(handlers: InformerHandlers<T>): void {
+    this.handlers.push(handlers);
+  }
+
+  hasSynced(): boolean {
+    return this.synced;
+  }
+
+  /** Milliseconds since the informer last made progress (a list, a watch opened, an event). */
+  sinceProgress(): number {
+    return this.now() - this.lastProgress;
+  }
+
+  /** The longest a healthy informer stays without progress: a full watch timeout plus slack. */
+  stallThresholdMs(): number {
+    return (2 * this.minWatchTimeout() + 60) * 1000;
+  }
+
+  start(): void {
+    this.running ??= this.loop();
+  }
+
+  async stop(): Promise<void> {
+    this.abort.abort();
+    await this.running;
+  }
+
+  private stopped(): boolean {
+    return this.abort.signal.aborted;
+  }
+
+  private minWatchTimeout(): number {
+    return this.opts.minWatchTimeoutSeconds ?? 300;
+  }
+
+  private log(level: 'debug' | 'info' | 'warn', msg: string, fields: Record<string, unknown> = {}): void {
+    this.opts.log?.(level, msg, { resource: this.opts.resource, ...fields });
+  }
+
+  private async loop(): Promise<void> {
+    let failures = 0;
+    let needList = true;
+    while (!this.stopped()) {
+      try {
+        if (needList) await this.list();
+        needList = false;
+        await this.watchOnce();
+        failures = 0;
+      } catch (err) {
+        if (this.stopped()) break;
+        if (err instanceof GoneError || isStatus(err, 410)) {
+          this.log('info', 'Watch expired; relisting');
+          needList = true;
+          continue;
+        }
+        failures++;
+        const delay = this.backoff(failures);
+        this.log('warn', 'List/watch failed; retrying', { error: describe(err), attempt: failures, delayMs: delay });
+        await sleep(delay, undefined, { signal: this.abort.signal }).catch(() => undefined);
+      }
+    }
+  }
+
+  private backoff(failures: number): number {
+    const base = this.opts.backoffBaseMs ?? 200;
+    const cap = this.opts.backoffCapMs ?? 30_000;
+    const raw = Math.min(cap, base * 2 ** Math.min(failures - 1, 20));
+    return Math.round(raw * (0.5 + this.random() / 2));
+  }
+
+  private query(): Record<string, string | undefined> {
+    return { labelSelector: this.opts.labelSelector, fieldSelector: this.opts.fieldSelector };
+  }
+
+  /** Pages through the collection, then reconciles the cache with it, emitting what changed. */
+  private async list(): Promise<void> {
+    const fresh = new Map<string, T>();
+    let cont: string | undefined;
+    let rv = '';
+    do {
+      const page = await this.rest.call<ListResponse>({
+        method: 'GET', path: this.opts.path, accept: this.opts.metadataOnly ? METADATA_LIST_ACCEPT : 'application/json',
+        query: { ...this.query(), limit: this.opts.pageSize ?? 500, continue: cont },
+      });
+      for (const item of page.items ?? []) {
+        const obj = this.transform(item);
+        fresh.set(objectKey(obj), obj);
+      }
+      cont = page.metadata?.continue || undefined;
+      rv = page.metadata?.resourceVersion ?? rv;
+    } while (cont);
+    this.replace(fresh);
+    this.resourceVersion = rv;
+    this.lastProgress = this.now();
+    if (!this.synced) this.log('debug', 'Cache synced', { objects: fresh.size });
+    this.synced = true;
+  }
+
+  private replace(fresh: Map<string, T>): void {
+    for (const key of [...this.store.keys()]) {
+      if (!fresh.has(key)) {
+        const gone = this.store.remove(key);
+        if (gone) this.emit('delete', gone);
+      }
+    }
+    for (const obj of fresh.values()) this.apply('MODIFIED', obj);
+  }
+
+  private apply(type: string, obj: T): void {
+    if (type === 'DELETED') {
+      const gone = this.store.remove(objectKey(obj));
+      this.emit('delete', gone ?? obj);
+      return;
+    }
+    const previous = this.store.upsert(obj);
+    if (!previous) this.emit('add', obj);
+    else if (previous.metadata?.resourceVersion !== obj.metadata?.resourceVersion) this.emit('update', obj, previous);
+  }
+
+  private emit(kind: 'add' | 'update' | 'delete', obj: T, previous?: T): void {
+    for (const h of this.handlers) {
+      try {
+        if (kind === 'add') h.add?.(obj);
+        else if (kind === 'update' && previous) h.update?.(previous, obj);
+        else h.delete?.(obj);
+      } catch (err) {
+        this.log('warn', 'Event handler failed', { error: describe(err) });
+      }
+    }
+  }
+
+  private async watchOnce(): Promise<void> {
+    const timeoutSeconds = Math.floor(this.minWatchTimeout() * (1 + this.random()));
+    const silence = new AbortController();
+    const onStop = () => { silence.abort(); };
+    this.abort.signal.addEventListener('abort', onStop, { once: true });
+    // A watch that carries nothing for longer than its own timeout plus slack is dead: abort it.
+    let watchdog = setTimeout(() => { silence.abort(); }, (timeoutSeconds + 30) * 1000);
+    try {
+      this.lastProgress = this.now();
+      await this.rest.watch({
+        path: this.opts.path, accept: this.opts.metadataOnly ? METADATA_ACCEPT : 'application/json',
+        query: { ...this.query(), resourceVersion: this.resourceVersion, allowWatchBookmarks: true, timeoutSeconds },
+      }, (event) => {
+        clearTimeout(watchdog);
+        watchdog = setTimeout(() => { silence.abort(); }, (timeoutSeconds + 30) * 1000);
+        this.handleEvent(event);
+      }, silence.signal);
+      if (silence.signal.aborted && !this.stopped()) throw new Error('watch went silent');
+    } finally {
+      clearTimeout(watchdog);
+      silence.abort(); // releases the connection when a handler or a parse error ended the watch early
+      this.abort.signal.removeEventListener('abort', onStop);
+    }
+  }
+
+  private handleEvent(event: { type: string; object: unknown }): void {
+    this.lastProgress = this.now();
+    if (event.type === 'ERROR') {
+      const status = event.object as { code?: number; reason?: string; message?: string };
+      if (status.code === 410) throw new GoneError('resourceVersion too old');
+      throw new KubeApiError(status.code ?? 0, status.reason ?? 'Unknown', status.message ?? 'watch error');
+    }
+    const obj = this.transform(event.object);
+    const rv = obj.metadata?.resourceVersion;
+    if (rv) this.resourceVersion = rv;
+    if (event.type === 'BOOKMARK') return;
+    this.apply(event.type, obj);
+  }
+}
+
+function describe(err: unknown): string {
+  if (err instanceof KubeApiError) return `${err.code} ${err.reason}: ${err.message}`;
+  return err instanceof Error ? err.message : String(err);
+}
