@@ -1,0 +1,12 @@
+// Writes the generated artifacts from their sources of truth: the CRD into crds/ and into the chart.
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { CRD_FILE, crdYaml } from '../src/api/v1alpha1/crd.ts';
+
+const root = join(import.meta.dirname, '..');
+for (const dir of ['crds', 'charts/pullsecret-sync/crds']) {
+  const file = join(root, dir, CRD_FILE);
+  await mkdir(dirname(file), { recursive: true });
+  await writeFile(file, crdYaml());
+  console.log(`wrote ${join(dir, CRD_FILE)}`);
+}

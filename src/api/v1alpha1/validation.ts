@@ -1,0 +1,145 @@
+// Semantic validation of an ImagePullSecret spec: what the CRD's structural schema cannot say. The daemon
+// reports these problems in status (Reason InvalidSpec) and writes nothing for the resource; `validate`
+// on the command line prints them. Pure.
+import type {
+  AnnotationSelector, Builder, ImagePullSecretSpec, LabelSelector, Registry, SecretReference, SelectorRequirement, Target,
+} from './types.ts';
+
+export interface ValidationIssue {
+  /** JSON-path-like location, e.g. `spec.target.namespaces.labels[0].matchExpressions[1]`. */
+  path: string;
+  message: string;
+}
+
+const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const LABEL_NAME = /^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/;
+const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
+const AWS_ACCOUNT = /^\d{12}$/;
+
+export const isDnsLabel = (s: string): boolean => s.length <= 63 && DNS1123_LABEL.test(s);
+export const isDnsSubdomain = (s: string): boolean => s.length <= 253 && DNS1123_SUBDOMAIN.test(s);
+
+/** A label or annotation key: optional DNS-subdomain prefix and a name of at most 63 characters. */
+export function isQualifiedName(key: string): boolean {
+  const slash = key.lastIndexOf('/');
+  const [prefix, name] = slash < 0 ? [undefined, key] : [key.slice(0, slash), key.slice(slash + 1)];
+  if (prefix !== undefined && !isDnsSubdomain(prefix)) return false;
+  return name.length <= 63 && LABEL_NAME.test(name);
+}
+
+export const isLabelValue = (v: string): boolean => v.length <= 63 && LABEL_VALUE.test(v);
+
+type Issues = ValidationIssue[];
+
+function requirement(r: SelectorRequirement, path: string, labels: boolean, out: Issues): void {
+  if (!isQualifiedName(r.key)) out.push({ path: `${path}.key`, message: `"${r.key}" is not a valid key` });
+  const values = r.values ?? [];
+  if ((r.operator === 'In' || r.operator === 'NotIn') && values.length === 0) {
+    out.push({ path: `${path}.values`, message: `operator ${r.operator} needs at least one value` });
+  } else if ((r.operator === 'Exists' || r.operator === 'DoesNotExist') && values.length > 0) {
+    out.push({ path: `${path}.values`, message: `operator ${r.operator} takes no values` });
+  } else if (!['In', 'NotIn', 'Exists', 'DoesNotExist'].includes(r.operator)) {
+    out.push({ path: `${path}.operator`, message: `unknown operator "${r.operator}"` });
+  }
+  if (labels) {
+    values.forEach((v, i) => {
+      if (!isLabelValue(v)) out.push({ path: `${path}.values[${String(i)}]`, message: `"${v}" is not a valid label value` });
+    });
+  }
+}
+
+function labelSelector(s: LabelSelector, path: string, out: Issues): void {
+  for (const [k, v] of Object.entries(s.matchLabels ?? {})) {
+    if (!isQualifiedName(k)) out.push({ path: `${path}.matchLabels`, message: `"${k}" is not a valid label key` });
+    if (!isLabelValue(v)) out.push({ path: `${path}.matchLabels`, message: `"${v}" is not a valid label value for ${k}` });
+  }
+  (s.matchExpressions ?? []).forEach((r, i) => { requirement(r, `${path}.matchExpressions[${String(i)}]`, true, out); });
+}
+
+function annotationSelector(s: AnnotationSelector, path: string, out: Issues): void {
+  for (const k of Object.keys(s.matchAnnotations ?? {})) {
+    if (!isQualifiedName(k)) out.push({ path: `${path}.matchAnnotations`, message: `"${k}" is not a valid annotation key` });
+  }
+  (s.matchExpressions ?? []).forEach((r, i) => { requirement(r, `${path}.matchExpressions[${String(i)}]`, false, out); });
+}
+
+function selectors(s: { labels?: LabelSelector[]; annotations?: AnnotationSelector[] }, path: string, out: Issues): void {
+  s.labels?.forEach((item, i) => { labelSelector(item, `${path}.labels[${String(i)}]`, out); });
+  s.annotations?.forEach((item, i) => { annotationSelector(item, `${path}.annotations[${String(i)}]`, out); });
+}
+
+/** Problems with the selectors and the Secret of `target`. */
+export function validateTarget(target: Target, path = 'spec.target'): ValidationIssue[] {
+  const out: Issues = [];
+  if (!isDnsSubdomain(target.secret.name)) {
+    out.push({ path: `${path}.secret.name`, message: `"${target.secret.name}" is not a valid Secret name` });
+  }
+  (target.namespaces?.names ?? []).forEach((n, i) => {
+    if (!isDnsLabel(n)) out.push({ path: `${path}.namespaces.names[${String(i)}]`, message: `"${n}" is not a valid namespace name` });
+  });
+  selectors(target.namespaces ?? {}, `${path}.namespaces`, out);
+  selectors(target.namespacesWithPods ?? {}, `${path}.namespacesWithPods`, out);
+  for (const [k] of Object.entries(target.secret.labels ?? {})) {
+    if (!isQualifiedName(k)) out.push({ path: `${path}.secret.labels`, message: `"${k}" is not a valid label key` });
+  }
+  return out;
+}
+
+function secretRef(ref: SecretReference | undefined, path: string, out: Issues): void {
+  if (!ref) return;
+  if (!isDnsSubdomain(ref.name)) out.push({ path: `${path}.name`, message: `"${ref.name}" is not a valid Secret name` });
+  if (!isDnsLabel(ref.namespace)) out.push({ path: `${path}.namespace`, message: `"${ref.namespace}" is not a valid namespace name` });
+}
+
+function registry(r: Registry, out: Issues): void {
+  const p = 'spec.registry';
+  const count = (r.credentials?.length ?? 0) + (r.ecr?.length ?? 0) + (r.gcp?.length ?? 0) + (r.azure?.length ?? 0);
+  if (count === 0) out.push({ path: p, message: 'names no credential source' });
+  r.credentials?.forEach((ref, i) => { secretRef(ref, `${p}.credentials[${String(i)}]`, out); });
+  r.ecr?.forEach((e, i) => {
+    const at = `${p}.ecr[${String(i)}]`;
+    (e.accountIDs ?? []).forEach((a, j) => {
+      if (!AWS_ACCOUNT.test(a)) out.push({ path: `${at}.accountIDs[${String(j)}]`, message: `"${a}" is not a 12-digit AWS account ID` });
+    });
+    if (e.roleARN !== undefined && !e.roleARN.startsWith('arn:')) out.push({ path: `${at}.roleARN`, message: 'is not an ARN' });
+    if (e.endpoint !== undefined && !URL.canParse(e.endpoint)) out.push({ path: `${at}.endpoint`, message: 'is not a URL' });
+    secretRef(e.credentialsSecret, `${at}.credentialsSecret`, out);
+  });
+  r.gcp?.forEach((g, i) => {
+    if (g.registries.length === 0) out.push({ path: `${p}.gcp[${String(i)}].registries`, message: 'names no registry' });
+    secretRef(g.credentialsSecret, `${p}.gcp[${String(i)}].credentialsSecret`, out);
+  });
+  r.azure?.forEach((a, i) => { secretRef(a.credentialsSecret, `${p}.azure[${String(i)}].credentialsSecret`, out); });
+}
+
+function isJson(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function builder(b: Builder, out: Issues): void {
+  const p = 'spec.builder';
+  b.serviceAccounts.forEach((sa, i) => {
+    if (!isDnsLabel(sa.namespace)) out.push({ path: `${p}.serviceAccounts[${String(i)}].namespace`, message: `"${sa.namespace}" is not a valid namespace name` });
+    if (sa.name !== '*' && !isDnsSubdomain(sa.name)) out.push({ path: `${p}.serviceAccounts[${String(i)}].name`, message: `"${sa.name}" is not a valid ServiceAccount name` });
+  });
+  const creation = b.ecrRepositoryCreation;
+  for (const field of ['accessPolicy', 'lifecyclePolicy'] as const) {
+    const text = creation?.[field];
+    if (text !== undefined && !isJson(text)) out.push({ path: `${p}.ecrRepositoryCreation.${field}`, message: 'is not valid JSON' });
+  }
+}
+
+/** Every semantic problem of `spec`; empty when the daemon can act on it. */
+export function validateSpec(spec: ImagePullSecretSpec): ValidationIssue[] {
+  const out: Issues = [];
+  registry(spec.registry, out);
+  out.push(...validateTarget(spec.target));
+  if (spec.builder) builder(spec.builder, out);
+  return out;
+}
