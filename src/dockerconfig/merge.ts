@@ -1,0 +1,61 @@
+// The deterministic merge of SPEC 2.3: sources contribute in spec order, the first source to name a
+// registry wins it and later ones are reported as shadowed; output keys are sorted so equal input gives
+// equal bytes (and therefore no write). Pure.
+import { createHash } from 'node:crypto';
+import type { AuthEntry } from './parse.ts';
+
+export interface Contribution {
+  /** Non-secret name of the source, e.g. `Secret registry-access/dockerhub`. */
+  source: string;
+  entries: readonly AuthEntry[];
+}
+
+export interface Shadowing {
+  registry: string;
+  winner: string;
+  loser: string;
+}
+
+export type DockerAuth = Omit<AuthEntry, 'registry'>;
+
+export interface DockerConfig {
+  auths: Record<string, DockerAuth>;
+}
+
+export interface Merged {
+  config: DockerConfig;
+  shadowed: Shadowing[];
+}
+
+export function mergeContributions(contributions: readonly Contribution[]): Merged {
+  const winners = new Map<string, { source: string; entry: AuthEntry }>();
+  const shadowed: Shadowing[] = [];
+  for (const { source, entries } of contributions) {
+    for (const entry of entries) {
+      const won = winners.get(entry.registry);
+      if (!won) winners.set(entry.registry, { source, entry });
+      else if (won.source !== source) shadowed.push({ registry: entry.registry, winner: won.source, loser: source });
+    }
+  }
+  const auths: Record<string, DockerAuth> = {};
+  for (const registry of [...winners.keys()].sort()) {
+    const { entry } = winners.get(registry) ?? { entry: undefined };
+    if (!entry) continue;
+    const { registry: _, ...auth } = entry;
+    auths[registry] = auth;
+  }
+  return { config: { auths }, shadowed };
+}
+
+function sortKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sortKeys);
+  if (typeof value !== 'object' || value === null) return value;
+  const record = value as Record<string, unknown>;
+  return Object.fromEntries(Object.keys(record).sort().map((k) => [k, sortKeys(record[k])]));
+}
+
+/** The `.dockerconfigjson` bytes: compact JSON with every object's keys sorted. */
+export const serialize = (config: DockerConfig): string => JSON.stringify(sortKeys(config));
+
+/** The value of the data-hash annotation. */
+export const dataHash = (bytes: string): string => `sha256:${createHash('sha256').update(bytes).digest('hex')}`;

@@ -1,0 +1,85 @@
+// Reads the credentials out of a source Secret of type kubernetes.io/dockerconfigjson or
+// kubernetes.io/dockercfg. Problems name registries and fields, never values: they end up in status and
+// Events (SPEC security rules). Pure.
+import { normalizeRegistryKey } from './registry-key.ts';
+
+/** One registry's credentials, as written under `auths`. */
+export interface AuthEntry {
+  /** The canonical registry key (see normalizeRegistryKey). */
+  registry: string;
+  /** base64 of `username:password`; always present. */
+  auth: string;
+  username?: string;
+  password?: string;
+  email?: string;
+  identitytoken?: string;
+}
+
+export interface Parsed {
+  entries: AuthEntry[];
+  problems: string[];
+}
+
+export const DOCKER_CONFIG_JSON_TYPE = 'kubernetes.io/dockerconfigjson';
+export const DOCKER_CFG_TYPE = 'kubernetes.io/dockercfg';
+
+const KEYS: Record<string, string> = { [DOCKER_CONFIG_JSON_TYPE]: '.dockerconfigjson', [DOCKER_CFG_TYPE]: '.dockercfg' };
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
+
+function decodedAuth(auth: string): { username: string; password: string } | undefined {
+  const text = Buffer.from(auth, 'base64').toString('utf8');
+  const colon = text.indexOf(':');
+  if (colon <= 0 || Buffer.from(text, 'utf8').toString('base64').replace(/=+$/, '') !== auth.replace(/=+$/, '')) return undefined;
+  return { username: text.slice(0, colon), password: text.slice(colon + 1) };
+}
+
+/** One entry of `auths`, or a problem naming the registry. */
+export function toEntry(rawKey: string, value: unknown): AuthEntry | string {
+  const registry = normalizeRegistryKey(rawKey);
+  if (!registry) return `registry key "${rawKey}" names no registry`;
+  if (!isRecord(value)) return `entry for ${registry} is not an object`;
+  const username = str(value.username);
+  const password = str(value.password);
+  let auth = str(value.auth);
+  if (auth !== undefined && !decodedAuth(auth)) return `entry for ${registry} has an auth field that is not base64 of user:password`;
+  if (auth === undefined && username !== undefined && password !== undefined) {
+    auth = Buffer.from(`${username}:${password}`).toString('base64');
+  }
+  if (auth === undefined) return `entry for ${registry} has neither auth nor username and password`;
+  const optional = { username, password, email: str(value.email), identitytoken: str(value.identitytoken) };
+  const entry: AuthEntry = { registry, auth };
+  for (const [k, v] of Object.entries(optional)) if (v !== undefined) Object.assign(entry, { [k]: v });
+  return entry;
+}
+
+/** Entries of a docker config's `auths` object (or of a legacy dockercfg, which is that object itself). */
+export function parseAuths(auths: Record<string, unknown>): Parsed {
+  const entries: AuthEntry[] = [];
+  const problems: string[] = [];
+  for (const key of Object.keys(auths).sort()) {
+    const entry = toEntry(key, auths[key]);
+    if (typeof entry === 'string') problems.push(entry);
+    else entries.push(entry);
+  }
+  return { entries, problems };
+}
+
+/** `data` is the Secret's `data` map (base64 values). */
+export function parseSourceSecret(type: string, data: Readonly<Record<string, string>>): Parsed {
+  const key = KEYS[type];
+  if (!key) return { entries: [], problems: [`type "${type}" is not ${DOCKER_CONFIG_JSON_TYPE} or ${DOCKER_CFG_TYPE}`] };
+  const encoded = data[key];
+  if (encoded === undefined) return { entries: [], problems: [`key ${key} is missing`] };
+  let doc: unknown;
+  try {
+    doc = JSON.parse(Buffer.from(encoded, 'base64').toString('utf8'));
+  } catch {
+    return { entries: [], problems: [`key ${key} is not valid JSON`] };
+  }
+  if (!isRecord(doc)) return { entries: [], problems: [`key ${key} is not a JSON object`] };
+  if (type === DOCKER_CFG_TYPE) return parseAuths(doc);
+  if (!isRecord(doc.auths)) return { entries: [], problems: [`key ${key} has no "auths" object`] };
+  return parseAuths(doc.auths);
+}

@@ -1,0 +1,27 @@
+// Registry keys of a docker config: the many spellings of one registry become one key (SPEC 2.3).
+// `https://r.io`, `r.io` and `r.io/` are the same registry; every Docker Hub alias is written as
+// `https://index.docker.io/v1/`, the key docker and the kubelet look up. Paths are kept (`gcr.io/proj`),
+// since the kubelet matches keys with paths. Pure.
+
+export const DOCKER_HUB_KEY = 'https://index.docker.io/v1/';
+
+const DOCKER_HUB_HOSTS = new Set(['docker.io', 'index.docker.io', 'registry-1.docker.io', 'registry.hub.docker.com']);
+
+/** The canonical key for `raw`, or undefined when `raw` names no registry at all. */
+export function normalizeRegistryKey(raw: string): string | undefined {
+  let key = raw.trim().replace(/^[a-z][a-z0-9+.-]*:\/\//i, '');
+  key = key.replace(/\/+$/, '').replace(/\/v[12]$/, '');
+  const slash = key.indexOf('/');
+  const host = (slash < 0 ? key : key.slice(0, slash)).toLowerCase();
+  const path = slash < 0 ? '' : key.slice(slash);
+  if (!host || /\s/.test(host)) return undefined;
+  if (DOCKER_HUB_HOSTS.has(host) && path === '') return DOCKER_HUB_KEY;
+  return host + path;
+}
+
+/** The host part of a canonical key, as a client dials it. */
+export function registryHost(key: string): string {
+  if (key === DOCKER_HUB_KEY) return 'index.docker.io';
+  const slash = key.indexOf('/');
+  return slash < 0 ? key : key.slice(0, slash);
+}
