@@ -43,7 +43,7 @@ interface ListResponse {
 }
 
 function dropManagedFields(obj: unknown): KubeObject {
-  const meta = (obj as KubeObject).metadata;
+  const meta = (obj as { metadata?: { managedFields?: unknown } }).metadata;
   if (meta) delete meta.managedFields;
   return obj as KubeObject;
 }
@@ -58,6 +58,7 @@ export class Informer<T extends KubeObject> {
   private synced = false;
   private lastProgress: number;
   private running: Promise<void> | undefined;
+  private readonly syncedSignal = Promise.withResolvers<undefined>();
   private readonly now: () => number;
   private readonly random: () => number;
   private readonly transform: (obj: unknown) => T;
@@ -69,6 +70,11 @@ export class Informer<T extends KubeObject> {
     this.lastProgress = this.now();
   }
 
+  /** The resource name given in the options, for logs, metrics and health reports. */
+  get resource(): string {
+    return this.opts.resource;
+  }
+
   /** Handlers run synchronously on the informer's loop; keep them to cheap cache reads and enqueues. */
   on(handlers: InformerHandlers<T>): void {
     this.handlers.push(handlers);
@@ -76,6 +82,11 @@ export class Informer<T extends KubeObject> {
 
   hasSynced(): boolean {
     return this.synced;
+  }
+
+  /** Resolves after the first complete list. */
+  whenSynced(): Promise<void> {
+    return this.syncedSignal.promise;
   }
 
   /** Milliseconds since the informer last made progress (a list, a watch opened, an event). */
@@ -166,6 +177,7 @@ export class Informer<T extends KubeObject> {
     this.lastProgress = this.now();
     if (!this.synced) this.log('debug', 'Cache synced', { objects: fresh.size });
     this.synced = true;
+    this.syncedSignal.resolve(undefined);
   }
 
   private replace(fresh: Map<string, T>): void {

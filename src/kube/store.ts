@@ -8,7 +8,6 @@ export interface KubeObject {
     resourceVersion?: string;
     labels?: Record<string, string>;
     annotations?: Record<string, string>;
-    [k: string]: unknown;
   };
 }
 

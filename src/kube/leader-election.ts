@@ -1,0 +1,141 @@
+// Leader election on a coordination.k8s.io/v1 Lease, as client-go's leaderelection does it: a candidate
+// takes the Lease when it is free or its holder has not renewed it for a lease duration (measured on our
+// own clock from when we last saw it change, so clock skew between nodes does not matter), renews it
+// every retry period, and gives up leadership when it could not renew within the renew deadline.
+// Writes are optimistic (resourceVersion), so two candidates never both win.
+import type { Clock } from '../util/clock.ts';
+import { sleep } from '../util/clock.ts';
+import { isStatus, type KubeRest } from './rest.ts';
+
+export interface LeaderElectionOptions {
+  namespace: string;
+  name: string;
+  identity: string;
+  leaseDurationMs?: number;
+  renewDeadlineMs?: number;
+  retryPeriodMs?: number;
+  clock: Clock;
+  onStartedLeading(): void;
+  onStoppedLeading(): void;
+  log?: (level: 'info' | 'warn', msg: string, fields?: Record<string, unknown>) => void;
+}
+
+interface Lease {
+  metadata: { name: string; namespace: string; resourceVersion?: string };
+  spec?: { holderIdentity?: string; leaseDurationSeconds?: number; acquireTime?: string; renewTime?: string; leaseTransitions?: number };
+}
+
+const microTime = (d: Date) => d.toISOString().replace('Z', '000Z');
+
+export class LeaderElector {
+  private readonly abort = new AbortController();
+  private leading = false;
+  private observed: { record: string; atMs: number } | undefined;
+  private running: Promise<void> | undefined;
+
+  constructor(private readonly rest: KubeRest, private readonly opts: LeaderElectionOptions) {}
+
+  private get path(): string {
+    return `/apis/coordination.k8s.io/v1/namespaces/${this.opts.namespace}/leases`;
+  }
+
+  private get durations() {
+    return { lease: this.opts.leaseDurationMs ?? 15_000, renew: this.opts.renewDeadlineMs ?? 10_000, retry: this.opts.retryPeriodMs ?? 2_000 };
+  }
+
+  isLeader(): boolean {
+    return this.leading;
+  }
+
+  start(): void {
+    this.running ??= this.loop();
+  }
+
+  /** Stops campaigning; a leader releases the Lease so a standby takes over at once. */
+  async stop(): Promise<void> {
+    this.abort.abort();
+    await this.running;
+    if (this.leading) await this.release();
+  }
+
+  private async loop(): Promise<void> {
+    const { retry, renew } = this.durations;
+    let lastRenew = 0;
+    while (!this.abort.signal.aborted) {
+      const ok = await this.tryAcquireOrRenew().catch((err: unknown) => {
+        this.opts.log?.('warn', 'Lease update failed', { error: err instanceof Error ? err.message : String(err) });
+        return false;
+      });
+      const now = this.opts.clock.nowMs();
+      if (ok) {
+        lastRenew = now;
+        if (!this.leading) {
+          this.leading = true;
+          this.opts.log?.('info', 'Became leader', { lease: `${this.opts.namespace}/${this.opts.name}` });
+          this.opts.onStartedLeading();
+        }
+      } else if (this.leading && now - lastRenew > renew) {
+        this.leading = false;
+        this.opts.log?.('warn', 'Lost leadership: could not renew the Lease within the renew deadline');
+        this.opts.onStoppedLeading();
+      }
+      await sleep(this.opts.clock, retry, this.abort.signal);
+    }
+  }
+
+  private async tryAcquireOrRenew(): Promise<boolean> {
+    const now = this.opts.clock.now();
+    const { lease } = this.durations;
+    let current: Lease;
+    try {
+      current = await this.rest.call<Lease>({ method: 'GET', path: `${this.path}/${this.opts.name}` });
+    } catch (err) {
+      if (!isStatus(err, 404)) throw err;
+      await this.rest.call({ method: 'POST', path: this.path, body: this.record(undefined, now) });
+      return true;
+    }
+    const spec = current.spec ?? {};
+    const record = JSON.stringify([spec.holderIdentity, spec.renewTime, spec.leaseDurationSeconds]);
+    if (this.observed?.record !== record) this.observed = { record, atMs: this.opts.clock.nowMs() };
+    const held = spec.holderIdentity && spec.holderIdentity !== this.opts.identity;
+    const expired = this.opts.clock.nowMs() > this.observed.atMs + (spec.leaseDurationSeconds ?? lease / 1000) * 1000;
+    if (held && !expired) return false;
+    try {
+      await this.rest.call({ method: 'PUT', path: `${this.path}/${this.opts.name}`, body: this.record(current, now) });
+      return true;
+    } catch (err) {
+      if (isStatus(err, 409)) return false; // someone else wrote first
+      throw err;
+    }
+  }
+
+  private record(current: Lease | undefined, now: Date): Lease {
+    const spec = current?.spec ?? {};
+    const mine = spec.holderIdentity === this.opts.identity;
+    return {
+      ...current,
+      metadata: { name: this.opts.name, namespace: this.opts.namespace, resourceVersion: current?.metadata.resourceVersion },
+      spec: {
+        holderIdentity: this.opts.identity,
+        leaseDurationSeconds: Math.round(this.durations.lease / 1000),
+        acquireTime: mine && spec.acquireTime ? spec.acquireTime : microTime(now),
+        renewTime: microTime(now),
+        leaseTransitions: (spec.leaseTransitions ?? 0) + (mine || !current ? 0 : 1),
+      },
+    };
+  }
+
+  /** Gives the Lease up: an empty holder with a 1-second duration lets a standby take it right away. */
+  private async release(): Promise<void> {
+    try {
+      const current = await this.rest.call<Lease>({ method: 'GET', path: `${this.path}/${this.opts.name}` });
+      if (current.spec?.holderIdentity !== this.opts.identity) return;
+      await this.rest.call({ method: 'PUT', path: `${this.path}/${this.opts.name}`,
+        body: { ...current, spec: { ...current.spec, holderIdentity: '', leaseDurationSeconds: 1, renewTime: microTime(this.opts.clock.now()) } } });
+    } catch (err) {
+      this.opts.log?.('warn', 'Releasing the Lease failed', { error: err instanceof Error ? err.message : String(err) });
+    } finally {
+      this.leading = false;
+    }
+  }
+}

@@ -1,0 +1,47 @@
+// The writes the controller makes, each one request with optimistic concurrency where it replaces.
+import type { Secret, ServiceAccount } from './objects.ts';
+import type { KubeRest } from './rest.ts';
+
+const secretsPath = (namespace: string) => `/api/v1/namespaces/${namespace}/secrets`;
+
+export class Writes {
+  constructor(private readonly rest: KubeRest, private readonly fieldManager = 'pullsecret-sync') {}
+
+  createSecret(secret: Secret): Promise<Secret> {
+    return this.rest.call<Secret>({ method: 'POST', path: secretsPath(secret.metadata.namespace ?? ''), body: secret,
+      query: { fieldManager: this.fieldManager } });
+  }
+
+  /** PUT with the resourceVersion the caller read: a concurrent change fails with 409 and is retried. */
+  replaceSecret(secret: Secret): Promise<Secret> {
+    return this.rest.call<Secret>({ method: 'PUT', path: `${secretsPath(secret.metadata.namespace ?? '')}/${secret.metadata.name}`,
+      body: secret, query: { fieldManager: this.fieldManager } });
+  }
+
+  /** Deletes only the object with this uid, so a Secret recreated by someone else in between survives. */
+  deleteSecret(secret: Secret): Promise<unknown> {
+    return this.rest.call({ method: 'DELETE', path: `${secretsPath(secret.metadata.namespace ?? '')}/${secret.metadata.name}`,
+      body: { apiVersion: 'v1', kind: 'DeleteOptions', preconditions: { uid: secret.metadata.uid } } });
+  }
+
+  /** Merge patch guarded by resourceVersion; `imagePullSecrets` is replaced as a whole. */
+  patchServiceAccount(sa: ServiceAccount, imagePullSecrets: { name: string }[], annotations: Record<string, string | null>): Promise<unknown> {
+    return this.rest.call({
+      method: 'PATCH', path: `/api/v1/namespaces/${sa.metadata.namespace ?? ''}/serviceaccounts/${sa.metadata.name}`,
+      contentType: 'application/merge-patch+json', query: { fieldManager: this.fieldManager },
+      body: { metadata: { resourceVersion: sa.metadata.resourceVersion, annotations }, imagePullSecrets },
+    });
+  }
+
+  /** Merge patch of a cluster-scoped custom resource's metadata, guarded by resourceVersion. */
+  patchClusterObject(path: string, resourceVersion: string | undefined, metadata: Record<string, unknown>): Promise<unknown> {
+    return this.rest.call({ method: 'PATCH', path, contentType: 'application/merge-patch+json',
+      query: { fieldManager: this.fieldManager }, body: { metadata: { ...metadata, resourceVersion } } });
+  }
+
+  /** Replaces the status subresource (merge patch of `status` only). */
+  patchStatus(path: string, status: unknown): Promise<unknown> {
+    return this.rest.call({ method: 'PATCH', path: `${path}/status`, contentType: 'application/merge-patch+json',
+      query: { fieldManager: this.fieldManager }, body: { status } });
+  }
+}
