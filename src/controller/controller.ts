@@ -1,0 +1,131 @@
+// The controller: caches, one work queue, two reconcilers behind it, and the wiring between them.
+// Caches can run without workers (a standby under leader election keeps them warm); only the workers
+// write.
+import type { Logger } from 'pino';
+import type { EventRecorder } from '../kube/events.ts';
+import type { KubeRest } from '../kube/rest.ts';
+import type { Writes } from '../kube/writes.ts';
+import { runWorkers, WorkQueue, type ReconcileObserver, type WorkersHandle, type WorkQueueObserver } from '../runtime/index.ts';
+import { realClock, type Clock } from '../util/clock.ts';
+import { errorMessage } from '../util/errors.ts';
+import { allInformers, createCaches, type Caches } from './caches.ts';
+import { wireEvents } from './event-mapping.ts';
+import { ipsKey, parseKey, targetKey } from './keys.ts';
+import { reconcileResource } from './resource-reconciler.ts';
+import { SelectionCache } from './selection-cache.ts';
+import { ServiceAccountSync } from './service-accounts.ts';
+import { SourceResolver, type CloudSources } from './sources.ts';
+import { ControllerState } from './state.ts';
+import { reconcileTarget } from './target-reconciler.ts';
+
+export interface ControllerOptions {
+  rest: KubeRest;
+  writes: Writes;
+  events: EventRecorder;
+  log: Logger;
+  concurrency: number;
+  clock?: Clock;
+  cloud?: CloudSources;
+  nextRefreshMs?: (ips: import('../api/v1alpha1/types.ts').ImagePullSecret) => number | undefined;
+  queueObserver?: WorkQueueObserver;
+  reconcileObserver?: ReconcileObserver;
+  /** How soon a resource's status is recomputed after a namespace changed (coalesces bursts). */
+  statusDelayMs?: number;
+  conflictRecheckMs?: number;
+  minWatchTimeoutSeconds?: number;
+}
+
+export class Controller {
+  readonly caches: Caches;
+  readonly state = new ControllerState();
+  private readonly queue: WorkQueue;
+  private readonly selection: SelectionCache;
+  private readonly resolver: SourceResolver;
+  private readonly serviceAccounts: ServiceAccountSync;
+  private readonly clock: Clock;
+  private workers: WorkersHandle | undefined;
+
+  constructor(private readonly opts: ControllerOptions) {
+    this.clock = opts.clock ?? realClock;
+    const log = opts.log.child({ component: 'informer' });
+    this.caches = createCaches(opts.rest, {
+      log: (level, msg, fields) => { log[level](fields ?? {}, msg); },
+      minWatchTimeoutSeconds: opts.minWatchTimeoutSeconds,
+    });
+    this.queue = new WorkQueue({ clock: this.clock, observer: opts.queueObserver });
+    this.selection = new SelectionCache(this.caches);
+    this.resolver = new SourceResolver(this.caches.sourceSecrets, opts.cloud);
+    this.serviceAccounts = new ServiceAccountSync(this.caches, opts.writes);
+    wireEvents(this.caches, this.selection, (key) => { this.queue.add(key); });
+  }
+
+  /** Starts every watch; resolves once the caches are synced. */
+  async startCaches(): Promise<void> {
+    for (const informer of allInformers(this.caches)) informer.start();
+    await Promise.all(allInformers(this.caches).map((i) => i.whenSynced()));
+  }
+
+  cachesSynced(): boolean {
+    return allInformers(this.caches).every((i) => i.hasSynced());
+  }
+
+  /** Names of watches that made no progress for longer than they may (for /healthz). */
+  stalledWatches(): string[] {
+    const stalled = allInformers(this.caches).filter((i) => i.sinceProgress() > i.stallThresholdMs()).map((i) => i.resource);
+    return [...stalled, ...this.caches.sourceSecrets.stalled().map((ref) => `secret ${ref}`)];
+  }
+
+  /** Starts the workers (the leader only); every resource is reconciled once to converge. */
+  startWorkers(): void {
+    if (this.workers) return;
+    const log = this.opts.log;
+    this.workers = runWorkers<Logger>({
+      queue: this.queue,
+      concurrency: this.opts.concurrency,
+      clock: this.clock,
+      observer: this.opts.reconcileObserver,
+      logger: (key, attempt) => log.child({ key, attempt }),
+      reconcile: (key, ctx) => this.reconcile(key, ctx.log),
+    });
+    for (const ips of this.caches.imagePullSecrets.store.list()) this.queue.add(ipsKey(ips.metadata.name));
+  }
+
+  async stop(): Promise<void> {
+    await this.workers?.stop();
+    await Promise.all([...allInformers(this.caches).map((i) => i.stop()), this.caches.sourceSecrets.stop()]);
+  }
+
+  /** Re-renders every resource that uses a cloud identity whose token was refreshed. */
+  requeueResource(name: string): void {
+    this.queue.add(ipsKey(name));
+  }
+
+  private async reconcile(key: string, log: Logger): Promise<{ requeueAfter?: number } | undefined> {
+    const work = parseKey(key);
+    if (!work) {
+      log.error('Dropping malformed work key');
+      return undefined;
+    }
+    if (work.kind === 'ips') {
+      return reconcileResource({
+        caches: this.caches, state: this.state, selection: this.selection, resolver: this.resolver, writes: this.opts.writes,
+        events: this.opts.events, serviceAccounts: this.serviceAccounts, clock: this.clock, nextRefreshMs: this.opts.nextRefreshMs,
+        enqueueTarget: (name, namespace) => { this.queue.add(targetKey(name, namespace)); },
+      }, work.name);
+    }
+    const errors = this.state.of(work.name).writeErrors;
+    try {
+      const result = await reconcileTarget({
+        caches: this.caches, state: this.state, selection: this.selection, writes: this.opts.writes,
+        serviceAccounts: this.serviceAccounts, conflictRecheckMs: this.opts.conflictRecheckMs ?? 30_000,
+        statusChanged: (name) => { this.queue.addAfter(ipsKey(name), this.opts.statusDelayMs ?? 500); },
+      }, work.name, work.namespace);
+      errors.delete(work.namespace);
+      return result;
+    } catch (err) {
+      errors.set(work.namespace, errorMessage(err));
+      this.queue.addAfter(ipsKey(work.name), this.opts.statusDelayMs ?? 500);
+      throw err;
+    }
+  }
+}

@@ -1,0 +1,59 @@
+// Selection with compiled selectors: a resource's target is validated and compiled once per generation,
+// so matching a namespace or a pod on every event costs a few map lookups.
+import { validateSpec } from '../api/v1alpha1/validation.ts';
+import type { ImagePullSecret } from '../api/v1alpha1/types.ts';
+import type { MetadataObject } from '../kube/objects.ts';
+import { BY_NAMESPACE, type Caches } from './caches.ts';
+import { compileTarget, podMatches, selectNamespace, usesPods, type CompiledTarget } from './selection.ts';
+
+interface Entry {
+  generation: string;
+  target?: CompiledTarget;
+  problems: string[];
+}
+
+export class SelectionCache {
+  private readonly entries = new Map<string, Entry>();
+
+  constructor(private readonly caches: Caches) {}
+
+  private entry(ips: ImagePullSecret): Entry {
+    const generation = `${ips.metadata.uid ?? ''}/${ips.metadata.generation ?? 0}`;
+    const cached = this.entries.get(ips.metadata.name);
+    if (cached?.generation === generation) return cached;
+    const problems = validateSpec(ips.spec).map((i) => `${i.path}: ${i.message}`);
+    const compiled = compileTarget(ips.spec.target);
+    const entry: Entry = compiled.ok
+      ? { generation, target: compiled.value, problems }
+      : { generation, problems: [...problems, ...compiled.errors] };
+    this.entries.set(ips.metadata.name, entry);
+    return entry;
+  }
+
+  /** Validation problems of the resource's spec, as user-facing messages. */
+  problems(ips: ImagePullSecret): string[] {
+    return this.entry(ips).problems;
+  }
+
+  selects(ips: ImagePullSecret, namespace: MetadataObject): boolean | undefined {
+    const entry = this.entry(ips);
+    if (!entry.target || entry.problems.length) return undefined;
+    const pods = usesPods(entry.target) ? this.caches.pods.store.byIndex(BY_NAMESPACE, namespace.metadata.name) : [];
+    return selectNamespace(entry.target, toSelectable(namespace), pods.map(toSelectable)).selected;
+  }
+
+  /** Whether `pod` matters to the resource's pod selection (so a pod event needs a look). */
+  podMatters(ips: ImagePullSecret, pod: MetadataObject): boolean {
+    const entry = this.entry(ips);
+    return entry.target !== undefined && usesPods(entry.target) && podMatches(entry.target, toSelectable(pod));
+  }
+
+  forget(name: string): void {
+    this.entries.delete(name);
+  }
+}
+
+function toSelectable(obj: MetadataObject) {
+  return { name: obj.metadata.name, labels: obj.metadata.labels ?? {}, annotations: obj.metadata.annotations ?? {},
+    terminating: obj.metadata.deletionTimestamp !== undefined };
+}
