@@ -1,0 +1,105 @@
+// The daemon's configuration: every flag of SPEC section 4 with its environment variable, parsed and
+// validated in one place into one typed object. Flags win over environment variables.
+import { parseArgs } from 'node:util';
+
+export interface Config {
+  kubeconfig?: string;
+  context?: string;
+  namespace: string;
+  leaderElect: boolean;
+  metricsAddr: string;
+  healthAddr: string;
+  builderAddr: string;
+  logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error';
+  concurrency: number;
+  kubeQps: number;
+  kubeBurst: number;
+}
+
+interface FlagSpec {
+  env: string;
+  type: 'string' | 'boolean' | 'int' | 'number';
+  default?: string;
+  help: string;
+}
+
+export const flags: Record<string, FlagSpec> = {
+  kubeconfig: { env: 'KUBECONFIG', type: 'string', help: 'kubeconfig file; default: in-cluster, then ~/.kube/config' },
+  context: { env: 'PULLSECRET_SYNC_CONTEXT', type: 'string', help: 'kubeconfig context' },
+  namespace: { env: 'POD_NAMESPACE', type: 'string', default: 'pullsecret-sync', help: 'namespace of the leader-election Lease' },
+  'leader-elect': { env: 'PULLSECRET_SYNC_LEADER_ELECT', type: 'boolean', default: 'true', help: 'elect a leader among replicas' },
+  'metrics-addr': { env: 'PULLSECRET_SYNC_METRICS_ADDR', type: 'string', default: ':8080', help: 'address of /metrics' },
+  'health-addr': { env: 'PULLSECRET_SYNC_HEALTH_ADDR', type: 'string', default: ':8081', help: 'address of /healthz and /readyz' },
+  'builder-addr': { env: 'PULLSECRET_SYNC_BUILDER_ADDR', type: 'string', default: ':8443', help: 'address of the builder API' },
+  'log-level': { env: 'PULLSECRET_SYNC_LOG_LEVEL', type: 'string', default: 'info', help: 'trace, debug, info, warn or error' },
+  concurrency: { env: 'PULLSECRET_SYNC_CONCURRENCY', type: 'int', default: '4', help: 'concurrent reconciles' },
+  'kube-qps': { env: 'PULLSECRET_SYNC_KUBE_QPS', type: 'number', default: '50', help: 'API requests per second' },
+  'kube-burst': { env: 'PULLSECRET_SYNC_KUBE_BURST', type: 'int', default: '100', help: 'API request burst' },
+};
+
+export class ConfigError extends Error {}
+
+const levels = ['trace', 'debug', 'info', 'warn', 'error'];
+
+function value(name: string, given: Record<string, string | boolean | undefined>, env: NodeJS.ProcessEnv): string | undefined {
+  const spec = flags[name];
+  const v = given[name];
+  if (v !== undefined) return String(v);
+  return (spec ? env[spec.env] : undefined) ?? spec?.default;
+}
+
+function integer(name: string, raw: string | undefined, min: number): number {
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min) throw new ConfigError(`--${name} must be an integer >= ${min}, got "${raw ?? ''}"`);
+  return n;
+}
+
+function positive(name: string, raw: string | undefined): number {
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n <= 0) throw new ConfigError(`--${name} must be a number > 0, got "${raw ?? ''}"`);
+  return n;
+}
+
+function bool(name: string, raw: string | undefined): boolean {
+  if (raw === 'true' || raw === '1') return true;
+  if (raw === 'false' || raw === '0') return false;
+  throw new ConfigError(`--${name} must be true or false, got "${raw ?? ''}"`);
+}
+
+function address(name: string, raw: string | undefined): string {
+  if (!raw || !/^(\[[0-9a-fA-F:]+\]|[\w.-]*)?:\d{1,5}$/.test(raw)) throw new ConfigError(`--${name} must be [host]:port, got "${raw ?? ''}"`);
+  return raw;
+}
+
+/** Parses `run`'s arguments and the environment; throws ConfigError with a user-facing message. */
+export function parseConfig(args: string[], env: NodeJS.ProcessEnv): Config {
+  const options = Object.fromEntries(Object.entries(flags).map(([name, spec]) =>
+    [name, { type: spec.type === 'boolean' ? 'string' : 'string' } as const]));
+  let parsed;
+  try {
+    parsed = parseArgs({ args, options, strict: true, allowPositionals: false });
+  } catch (err) {
+    throw new ConfigError(err instanceof Error ? err.message : String(err));
+  }
+  const v = (name: string) => value(name, parsed.values, env);
+  const logLevel = v('log-level') ?? 'info';
+  if (!levels.includes(logLevel)) throw new ConfigError(`--log-level must be one of ${levels.join(', ')}, got "${logLevel}"`);
+  return {
+    kubeconfig: v('kubeconfig') || undefined,
+    context: v('context') || undefined,
+    namespace: v('namespace') ?? 'pullsecret-sync',
+    leaderElect: bool('leader-elect', v('leader-elect')),
+    metricsAddr: address('metrics-addr', v('metrics-addr')),
+    healthAddr: address('health-addr', v('health-addr')),
+    builderAddr: address('builder-addr', v('builder-addr')),
+    logLevel: logLevel as Config['logLevel'],
+    concurrency: integer('concurrency', v('concurrency'), 1),
+    kubeQps: positive('kube-qps', v('kube-qps')),
+    kubeBurst: integer('kube-burst', v('kube-burst'), 1),
+  };
+}
+
+export function usage(): string {
+  const lines = Object.entries(flags).map(([name, s]) => `  --${name.padEnd(14)} ${s.help} (env ${s.env}${s.default ? `, default ${s.default}` : ''})`);
+  return ['usage: pullsecret-sync run [flags]', '', ...lines].join('\n');
+}
