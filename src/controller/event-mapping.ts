@@ -56,9 +56,16 @@ export function wireEvents(caches: Caches, selection: SelectionCache, enqueue: E
   };
   caches.pods.on({ add: (p) => { onPod([p]); }, update: (o, n) => { onPod([o, n]); }, delete: (p) => { onPod([p]); } });
 
+  // The owner repairs drift; every other resource that wants this name here may be waiting for it
+  // (a younger resource takes over when the older one lets go).
   const onManagedSecret = (s: Secret) => {
+    const namespace = s.metadata.namespace;
+    if (!namespace) return;
     const owner = s.metadata.labels?.[OWNER_LABEL];
-    if (owner && s.metadata.namespace) enqueue(targetKey(owner, s.metadata.namespace));
+    if (owner) enqueue(targetKey(owner, namespace));
+    for (const ips of resources(caches)) {
+      if (ips.metadata.name !== owner && ips.spec.target.secret.name === s.metadata.name) enqueue(targetKey(ips.metadata.name, namespace));
+    }
   };
   caches.managedSecrets.on({ add: onManagedSecret, update: (_, n) => { onManagedSecret(n); }, delete: onManagedSecret });
 

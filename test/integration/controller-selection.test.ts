@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { adminKubeConfig } from '../testbed/clients.ts';
 import {
-  createIps, createNamespace, createPod, createSecret, deleteIps, deleteNamespace, dockerConfigOf, dockerConfigSecret,
+  createIps, createNamespace, createPod, createSecret, deleteIpsAndWait, deleteNamespace, dockerConfigOf, dockerConfigSecret,
   patchNamespace, rest, uniqueName, waitForNoSecret, waitForSecret,
 } from '../support/cluster.ts';
 import { installCrd, startTestDaemon, type TestDaemon } from '../support/daemon.ts';
@@ -25,7 +25,7 @@ before(async () => {
 });
 
 after(async () => {
-  for (const name of resources) await deleteIps(name);
+  await deleteIpsAndWait(resources);
   await daemon.stop();
   for (const ns of [...cleanup, sourceNs]) await deleteNamespace(ns);
   rest.close();

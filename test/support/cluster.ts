@@ -80,6 +80,27 @@ export function deleteIps(name: string): Promise<unknown> {
   return rest.call({ method: 'DELETE', path: `${ipsPath}/${name}` }).catch(() => undefined);
 }
 
+/** Deletes resources and waits until they are gone (the daemon must still run to drop its finalizer). */
+export async function deleteIpsAndWait(names: readonly string[], timeoutMs = 10_000): Promise<void> {
+  for (const name of names) await deleteIps(name);
+  for (const name of names) await eventually(async () => (await readIps(name)) === undefined || false, { timeoutMs, message: `${name} is gone` });
+}
+
+export function patchSecret(namespace: string, name: string, patch: object): Promise<unknown> {
+  return rest.call({ method: 'PATCH', path: `/api/v1/namespaces/${namespace}/secrets/${name}`, contentType: 'application/merge-patch+json', body: patch });
+}
+
+export function deleteSecret(namespace: string, name: string): Promise<unknown> {
+  return rest.call({ method: 'DELETE', path: `/api/v1/namespaces/${namespace}/secrets/${name}` });
+}
+
+/** Every Secret carrying the managed-by label, across namespaces, by namespace/name. */
+export async function managedSecrets(): Promise<Map<string, Secret>> {
+  const list = await rest.call<{ items: Secret[] }>({ method: 'GET',
+    path: `/api/v1/secrets?labelSelector=${encodeURIComponent('app.kubernetes.io/managed-by=pullsecret-sync')}` });
+  return new Map(list.items.map((s) => [`${s.metadata.namespace ?? ''}/${s.metadata.name}`, s]));
+}
+
 export async function readyCondition(name: string) {
   return (await readIps(name))?.status?.conditions?.find((c) => c.type === 'Ready');
 }
