@@ -3,7 +3,8 @@
 import { Writable } from 'node:stream';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ApiextensionsV1Api, KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { KubeRest } from '../../src/kube/rest.ts';
 import { parse } from 'yaml';
 import { parseConfig } from '../../src/cli/config.ts';
 import { startDaemon, type Daemon } from '../../src/cli/run.ts';
@@ -17,22 +18,24 @@ export interface TestDaemon extends Daemon {
 
 const crdFile = join(import.meta.dirname, '..', '..', 'crds', 'imagepullsecrets.pullsecret-sync.dev.yaml');
 
-/** Applies the CRD from crds/ (create or replace) and waits until it is Established. */
+/**
+ * Applies the CRD from crds/ with server-side apply and waits until it is Established. Plain REST, not
+ * client-node's typed API: its serializer drops the `x-kubernetes-*` schema keys of a plain object.
+ */
 export async function installCrd(kc: KubeConfig): Promise<void> {
-  const api = kc.makeApiClient(ApiextensionsV1Api);
+  const rest = new KubeRest(kc);
   const crd = parse(readFileSync(crdFile, 'utf8')) as { metadata: { name: string } };
+  const path = `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${crd.metadata.name}`;
   try {
-    const existing = await api.readCustomResourceDefinition({ name: crd.metadata.name });
-    await api.replaceCustomResourceDefinition({ name: crd.metadata.name,
-      body: { ...crd, metadata: { ...crd.metadata, resourceVersion: existing.metadata?.resourceVersion } } as never });
-  } catch (err) {
-    if ((err as { code?: number }).code !== 404) throw err;
-    await api.createCustomResourceDefinition({ body: crd as never });
+    await rest.call({ method: 'PATCH', path: `${path}?fieldManager=pullsecret-sync-tests&force=true`,
+      contentType: 'application/apply-patch+yaml', body: crd });
+    await eventually(async () => {
+      const current = await rest.call<{ status?: { conditions?: { type: string; status: string }[] } }>({ method: 'GET', path });
+      return current.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True');
+    }, { message: 'CRD established' });
+  } finally {
+    rest.close();
   }
-  await eventually(async () => {
-    const current = await api.readCustomResourceDefinition({ name: crd.metadata.name });
-    return current.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True');
-  }, { message: 'CRD established' });
 }
 
 export async function startTestDaemon(extraArgs: string[] = []): Promise<TestDaemon> {

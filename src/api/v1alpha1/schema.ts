@@ -25,7 +25,7 @@ const requirement: Schema = obj({
   values: list(str()),
 }, ['key', 'operator'], {
   'x-kubernetes-validations': [
-    { rule: "self.operator in ['In', 'NotIn'] ? size(self.values) > 0 : !has(self.values) || size(self.values) == 0",
+    { rule: "self.operator in ['In', 'NotIn'] ? has(self.values) && size(self.values) > 0 : !has(self.values) || size(self.values) == 0",
       message: 'In and NotIn need values; Exists and DoesNotExist take none' },
   ],
 });

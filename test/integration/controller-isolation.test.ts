@@ -1,0 +1,145 @@
+// Bad input stays contained (SPEC 2, robustness rules): a broken source Secret or a semantically invalid
+// selector shows up as a condition and an Event on its own resource while other resources keep working;
+// a source that breaks later keeps its last good credentials in place. Also ServiceAccount patching.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { adminKubeConfig } from '../testbed/clients.ts';
+import {
+  createIps, createNamespace, createSecret, deleteIpsAndWait, deleteNamespace, dockerConfigOf, dockerConfigSecret, eventsFor,
+  patchNamespace, patchSecret, readSecret, readyCondition, rest, uniqueName, waitForSecret,
+} from '../support/cluster.ts';
+import { installCrd, startTestDaemon, type TestDaemon } from '../support/daemon.ts';
+import { eventually } from '../support/eventually.ts';
+import { isStatus } from '../../src/kube/rest.ts';
+import type { ImagePullSecretSpec, Target } from '../../src/api/v1alpha1/types.ts';
+import type { ServiceAccount } from '../../src/kube/objects.ts';
+
+let daemon: TestDaemon;
+const namespaces: string[] = [];
+const resources: string[] = [];
+const sourceNs = uniqueName('source');
+const b64 = (s: string) => Buffer.from(s).toString('base64');
+
+before(async () => {
+  await installCrd(adminKubeConfig());
+  daemon = await startTestDaemon();
+  await createNamespace(sourceNs);
+  await createSecret(dockerConfigSecret(sourceNs, 'good', { 'good.example': { username: 'u', password: 'GOOD-PASSWORD-1' } }));
+  await createSecret({ metadata: { name: 'malformed', namespace: sourceNs }, type: 'kubernetes.io/dockerconfigjson',
+    data: { '.dockerconfigjson': b64('{"auths": {"x.example": {"auth": "MALFORMED-SECRET-VALUE!"}}}') } });
+});
+
+after(async () => {
+  await deleteIpsAndWait(resources);
+  await daemon.stop();
+  for (const ns of [...namespaces, sourceNs]) await deleteNamespace(ns);
+  rest.close();
+});
+
+async function ns(): Promise<string> {
+  const name = uniqueName('ns');
+  namespaces.push(name);
+  return createNamespace(name);
+}
+
+async function ips(sources: string[], target: Omit<Target, 'secret'>, secret = 'pull'): Promise<string> {
+  const name = uniqueName('ips');
+  resources.push(name);
+  const spec: ImagePullSecretSpec = { registry: { credentials: sources.map((s) => ({ name: s, namespace: sourceNs })) },
+    target: { ...target, secret: { name: secret } } };
+  await createIps(name, spec);
+  return name;
+}
+
+async function waitForReason(name: string, reason: string) {
+  return eventually(async () => {
+    const c = await readyCondition(name);
+    return c?.reason === reason && c;
+  }, { message: `${name} Ready reason ${reason}` });
+}
+
+const warned = (name: string, reason: string) =>
+  eventually(async () => (await eventsFor(name)).some((e) => e.type === 'Warning' && e.reason === reason), { message: `${reason} event on ${name}` });
+
+test('a malformed source Secret shows on its resource only; the other resource keeps working', async () => {
+  const target = await ns();
+  const broken = await ips(['malformed'], { namespaces: { names: [target] } }, 'broken');
+  const healthy = await ips(['good'], { namespaces: { names: [target] } }, 'healthy');
+  await waitForSecret(target, 'healthy');
+  const ready = await waitForReason(broken, 'SourceError');
+  assert.equal(ready.status, 'False');
+  assert.match(ready.message, /malformed: entry for x.example has an auth field that is not base64 of user:password/);
+  assert.doesNotMatch(ready.message, /MALFORMED-SECRET-VALUE/);
+  await warned(broken, 'SourceError');
+  assert.equal(await readSecret(target, 'broken'), undefined, 'no empty Secret is written');
+  assert.equal((await waitForReason(healthy, 'Synced')).status, 'True');
+});
+
+test('a semantically invalid selector gives InvalidSpec on its resource only', async () => {
+  const target = await ns();
+  const invalid = await ips(['good'], { namespaces: { names: [target], labels: [{ matchExpressions: [{ key: 'k', operator: 'In', values: ['not a label value'] }] }] } }, 'invalid');
+  const healthy = await ips(['good'], { namespaces: { names: [target] } }, 'fine');
+  await waitForSecret(target, 'fine');
+  const ready = await waitForReason(invalid, 'InvalidSpec');
+  assert.match(ready.message, /spec.target.namespaces.labels\[0\].matchExpressions\[0\].values\[0\]: "not a label value" is not a valid label value/);
+  await warned(invalid, 'InvalidSpec');
+  assert.equal(await readSecret(target, 'invalid'), undefined);
+  assert.equal((await waitForReason(healthy, 'Synced')).status, 'True');
+});
+
+test('the API server itself refuses structurally malformed resources, with the reason', async () => {
+  const cases: [ImagePullSecretSpec, RegExp][] = [
+    [{ registry: { credentials: [{ name: 'good', namespace: sourceNs }] }, target: { secret: { name: 'x' },
+      namespaces: { labels: [{ matchExpressions: [{ key: 'k', operator: 'In' }] }] } } }, /In and NotIn need values/],
+    [{ registry: {}, target: { secret: { name: 'x' } } }, /name at least one credential source/],
+    [{ registry: { ecr: [{ region: 'eu-west-1', accountIDs: ['12'] }] }, target: { secret: { name: 'x' } } }, /accountIDs\[0\]/],
+  ];
+  for (const [spec, want] of cases) {
+    await assert.rejects(createIps(uniqueName('ips'), spec), (err: unknown) => {
+      assert.ok(isStatus(err, 422));
+      assert.match(String(err), want);
+      return true;
+    });
+  }
+});
+
+test('a source that breaks later keeps its last good credentials in the Secret and reports the failure', async () => {
+  await createSecret(dockerConfigSecret(sourceNs, 'flaky', { 'flaky.example': { username: 'u', password: 'FLAKY-1' } }));
+  const target = await ns();
+  const name = await ips(['flaky'], { namespaces: { names: [target] } }, 'lkg');
+  const written = await waitForSecret(target, 'lkg');
+  // The API server checks that the data is JSON; ours also checks what the JSON says.
+  await patchSecret(sourceNs, 'flaky', { data: { '.dockerconfigjson': b64('{"auths": {"flaky.example": {}}}') } });
+  const ready = await waitForReason(name, 'SourceError');
+  assert.match(ready.message, /flaky/);
+  assert.equal((await readSecret(target, 'lkg'))?.metadata.resourceVersion, written.metadata.resourceVersion);
+  await patchSecret(sourceNs, 'flaky', dockerConfigSecret(sourceNs, 'flaky', { 'flaky.example': { username: 'u', password: 'FLAKY-2' } }));
+  await eventually(async () => {
+    const s = await readSecret(target, 'lkg');
+    return s && dockerConfigOf(s).auths['flaky.example']?.password === 'FLAKY-2';
+  }, { message: 'the repaired source reaches the Secret' });
+  await waitForReason(name, 'Synced');
+});
+
+async function pullSecretsOf(namespace: string): Promise<string[]> {
+  const sa = await rest.call<ServiceAccount>({ method: 'GET', path: `/api/v1/namespaces/${namespace}/serviceaccounts/default` });
+  return (sa.imagePullSecrets ?? []).map((e) => e.name);
+}
+
+test('named ServiceAccounts get the Secret in imagePullSecrets; entries of others are never touched', async () => {
+  const label = `sa-${Date.now().toString(36)}`;
+  const target = await ns();
+  const sa = await eventually(() => rest.call<ServiceAccount>({ method: 'GET', path: `/api/v1/namespaces/${target}/serviceaccounts/default` }));
+  await rest.call({ method: 'PATCH', path: `/api/v1/namespaces/${target}/serviceaccounts/default`, contentType: 'application/merge-patch+json',
+    body: { metadata: { resourceVersion: sa.metadata.resourceVersion }, imagePullSecrets: [{ name: 'someone-elses' }] } });
+  const name = uniqueName('ips');
+  resources.push(name);
+  await createIps(name, { registry: { credentials: [{ name: 'good', namespace: sourceNs }] },
+    target: { namespaces: { labels: [{ matchLabels: { [label]: 'yes' } }] }, secret: { name: 'sa-pull' }, serviceAccounts: { names: ['default'] } } });
+  await patchNamespace(target, { labels: { [label]: 'yes' } });
+  await eventually(async () => (await pullSecretsOf(target)).includes('sa-pull'), { message: 'default SA lists sa-pull' });
+  assert.deepEqual(await pullSecretsOf(target), ['someone-elses', 'sa-pull']);
+  await patchNamespace(target, { labels: { [label]: null } });
+  await eventually(async () => !(await pullSecretsOf(target)).includes('sa-pull'), { message: 'sa-pull removed again' });
+  assert.deepEqual(await pullSecretsOf(target), ['someone-elses']);
+});
