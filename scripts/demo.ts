@@ -62,7 +62,7 @@ async function main(): Promise<void> {
     const has = await secretIn(rest, name, 'registry-pull-secret');
     say(has ? `  -> Secret registry-pull-secret present after ${Date.now() - started} ms` : '  -> no Secret (not selected)');
   }
-  say('done; try: kubectl --kubeconfig .testbed/bed/control-plane/kubeconfig label ns sandbox registry-access=true');
+  say(`done; try: kubectl --kubeconfig ${state.kubeconfig} label ns sandbox registry-access=true`);
   say('Ctrl-C stops the daemon; `npm run testbed -- down` stops the control plane');
 }
 
