@@ -8,8 +8,7 @@ async function main(argv: string[]): Promise<number> {
   const [command, ...args] = argv;
   switch (command) {
     case 'run':
-      await run(parseConfig(args, process.env));
-      return 0;
+      return run(parseConfig(args, process.env));
     case undefined:
     case 'help':
     case '--help':

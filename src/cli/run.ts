@@ -1,13 +1,22 @@
-// `pullsecret-sync run`: the daemon.
+// `pullsecret-sync run`: the daemon. Wires the controller to the API server, the metrics and health
+// endpoints and leader election. Every replica keeps its caches warm; only the leader runs workers.
+import { hostname } from 'node:os';
 import { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { Controller } from '../controller/controller.ts';
 import { EventRecorder } from '../kube/events.ts';
+import { LeaderElector } from '../kube/leader-election.ts';
 import { KubeRest } from '../kube/rest.ts';
 import { Writes } from '../kube/writes.ts';
 import { createLogger } from '../log/logger.ts';
+import { registerResourceCollectors } from '../metrics/collectors.ts';
+import { serveHealth, serveMetrics, type HttpServer } from '../metrics/http.ts';
+import { Metrics } from '../metrics/metrics.ts';
+import { realClock } from '../util/clock.ts';
 import { errorMessage } from '../util/errors.ts';
 import type { Config } from './config.ts';
+
+export const LEASE_NAME = 'pullsecret-sync';
 
 export function loadKubeConfig(config: Pick<Config, 'kubeconfig' | 'context'>): KubeConfig {
   const kc = new KubeConfig();
@@ -19,42 +28,93 @@ export function loadKubeConfig(config: Pick<Config, 'kubeconfig' | 'context'>): 
 
 export interface Daemon {
   controller: Controller;
+  metrics: Metrics;
+  metricsPort: number;
+  healthPort: number;
+  isLeader(): boolean;
+  /** Resolves when this replica lost the Lease it held (the process should exit and restart). */
+  lostLeadership: Promise<void>;
   stop(): Promise<void>;
 }
 
-/** Builds and starts the daemon; resolves once caches are synced and workers run. */
-export async function startDaemon(config: Config, log: Logger = createLogger(config.logLevel)): Promise<Daemon> {
+export interface DaemonOptions {
+  /** This replica's identity in the Lease; default: the host name (the pod name in a cluster). */
+  identity?: string;
+}
+
+/** Builds and starts the daemon; resolves once caches are synced (and, without election, workers run). */
+export async function startDaemon(config: Config, log: Logger = createLogger(config.logLevel), opts: DaemonOptions = {}): Promise<Daemon> {
   const kc = loadKubeConfig(config);
-  const rest = new KubeRest(kc, { qps: config.kubeQps, burst: config.kubeBurst });
+  const metrics = new Metrics();
+  const rest = new KubeRest(kc, { qps: config.kubeQps, burst: config.kubeBurst, onWrite: (verb, resource, code) => { metrics.apiWrite(verb, resource, code); } });
+  const identity = opts.identity ?? hostname();
   const events = new EventRecorder(rest, {
-    reportingInstance: process.env.HOSTNAME ?? 'pullsecret-sync',
+    reportingInstance: identity,
     onError: (err) => { log.warn({ error: errorMessage(err) }, 'Recording an event failed'); },
   });
-  const controller = new Controller({ rest, writes: new Writes(rest), events, log, concurrency: config.concurrency });
+  const controller = new Controller({
+    rest, writes: new Writes(rest), events, log, concurrency: config.concurrency,
+    queueObserver: metrics.queueObserver(), reconcileObserver: metrics.reconcileObserver((key) => Controller.controllerOf(key)),
+    onNewNamespaceServed: (ms) => { metrics.namespaceToSecret.observe(ms / 1000); },
+  });
+  registerResourceCollectors(metrics, () => controller.snapshot());
+  const servers: HttpServer[] = [];
+  servers.push(await serveMetrics(config.metricsAddr, metrics));
+  servers.push(await serveHealth(config.healthAddr, {
+    healthz: () => {
+      const stalled = controller.stalledWatches();
+      return stalled.length ? { ok: false, message: `watches stalled: ${stalled.join(', ')}` } : { ok: true, message: 'ok' };
+    },
+    readyz: () => (controller.cachesSynced() ? { ok: true, message: 'ok' } : { ok: false, message: 'caches not synced' }),
+  }));
   log.info({ server: kc.getCurrentCluster()?.server }, 'Starting caches');
   await controller.startCaches();
-  log.info('Caches synced; starting workers');
-  controller.startWorkers();
+
+  const lost = Promise.withResolvers<undefined>();
+  let elector: LeaderElector | undefined;
+  if (config.leaderElect) {
+    elector = new LeaderElector(rest, {
+      namespace: config.namespace, name: LEASE_NAME, identity, clock: realClock,
+      onStartedLeading: () => { metrics.leader.set(1); controller.startWorkers(); },
+      onStoppedLeading: () => { metrics.leader.set(0); lost.resolve(undefined); },
+      log: (level, msg, fields) => { log[level](fields ?? {}, msg); },
+    });
+    log.info({ lease: `${config.namespace}/${LEASE_NAME}`, identity }, 'Caches synced; campaigning for leadership');
+    elector.start();
+  } else {
+    log.info('Caches synced; starting workers (leader election disabled)');
+    metrics.leader.set(1);
+    controller.startWorkers();
+  }
   return {
-    controller,
+    controller, metrics, metricsPort: servers[0]?.port ?? 0, healthPort: servers[1]?.port ?? 0,
+    isLeader: () => (elector ? elector.isLeader() : true),
+    lostLeadership: lost.promise,
     stop: async () => {
-      await controller.stop();
+      await controller.stop(); // workers first: nothing writes once the Lease is released
+      await elector?.stop();
+      await Promise.all(servers.map((s) => s.close()));
       rest.close();
     },
   };
 }
 
-export async function run(config: Config): Promise<void> {
+/** Runs until SIGTERM or SIGINT (exit 0) or until leadership is lost (exit 1, so the pod restarts clean). */
+export async function run(config: Config): Promise<number> {
   const log = createLogger(config.logLevel);
-  const daemon = await startDaemon(config, log);
-  await new Promise<void>((resolve) => {
+  // In a cluster the chart passes the pod name; two replicas on one host still need distinct identities.
+  const identity = process.env.POD_NAME ?? `${hostname()}-${String(process.pid)}`;
+  const daemon = await startDaemon(config, log, { identity });
+  const code = await new Promise<number>((resolve) => {
     const shutdown = (signal: string) => {
       log.info({ signal }, 'Shutting down');
-      resolve();
+      resolve(0);
     };
     process.once('SIGTERM', () => { shutdown('SIGTERM'); });
     process.once('SIGINT', () => { shutdown('SIGINT'); });
+    void daemon.lostLeadership.then(() => { log.error('Lost leadership; exiting'); resolve(1); });
   });
   await daemon.stop();
   log.info('Stopped');
+  return code;
 }

@@ -8,7 +8,7 @@ import type { Writes } from '../kube/writes.ts';
 import { runWorkers, WorkQueue, type ReconcileObserver, type WorkersHandle, type WorkQueueObserver } from '../runtime/index.ts';
 import { realClock, type Clock } from '../util/clock.ts';
 import { errorMessage } from '../util/errors.ts';
-import { allInformers, createCaches, type Caches } from './caches.ts';
+import { allInformers, BY_OWNER, createCaches, type Caches } from './caches.ts';
 import { wireEvents } from './event-mapping.ts';
 import { ipsKey, parseKey, targetKey } from './keys.ts';
 import { reconcileResource } from './resource-reconciler.ts';
@@ -33,6 +33,17 @@ export interface ControllerOptions {
   statusDelayMs?: number;
   conflictRecheckMs?: number;
   minWatchTimeoutSeconds?: number;
+  /** A Secret was created in a namespace the daemon saw appear `latencyMs` ago (metrics). */
+  onNewNamespaceServed?: (latencyMs: number) => void;
+}
+
+/** What the scrape-time metrics read about one resource. */
+export interface ResourceSnapshot {
+  name: string;
+  managedSecrets: number;
+  ready: number;
+  conflicts: number;
+  sources: { reference: string; kind: string; expiresAt?: Date }[];
 }
 
 export class Controller {
@@ -44,6 +55,8 @@ export class Controller {
   private readonly serviceAccounts: ServiceAccountSync;
   private readonly clock: Clock;
   private workers: WorkersHandle | undefined;
+  /** Namespaces that appeared after the initial sync and have no Secret yet: when we first saw them. */
+  private readonly newNamespaces = new Map<string, number>();
 
   constructor(private readonly opts: ControllerOptions) {
     this.clock = opts.clock ?? realClock;
@@ -57,6 +70,38 @@ export class Controller {
     this.resolver = new SourceResolver(this.caches.sourceSecrets, opts.cloud);
     this.serviceAccounts = new ServiceAccountSync(this.caches, opts.writes);
     wireEvents(this.caches, this.selection, (key) => { this.queue.add(key); });
+    this.caches.namespaces.on({
+      add: (ns) => { if (this.caches.namespaces.hasSynced()) this.newNamespaces.set(ns.metadata.name, this.clock.nowMs()); },
+      delete: (ns) => { this.newNamespaces.delete(ns.metadata.name); },
+    });
+    this.caches.managedSecrets.on({ add: (secret) => { this.served(secret.metadata.namespace); } });
+  }
+
+  private served(namespace: string | undefined): void {
+    const seen = namespace === undefined ? undefined : this.newNamespaces.get(namespace);
+    if (seen === undefined || namespace === undefined) return;
+    this.newNamespaces.delete(namespace);
+    this.opts.onNewNamespaceServed?.(this.clock.nowMs() - seen);
+  }
+
+  /** Per-resource facts for scrape-time metrics, read from the caches and in-memory state. */
+  snapshot(): ResourceSnapshot[] {
+    return [...this.caches.imagePullSecrets.store.list()].map((ips) => {
+      const name = ips.metadata.name;
+      const ready = ips.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True' ? 1 : 0;
+      return {
+        name, ready,
+        managedSecrets: this.caches.managedSecrets.store.byIndex(BY_OWNER, name).length,
+        conflicts: this.state.peek(name)?.conflicts.size ?? 0,
+        sources: (ips.status?.sources ?? []).map((s) => ({ reference: s.reference, kind: s.kind,
+          ...(s.expiresAt ? { expiresAt: new Date(s.expiresAt) } : {}) })),
+      };
+    });
+  }
+
+  /** Where a work key goes, for metrics labels. */
+  static controllerOf(key: string): 'resource' | 'target' {
+    return parseKey(key)?.kind === 'target' ? 'target' : 'resource';
   }
 
   /** Starts every watch; resolves once the caches are synced. */

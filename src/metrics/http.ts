@@ -1,0 +1,64 @@
+// The daemon's plain-HTTP endpoints: /metrics on the metrics address, /healthz and /readyz on the health
+// address. Health answers come from callbacks, so this file knows nothing about the controller.
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Metrics } from './metrics.ts';
+
+export type Check = () => { ok: boolean; message: string };
+
+export interface HttpServer {
+  /** The bound port (useful with port 0). */
+  port: number;
+  close(): Promise<void>;
+}
+
+function splitAddress(addr: string): { host?: string; port: number } {
+  const colon = addr.lastIndexOf(':');
+  const host = addr.slice(0, colon).replace(/^\[|\]$/g, '');
+  return { host: host || undefined, port: Number(addr.slice(colon + 1)) };
+}
+
+async function listen(server: Server, addr: string): Promise<HttpServer> {
+  const { host, port } = splitAddress(addr);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => { resolve(); });
+  });
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: () => new Promise<void>((resolve) => {
+      server.close(() => { resolve(); });
+      server.closeAllConnections();
+    }),
+  };
+}
+
+export function serveMetrics(addr: string, metrics: Metrics): Promise<HttpServer> {
+  const server = createServer((req, res) => {
+    if (req.method !== 'GET' || req.url?.split('?')[0] !== '/metrics') {
+      res.writeHead(404).end();
+      return;
+    }
+    metrics.registry.metrics().then((body) => {
+      res.writeHead(200, { 'Content-Type': metrics.registry.contentType }).end(body);
+    }, (err: unknown) => {
+      res.writeHead(500).end(err instanceof Error ? err.message : 'metrics failed');
+    });
+  });
+  return listen(server, addr);
+}
+
+/** `/healthz` (liveness) and `/readyz` (readiness): 200 with "ok", or 503 with the reason. */
+export function serveHealth(addr: string, checks: { healthz: Check; readyz: Check }): Promise<HttpServer> {
+  const server = createServer((req, res) => {
+    const path = req.url?.split('?')[0];
+    const check = path === '/healthz' ? checks.healthz : path === '/readyz' ? checks.readyz : undefined;
+    if (!check) {
+      res.writeHead(404).end();
+      return;
+    }
+    const { ok, message } = check();
+    res.writeHead(ok ? 200 : 503, { 'Content-Type': 'text/plain' }).end(`${message}\n`);
+  });
+  return listen(server, addr);
+}
