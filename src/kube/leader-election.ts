@@ -31,6 +31,7 @@ export class LeaderElector {
   private readonly abort = new AbortController();
   private leading = false;
   private observed: { record: string; atMs: number } | undefined;
+  private lastLookMs: number | undefined;
   private running: Promise<void> | undefined;
 
   constructor(private readonly rest: KubeRest, private readonly opts: LeaderElectionOptions) {}
@@ -96,9 +97,14 @@ export class LeaderElector {
     }
     const spec = current.spec ?? {};
     const record = JSON.stringify([spec.holderIdentity, spec.renewTime, spec.leaseDurationSeconds]);
-    if (this.observed?.record !== record) this.observed = { record, atMs: this.opts.clock.nowMs() };
+    // The holder renewed somewhere between our previous look and this one: dating the renewal at the
+    // previous look bounds a takeover after a crash by lease duration plus one retry period. It is safe:
+    // a live holder renews every retry period and steps down after the renew deadline.
+    const nowMs = this.opts.clock.nowMs();
+    if (this.observed?.record !== record) this.observed = { record, atMs: this.lastLookMs ?? nowMs };
+    this.lastLookMs = nowMs;
     const held = spec.holderIdentity && spec.holderIdentity !== this.opts.identity;
-    const expired = this.opts.clock.nowMs() > this.observed.atMs + (spec.leaseDurationSeconds ?? lease / 1000) * 1000;
+    const expired = nowMs > this.observed.atMs + (spec.leaseDurationSeconds ?? lease / 1000) * 1000;
     if (held && !expired) return false;
     try {
       await this.rest.call({ method: 'PUT', path: `${this.path}/${this.opts.name}`, body: this.record(current, now) });

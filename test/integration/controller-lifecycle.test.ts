@@ -107,7 +107,7 @@ test('a pre-existing unmanaged Secret is left byte-for-byte alone and reported a
   await eventually(async () => (await eventsFor(name)).some((e) => e.reason === 'Conflict' && e.type === 'Warning'), { message: 'a Conflict event' });
   const now = await readSecret(target, 'pull');
   assert.equal(now?.metadata.resourceVersion, theirs.metadata.resourceVersion);
-  assert.deepEqual(now.data, { token: b64('theirs') });
+  assert.deepEqual(now?.data, { token: b64('theirs') });
 });
 
 test('two resources for one Secret name: the older owns it, the younger reports the conflict and takes over when the older goes', async () => {

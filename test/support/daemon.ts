@@ -42,7 +42,8 @@ export async function startTestDaemon(extraArgs: string[] = []): Promise<TestDae
   const bed = currentTestbed();
   const logs: string[] = [];
   const sink = new Writable({ write(chunk: Buffer, _enc, done) { logs.push(chunk.toString()); done(); } });
-  const config = parseConfig(['--kubeconfig', bed.kubeconfig, '--leader-elect=false', '--log-level=debug', ...extraArgs], {});
+  const config = parseConfig(['--kubeconfig', bed.kubeconfig, '--leader-elect=false', '--log-level=debug',
+    '--metrics-addr=127.0.0.1:0', '--health-addr=127.0.0.1:0', ...extraArgs], {});
   const daemon = await startDaemon(config, createLogger('debug', sink));
   return { ...daemon, logs };
 }

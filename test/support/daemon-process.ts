@@ -1,0 +1,47 @@
+// The daemon as a separate process, the way it runs in a pod: for leader election, signals and the
+// HTTP endpoints. Logs go to a file the test can read.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { openSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort } from '../testbed/processes.ts';
+import { currentTestbed } from '../testbed/testbed.ts';
+import { eventually } from './eventually.ts';
+
+const root = join(import.meta.dirname, '..', '..');
+
+export interface DaemonProcess {
+  name: string;
+  child: ChildProcess;
+  metricsUrl: string;
+  healthUrl: string;
+  logs(): string;
+  /** Resolves with the exit code (or signal name) once the process has ended. */
+  exited: Promise<number | string>;
+}
+
+export async function spawnDaemon(name: string, args: string[] = [], kubeconfig = currentTestbed().kubeconfig): Promise<DaemonProcess> {
+  const [metrics, health] = [await freePort(), await freePort()];
+  const logFile = join(mkdtempSync(join(tmpdir(), `daemon-${name}-`)), 'daemon.log');
+  const out = openSync(logFile, 'a');
+  const child = spawn(join(root, 'node_modules', '.bin', 'node'), ['--import', 'tsx', join(root, 'src', 'main.ts'), 'run',
+    `--kubeconfig=${kubeconfig}`, `--metrics-addr=127.0.0.1:${String(metrics)}`, `--health-addr=127.0.0.1:${String(health)}`, ...args],
+  { env: { ...process.env, POD_NAME: name }, stdio: ['ignore', out, out] });
+  const exited = new Promise<number | string>((resolve) => { child.once('exit', (code, signal) => { resolve(code ?? signal ?? -1); }); });
+  const proc = { name, child, metricsUrl: `http://127.0.0.1:${String(metrics)}/metrics`, healthUrl: `http://127.0.0.1:${String(health)}`,
+    logs: () => readFileSync(logFile, 'utf8'), exited };
+  await eventually(async () => (await fetch(`${proc.healthUrl}/readyz`).catch(() => undefined))?.status === 200,
+    { timeoutMs: 30_000, message: `daemon ${name} is ready` });
+  return proc;
+}
+
+/** One metric's value from a Prometheus text exposition, by name and exact label set ('' for none). */
+export function metricValue(text: string, name: string, labels = ''): number | undefined {
+  const line = text.split('\n').find((l) => l.startsWith(labels ? `${name}{${labels}} ` : `${name} `));
+  return line === undefined ? undefined : Number(line.slice(line.lastIndexOf(' ') + 1));
+}
+
+export async function scrape(proc: DaemonProcess): Promise<string> {
+  return (await fetch(proc.metricsUrl)).text();
+}
