@@ -1,0 +1,192 @@
+// The Helm chart: lints clean, renders what the API server accepts (server-side dry run on the testbed),
+// carries the CRD byte for byte, rejects bad values through values.schema.json, hardens the pod, and
+// grants exactly the RBAC it documents: enough to list namespaces and Secrets, nothing unrelated.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { parseAllDocuments } from 'yaml';
+import { KubeRest } from '../../src/kube/rest.ts';
+import { ensureBinaries } from '../testbed/binaries.ts';
+import { adminKubeConfig } from '../testbed/clients.ts';
+import { currentTestbed } from '../testbed/testbed.ts';
+import { applyChartRbac, canDo, chartRules, type ChartRbac } from '../support/chart-rbac.ts';
+import { uniqueName } from '../support/eventually.ts';
+import { CHART_DIR, renderChart, runHelm } from '../support/helm.ts';
+
+interface Obj {
+  kind: string;
+  metadata: { name: string; labels?: Record<string, string> };
+  spec?: Record<string, unknown>;
+}
+
+const admin = new KubeRest(adminKubeConfig(), { qps: 100, burst: 100 });
+const cleanups: (() => Promise<unknown>)[] = [];
+after(async () => {
+  for (const fn of cleanups.reverse()) await fn().catch(() => undefined);
+  admin.close();
+});
+
+function parseObjects(text: string): Obj[] {
+  return parseAllDocuments(text).map((d) => d.toJS() as Obj | null).filter((o): o is Obj => o !== null);
+}
+
+async function newNamespace(prefix: string): Promise<string> {
+  const name = uniqueName(prefix);
+  await admin.call({ method: 'POST', path: '/api/v1/namespaces', body: { metadata: { name } } });
+  cleanups.push(() => admin.call({ method: 'DELETE', path: `/api/v1/namespaces/${name}` }));
+  return name;
+}
+
+/** Runs the testbed's kubectl against the testbed with `input` on stdin. */
+async function kubectl(args: string[], input: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  const { kubectl: bin } = await ensureBinaries();
+  const child = spawn(bin, ['--kubeconfig', currentTestbed().kubeconfig, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
+  child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+  child.stdin.end(input);
+  const code = await new Promise<number>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (c) => { resolve(c ?? -1); });
+  });
+  return { code, stdout, stderr };
+}
+
+test('helm lint is clean, with and without the optional objects', async () => {
+  for (const set of [[], ['--set', 'serviceMonitor.enabled=true', '--set', 'prometheusRule.enabled=true', '--set', 'builder.tls.secretName=tls']]) {
+    const result = await runHelm(['lint', '--strict', CHART_DIR, ...set]);
+    assert.equal(result.code, 0, result.stdout + result.stderr);
+    assert.doesNotMatch(result.stdout, /\[(WARNING|ERROR)\]/);
+    assert.match(result.stdout, /1 chart\(s\) linted, 0 chart\(s\) failed/);
+  }
+});
+
+test('the rendered chart passes a server-side dry run on the API server', async () => {
+  const namespace = await newNamespace('chart-dry-run');
+  const variants: Record<string, string>[] = [{}, { 'builder.tls.secretName': 'builder-tls', replicaCount: '3' }];
+  for (const set of variants) {
+    const manifest = await renderChart({ release: 'pullsecret-sync', namespace, includeCrds: true, set });
+    const kinds = parseObjects(manifest).map((o) => o.kind).sort();
+    assert.deepEqual(kinds, ['ClusterRole', 'ClusterRoleBinding', 'CustomResourceDefinition', 'Deployment', 'PodDisruptionBudget',
+      'Role', 'RoleBinding', 'Service', 'ServiceAccount']);
+    const result = await kubectl(['apply', '--server-side', '--force-conflicts', '--field-manager=chart-test', '--dry-run=server', '-f', '-'], manifest);
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.stdout.match(/serverside-applied \(server dry run\)/g)?.length, kinds.length, result.stdout);
+  }
+});
+
+const monitoring = { 'serviceMonitor.enabled': 'true', 'prometheusRule.enabled': 'true' };
+
+test('ServiceMonitor and PrometheusRule render only when enabled', async () => {
+  const plain = parseObjects(await renderChart({ release: 'rel', namespace: 'ops' })).map((o) => o.kind);
+  assert.ok(!plain.includes('ServiceMonitor') && !plain.includes('PrometheusRule'));
+  const objects = parseObjects(await renderChart({ release: 'rel', namespace: 'ops', set: monitoring }));
+  const service = objects.find((o) => o.kind === 'Service');
+  const monitor = objects.find((o) => o.kind === 'ServiceMonitor');
+  assert.ok(service && monitor);
+  const spec = monitor.spec as { selector: { matchLabels: Record<string, string> }; endpoints: { port: string; path: string }[] };
+  for (const [k, v] of Object.entries(spec.selector.matchLabels)) assert.equal(service.metadata.labels?.[k], v);
+  assert.deepEqual(spec.endpoints.map((e) => [e.port, e.path]), [['metrics', '/metrics']]);
+});
+
+test('the PrometheusRule has the documented alerts', async () => {
+  const rule = parseObjects(await renderChart({ release: 'rel', namespace: 'ops', set: monitoring })).find((o) => o.kind === 'PrometheusRule');
+  const alerts = (rule?.spec as { groups: { rules: { alert: string; expr: string; for: string }[] }[] }).groups.flatMap((g) => g.rules);
+  const byName = new Map(alerts.map((a) => [a.alert, a]));
+  assert.deepEqual([...byName.keys()].sort(), ['PullSecretSyncNoLeader', 'PullSecretSyncSyncFailing', 'PullSecretSyncTokenExpiringSoon']);
+  const expiring = byName.get('PullSecretSyncTokenExpiringSoon');
+  const failing = byName.get('PullSecretSyncSyncFailing');
+  const noLeader = byName.get('PullSecretSyncNoLeader');
+  assert.ok(expiring && failing && noLeader);
+  assert.match(expiring.expr, /pullsecret_sync_token_expiry_timestamp_seconds\{[^}]*\} - time\(\) < 3600/);
+  assert.match(failing.expr, /pullsecret_sync_resource_ready\{[^}]*\} == 0/);
+  assert.match(failing.expr, /rate\(pullsecret_sync_reconcile_errors_total\{[^}]*\}\[5m\]\) > 0/);
+  assert.equal(failing.for, '15m');
+  assert.match(noLeader.expr, /max\(pullsecret_sync_leader\{[^}]*\}\) == 0/);
+  assert.equal(noLeader.for, '5m');
+});
+
+test('the chart carries the CRDs of crds/ byte for byte', () => {
+  const root = join(CHART_DIR, '..', '..', 'crds');
+  const chart = join(CHART_DIR, 'crds');
+  const files = readdirSync(root).sort();
+  assert.ok(files.length > 0);
+  assert.deepEqual(readdirSync(chart).sort(), files, 'same files in crds/ and the chart (run npm run generate)');
+  for (const file of files) {
+    assert.ok(readFileSync(join(root, file)).equals(readFileSync(join(chart, file))), `${file} differs: run npm run generate`);
+  }
+});
+
+test('values.schema.json rejects bad values', async () => {
+  const wrongType = await runHelm(['template', 'rel', CHART_DIR, '--set', 'replicaCount=notanumber']);
+  assert.notEqual(wrongType.code, 0);
+  assert.match(wrongType.stderr, /replicaCount/);
+  const unknown = await runHelm(['template', 'rel', CHART_DIR, '--set', 'replicas=2']);
+  assert.notEqual(unknown.code, 0);
+  assert.match(unknown.stderr, /replicas/);
+});
+
+test('the Deployment runs hardened, two replicas, with probes on the health port', async () => {
+  const deployment = parseObjects(await renderChart({ release: 'rel', namespace: 'ops' })).find((o) => o.kind === 'Deployment');
+  const spec = deployment?.spec as { replicas: number; template: { spec: Record<string, unknown> } };
+  assert.equal(spec.replicas, 2);
+  const pod = spec.template.spec as { terminationGracePeriodSeconds: number; containers: Record<string, unknown>[] };
+  assert.equal(pod.terminationGracePeriodSeconds, 30);
+  const container = pod.containers[0] as {
+    args: string[]; env: { name: string; valueFrom?: unknown }[]; ports: { name: string; containerPort: number }[];
+    securityContext: Record<string, unknown>; livenessProbe: { httpGet: { path: string; port: string } }; readinessProbe: { httpGet: { path: string; port: string } };
+  };
+  assert.equal(container.args[0], 'run');
+  assert.deepEqual(container.env.find((e) => e.name === 'POD_NAMESPACE')?.valueFrom, { fieldRef: { fieldPath: 'metadata.namespace' } });
+  assert.deepEqual(container.ports.map((p) => [p.name, p.containerPort]), [['metrics', 8080], ['health', 8081], ['builder', 8443]]);
+  assert.deepEqual([container.livenessProbe.httpGet, container.readinessProbe.httpGet], [{ path: '/healthz', port: 'health' }, { path: '/readyz', port: 'health' }]);
+  assert.deepEqual(container.securityContext, {
+    runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532, readOnlyRootFilesystem: true, allowPrivilegeEscalation: false,
+    privileged: false, capabilities: { drop: ['ALL'] }, seccompProfile: { type: 'RuntimeDefault' },
+  });
+});
+
+test('every RBAC rule is the documented one and says why it is needed', async () => {
+  const rules = await chartRules();
+  assert.deepEqual(rules.map((r) => `${r.kind} ${r.apiGroups.join(',')}/${r.resources.join(',')}: ${r.verbs.join(',')}`), [
+    'ClusterRole pullsecret-sync.dev/imagepullsecrets: get,list,watch,patch',
+    'ClusterRole pullsecret-sync.dev/imagepullsecrets/status: patch',
+    'ClusterRole /secrets: get,list,watch,create,update,delete',
+    'ClusterRole /namespaces: list,watch',
+    'ClusterRole /pods: list,watch',
+    'ClusterRole /serviceaccounts: list,watch,patch',
+    'ClusterRole events.k8s.io/events: create,patch',
+    'ClusterRole authentication.k8s.io/tokenreviews: create',
+    'Role coordination.k8s.io/leases: get,create,update',
+  ]);
+  for (const r of rules) assert.ok(r.reason.length > 20, `${r.kind} rule ${r.index} has no comment`);
+});
+
+test("the chart's ServiceAccount may list namespaces and Secrets cluster-wide, not ConfigMaps", async () => {
+  const rbac: ChartRbac = await applyChartRbac({ namespace: await newNamespace('chart-rbac') });
+  cleanups.push(() => rbac.cleanup());
+  const asSa = new KubeRest(rbac.kubeConfig);
+  try {
+    assert.equal(await canDo(asSa, { verb: 'list', group: '', resource: 'namespaces' }), true);
+    assert.equal(await canDo(asSa, { verb: 'list', group: '', resource: 'secrets' }), true);
+    assert.equal(await canDo(asSa, { verb: 'list', group: '', resource: 'configmaps' }), false);
+    assert.equal(await canDo(asSa, { verb: 'update', group: 'coordination.k8s.io', resource: 'leases', namespace: rbac.namespace }), true);
+    assert.equal(await canDo(asSa, { verb: 'update', group: 'coordination.k8s.io', resource: 'leases', namespace: 'default' }), false);
+  } finally {
+    asSa.close();
+  }
+  const namespacesRule = rbac.rules.find((r) => r.resources.includes('namespaces'));
+  assert.ok(namespacesRule);
+  const without = await applyChartRbac({ namespace: await newNamespace('chart-rbac'), without: { kind: 'ClusterRole', index: namespacesRule.index } });
+  cleanups.push(() => without.cleanup());
+  const asLimited = new KubeRest(without.kubeConfig);
+  try {
+    assert.equal(await canDo(asLimited, { verb: 'list', group: '', resource: 'namespaces' }), false);
+    assert.equal(await canDo(asLimited, { verb: 'list', group: '', resource: 'secrets' }), true);
+  } finally {
+    asLimited.close();
+  }
+});
