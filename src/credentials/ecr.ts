@@ -1,0 +1,229 @@
+// The AWS ECR credential provider: one GetAuthorizationToken call per fetch, whose token serves every
+// registry (account) the principal may pull from, so it emits one entry per listed account. The AWS
+// identity is static keys from the referenced Secret, else the daemon's own (env, IRSA web identity, EKS
+// Pod Identity, instance role, via the SDK's node provider chain), optionally followed by an STS
+// AssumeRole. SDK clients and credential providers come from injected factories (STYLE principle 5);
+// the SDK's own endpoint settings (AWS_ENDPOINT_URL_ECR, AWS_ENDPOINT_URL_STS) keep working, which is how
+// tests aim it at moto. Errors name the region and the failure, never keys or tokens.
+import { createHash } from 'node:crypto';
+import { ECRClient, GetAuthorizationTokenCommand, type ECRClientConfig, type GetAuthorizationTokenCommandOutput } from '@aws-sdk/client-ecr';
+import { fromNodeProviderChain, fromTemporaryCredentials } from '@aws-sdk/credential-providers';
+import type { EcrSource } from '../api/v1alpha1/types.ts';
+import { normalizeRegistryKey, type AuthEntry } from '../dockerconfig/index.ts';
+import { realClock, type Clock } from '../util/clock.ts';
+import { errorMessage } from '../util/errors.ts';
+import type { CredentialProvider, FetchedCredentials, SecretData } from './provider.ts';
+import { scrub } from './token-cache.ts';
+
+/** IMPS's Secret type for ECR login configs, and ours; both hold the same keys. */
+export const IMPS_ECR_SECRET_TYPE = 'banzaicloud.io/aws-ecr-login-config';
+export const ECR_SECRET_TYPE = 'pullsecret-sync.dev/aws-ecr-login-config';
+
+/** The session name of every AssumeRole, so CloudTrail shows who assumed the role. */
+export const ROLE_SESSION_NAME = 'pullsecret-sync';
+/** ECR tokens live 12 hours; used only when a response carries no expiry. */
+const DEFAULT_TOKEN_LIFETIME_MS = 12 * 3600_000;
+
+export type AwsCredentials = NonNullable<ECRClientConfig['credentials']>;
+
+export interface StaticKeys {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken?: string;
+}
+
+/** The part of the ECR client the provider uses. */
+export interface EcrApi {
+  send(command: GetAuthorizationTokenCommand, options?: { abortSignal?: AbortSignal }): Promise<GetAuthorizationTokenCommandOutput>;
+  destroy?(): void;
+}
+
+export type EcrClientFactory = (config: { region: string; endpoint?: string; credentials?: AwsCredentials }) => EcrApi;
+export type AwsCredentialsFactory = (input: { region: string; roleARN?: string; staticKeys?: StaticKeys }) => AwsCredentials;
+
+export interface EcrProviderOptions {
+  ecrClient?: EcrClientFactory;
+  credentials?: AwsCredentialsFactory;
+  /** Only for responses without an expiry. */
+  clock?: Clock;
+}
+
+export const defaultEcrClient: EcrClientFactory = (config) => {
+  const client = new ECRClient(config);
+  return { send: (command, options) => client.send(command, options), destroy: () => { client.destroy(); } };
+};
+
+/**
+ * Static keys when given; else the daemon's own identity through the SDK's node provider chain, created
+ * once per factory so its memoised credentials survive between fetches. With a role, an STS AssumeRole
+ * on top, in the source's region.
+ */
+export function defaultAwsCredentials(): AwsCredentialsFactory {
+  let ambient: AwsCredentials | undefined;
+  return ({ region, roleARN, staticKeys }) => {
+    const base = staticKeys ?? (ambient ??= fromNodeProviderChain());
+    if (!roleARN) return base;
+    return fromTemporaryCredentials({
+      params: { RoleArn: roleARN, RoleSessionName: ROLE_SESSION_NAME },
+      masterCredentials: base,
+      clientConfig: { region },
+    });
+  };
+}
+
+const ACCOUNT_RE = /^\d{12}$/;
+const REGION_RE = /^[a-z]{2}(-[a-z]+)+-\d+$/;
+const ROLE_ARN_RE = /^arn:aws[a-z-]*:iam::\d{12}:role\/\S+$/;
+const ENDPOINT_TYPES = new Set(['standard', 'fips', 'dualstack']);
+
+const isChina = (region: string): boolean => region.startsWith('cn-');
+
+/** The registry host of `account` in `region`, in the form `endpointType` names. */
+export function ecrRegistryHost(account: string, region: string, endpointType: EcrSource['endpointType'] = 'standard'): string {
+  if (endpointType === 'dualstack') return `${account}.dkr-ecr.${region}.on.aws`;
+  const suffix = isChina(region) ? 'amazonaws.com.cn' : 'amazonaws.com';
+  const service = endpointType === 'fips' ? 'dkr.ecr-fips' : 'dkr.ecr';
+  return `${account}.${service}.${region}.${suffix}`;
+}
+
+function endpointProblem(endpoint: string): string | undefined {
+  try {
+    const url = new URL(endpoint);
+    return url.protocol === 'https:' || url.protocol === 'http:' ? undefined : `endpoint "${endpoint}" is not an http(s) URL`;
+  } catch {
+    return `endpoint "${endpoint}" is not a URL`;
+  }
+}
+
+/** Problems of an ECR source as written; empty when usable. Pure. */
+export function validateEcrSource(source: EcrSource): string[] {
+  const problems: string[] = [];
+  const { region, accountIDs = [], roleARN, endpointType = 'standard', endpoint } = source;
+  if (!region) problems.push('region is required');
+  else if (!REGION_RE.test(region)) problems.push(`region "${region}" is not an AWS region name such as eu-central-1`);
+  for (const id of accountIDs) if (!ACCOUNT_RE.test(id)) problems.push(`account ID "${id}" is not 12 digits`);
+  if (roleARN !== undefined && !ROLE_ARN_RE.test(roleARN)) problems.push(`roleARN "${roleARN}" is not an IAM role ARN`);
+  if (!ENDPOINT_TYPES.has(endpointType)) problems.push(`endpointType "${endpointType}" is not standard, fips or dualstack`);
+  else if (endpointType !== 'standard' && region && isChina(region)) problems.push(`endpointType ${endpointType} is not offered in China regions`);
+  const endpointIssue = endpoint === undefined ? undefined : endpointProblem(endpoint);
+  if (endpointIssue) problems.push(endpointIssue);
+  return problems;
+}
+
+/** Static keys from Secret data; undefined without a Secret; throws when the Secret lacks them. */
+function staticKeysOf(secret: SecretData | undefined): StaticKeys | undefined {
+  if (secret === undefined) return undefined;
+  const accessKeyId = secret.accessKeyID?.trim();
+  const secretAccessKey = secret.secretKey?.trim();
+  if (!accessKeyId || !secretAccessKey) throw new Error('the credentials Secret needs the keys accessKeyID and secretKey');
+  const sessionToken = secret.sessionToken?.trim();
+  return { accessKeyId, secretAccessKey, ...(sessionToken ? { sessionToken } : {}) };
+}
+
+function keysDigest(secret: SecretData | undefined): string {
+  if (secret === undefined) return 'ambient';
+  const material = [secret.accessKeyID ?? '', secret.secretKey ?? '', secret.sessionToken ?? ''].join('\0');
+  return `keys:sha256:${createHash('sha256').update(material).digest('hex')}`;
+}
+
+/** The password inside an ECR token (base64 of `AWS:<password>`), or undefined when malformed. */
+function decodeToken(token: string): { username: string; password: string } | undefined {
+  const text = Buffer.from(token, 'base64').toString('utf8');
+  const colon = text.indexOf(':');
+  if (colon <= 0 || colon === text.length - 1) return undefined;
+  return { username: text.slice(0, colon), password: text.slice(colon + 1) };
+}
+
+/** The account of a proxyEndpoint such as https://123456789012.dkr.ecr.eu-central-1.amazonaws.com. */
+function accountOf(proxyEndpoint: string | undefined): string | undefined {
+  const host = (proxyEndpoint ?? '').replace(/^[a-z]+:\/\//i, '');
+  const account = host.split('.')[0] ?? '';
+  return ACCOUNT_RE.test(account) ? account : undefined;
+}
+
+export class EcrProvider implements CredentialProvider<EcrSource> {
+  readonly kind = 'ECR' as const;
+  private readonly ecrClient: EcrClientFactory;
+  private readonly credentials: AwsCredentialsFactory;
+  private readonly clock: Clock;
+
+  constructor(opts: EcrProviderOptions = {}) {
+    this.ecrClient = opts.ecrClient ?? defaultEcrClient;
+    this.credentials = opts.credentials ?? defaultAwsCredentials();
+    this.clock = opts.clock ?? realClock;
+  }
+
+  validate(source: EcrSource): string[] {
+    return validateEcrSource(source);
+  }
+
+  identity(source: EcrSource, secret: SecretData | undefined): string {
+    const accounts = [...new Set(source.accountIDs ?? [])].sort();
+    return JSON.stringify([
+      source.region, source.endpoint ?? '', source.endpointType ?? 'standard', accounts, source.roleARN ?? '', keysDigest(secret),
+    ]);
+  }
+
+  async fetch(source: EcrSource, secret: SecretData | undefined, signal?: AbortSignal): Promise<FetchedCredentials> {
+    const where = `ECR GetAuthorizationToken in ${source.region}`;
+    let client: EcrApi | undefined;
+    try {
+      const staticKeys = staticKeysOf(secret);
+      const credentials = this.credentials({ region: source.region, ...optional({ roleARN: source.roleARN, staticKeys }) });
+      client = this.ecrClient({ region: source.region, credentials, ...optional({ endpoint: source.endpoint }) });
+      const output = await client.send(new GetAuthorizationTokenCommand({}), signal ? { abortSignal: signal } : undefined);
+      return this.toCredentials(source, output);
+    } catch (err) {
+      const name = err instanceof Error && err.name !== 'Error' ? `${err.name}: ` : '';
+      const keys = [secret?.accessKeyID, secret?.secretKey, secret?.sessionToken];
+      // No `cause`: the SDK error may carry request details, and a logged cause would bypass the scrub.
+      // eslint-disable-next-line preserve-caught-error
+      throw new Error(scrub(`${where} failed: ${name}${errorMessage(err)}`, keys));
+    } finally {
+      client?.destroy?.();
+    }
+  }
+
+  private toCredentials(source: EcrSource, output: GetAuthorizationTokenCommandOutput): FetchedCredentials {
+    const data = output.authorizationData?.[0];
+    const decoded = data?.authorizationToken ? decodeToken(data.authorizationToken) : undefined;
+    if (!data?.authorizationToken || !decoded) throw new Error('the response carries no well-formed authorization token');
+    const accounts = source.accountIDs?.length ? [...new Set(source.accountIDs)].sort() : [accountOf(data.proxyEndpoint)];
+    const entries: AuthEntry[] = [];
+    for (const account of accounts) {
+      if (account === undefined) throw new Error('no accountIDs given and the response names no account');
+      const registry = normalizeRegistryKey(ecrRegistryHost(account, source.region, source.endpointType));
+      if (!registry) throw new Error(`account ${account} in ${source.region} gives no registry host`);
+      entries.push({ registry, auth: data.authorizationToken, username: decoded.username, password: decoded.password });
+    }
+    const expiresAt = data.expiresAt ?? new Date(this.clock.nowMs() + DEFAULT_TOKEN_LIFETIME_MS);
+    return { entries, expiresAt };
+  }
+}
+
+/** `fields` without its undefined members, for option objects. */
+function optional<T extends Record<string, unknown>>(fields: T): Partial<T> {
+  return Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+export interface ImpsEcrSecret {
+  /** The ECR source the Secret describes; pass the same data as the `secret` of fetch() for its keys. */
+  source: EcrSource;
+  problems: string[];
+}
+
+/**
+ * Reads an IMPS ECR login config Secret (keys accessKeyID, secretKey, region, accountID, optional roleArn).
+ * Problems name keys, never values. Without accountID the caller's own account is used.
+ */
+export function ecrSourceFromImpsSecret(data: SecretData): ImpsEcrSecret {
+  const problems = ['accessKeyID', 'secretKey', 'region']
+    .filter((key) => !data[key]?.trim())
+    .map((key) => `key ${key} is missing`);
+  const region = data.region?.trim() ?? '';
+  const accountID = data.accountID?.trim();
+  const roleARN = data.roleArn?.trim();
+  const source: EcrSource = { region, ...(accountID ? { accountIDs: [accountID] } : {}), ...(roleARN ? { roleARN } : {}) };
+  if (region) problems.push(...validateEcrSource(source));
+  return { source, problems };
+}

@@ -1,0 +1,11 @@
+// The credentials package: the provider interface, the token cache in front of every provider, and the
+// cloud providers. The controller imports from here only.
+export type { CredentialProvider, FetchedCredentials, ProviderKind, SecretData } from './provider.ts';
+export { TokenCache, scrub, type FetchResult, type TokenCacheOptions, type TokenSnapshot, type TokenState } from './token-cache.ts';
+export { nextRefresh, failureBackoff, type RefreshInput, type FailureBackoffOptions } from './refresh-policy.ts';
+export {
+  EcrProvider, ecrSourceFromImpsSecret, ecrRegistryHost, validateEcrSource, defaultEcrClient, defaultAwsCredentials,
+  ECR_SECRET_TYPE, IMPS_ECR_SECRET_TYPE, ROLE_SESSION_NAME,
+  type AwsCredentials, type AwsCredentialsFactory, type EcrApi, type EcrClientFactory, type EcrProviderOptions, type ImpsEcrSecret,
+  type StaticKeys,
+} from './ecr.ts';

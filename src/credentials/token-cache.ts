@@ -1,0 +1,166 @@
+// The token cache: one fetch per credential identity per refresh, however many resources and namespaces
+// use that identity (SPEC section 3). Entries are keyed by provider kind + provider.identity(), which
+// names every identity input and carries secret material only as a hash. Concurrent callers of one
+// identity share a single fetch (single-flight). A fresh token is served without fetching; a stale one is
+// fetched again; a failed fetch keeps the last good entries until they expire, reports a scrubbed error
+// and retries after a per-identity exponential backoff. Nothing here schedules timers: the controller
+// asks nextRefreshAt() and requeues through its work queue with the injected clock (STYLE principle 4).
+import { LRUCache } from 'lru-cache';
+import type { AuthEntry } from '../dockerconfig/index.ts';
+import { errorMessage } from '../util/errors.ts';
+import type { Clock } from '../util/clock.ts';
+import type { CredentialProvider, ProviderKind, SecretData } from './provider.ts';
+import { failureBackoff, nextRefresh, type FailureBackoffOptions } from './refresh-policy.ts';
+
+export interface TokenState {
+  /** The last good entries; empty once they expired (or before any fetch succeeded). */
+  entries: AuthEntry[];
+  /** Expiry of the last good entries, kept after they expired so status can say when. */
+  expiresAt?: Date;
+  /** When the last successful fetch happened. */
+  lastRefreshTime?: Date;
+  /** Why the latest fetch failed, scrubbed of secret material; absent after a success. */
+  error?: string;
+  /** When this identity should be fetched again (refresh policy or failure backoff). */
+  refreshAt: Date;
+}
+
+export type FetchResult = 'success' | 'error';
+
+export interface TokenCacheOptions {
+  clock: Clock;
+  /** Refresh policy (see nextRefresh). */
+  fraction?: number;
+  jitter?: number;
+  floorMs?: number;
+  /** Backoff after failed fetches; resets on success. Defaults 5 s doubling to 5 min. */
+  backoff?: { baseMs?: number; capMs?: number };
+  /** Most identities kept; the least recently used beyond this are dropped. Default 1000. */
+  max?: number;
+  random?: () => number;
+  /** Called once per fetch, for metrics. */
+  onFetch?: (kind: ProviderKind, result: FetchResult, durationMs: number) => void;
+}
+
+export interface TokenSnapshot {
+  kind: ProviderKind;
+  expiresAt?: Date;
+  error?: string;
+}
+
+interface Entry {
+  kind: ProviderKind;
+  entries: AuthEntry[];
+  expiresAt?: Date;
+  /** Entries are served until this instant: expiresAt, or refreshAt for a token that arrived expired. */
+  usableUntil?: Date;
+  lastRefreshTime?: Date;
+  error?: string;
+  refreshAt: Date;
+  /** Consecutive failed fetches. */
+  failures: number;
+}
+
+const REDACTED = '[redacted]';
+/** Values shorter than this are not scrubbed: replacing single characters would garble every message. */
+const MIN_SCRUB_LENGTH = 4;
+
+/** `message` with every occurrence of each of `values` (at least 4 characters long) replaced. */
+export function scrub(message: string, values: Iterable<string | undefined>): string {
+  const sorted = [...new Set(values)]
+    .filter((v): v is string => v !== undefined && v.length >= MIN_SCRUB_LENGTH)
+    .sort((a, b) => b.length - a.length); // longest first, so a value containing another goes whole
+  let out = message;
+  for (const value of sorted) out = out.split(value).join(REDACTED);
+  return out;
+}
+
+function secretValues(secret: SecretData | undefined, entries: readonly AuthEntry[]): string[] {
+  const values = Object.values(secret ?? {});
+  for (const e of entries) values.push(e.auth, ...[e.password, e.identitytoken].filter((v) => v !== undefined));
+  return values;
+}
+
+export class TokenCache {
+  private readonly cache: LRUCache<string, Entry>;
+  private readonly inflight = new Map<string, Promise<TokenState>>();
+  private readonly backoff: FailureBackoffOptions;
+
+  constructor(private readonly opts: TokenCacheOptions) {
+    this.cache = new LRUCache<string, Entry>({ max: opts.max ?? 1000 });
+    this.backoff = { ...opts.backoff, jitter: opts.jitter, random: opts.random };
+  }
+
+  /** The credentials of `source`: cached while fresh, else fetched once for every concurrent caller. */
+  get<S>(provider: CredentialProvider<S>, source: S, secret: SecretData | undefined): Promise<TokenState> {
+    const key = `${provider.kind}\0${provider.identity(source, secret)}`;
+    const pending = this.inflight.get(key);
+    if (pending) return pending;
+    const now = this.opts.clock.now();
+    const cached = this.cache.get(key);
+    if (cached && now < cached.refreshAt) return Promise.resolve(view(cached, now));
+    const fetching = this.refresh(key, provider, source, secret).finally(() => this.inflight.delete(key));
+    this.inflight.set(key, fetching);
+    return fetching;
+  }
+
+  /** The earliest refreshAt of all identities, for scheduling the next recheck; undefined when empty. */
+  nextRefreshAt(): Date | undefined {
+    let earliest: Date | undefined;
+    for (const entry of this.cache.values()) if (!earliest || entry.refreshAt < earliest) earliest = entry.refreshAt;
+    return earliest;
+  }
+
+  /** One row per identity, for metrics: kind, expiry and error only, never keys or tokens. */
+  snapshot(): TokenSnapshot[] {
+    return [...this.cache.values()].map((e) => ({
+      kind: e.kind,
+      ...(e.expiresAt ? { expiresAt: e.expiresAt } : {}),
+      ...(e.error !== undefined ? { error: e.error } : {}),
+    }));
+  }
+
+  private async refresh<S>(key: string, provider: CredentialProvider<S>, source: S, secret: SecretData | undefined): Promise<TokenState> {
+    const { clock } = this.opts;
+    const started = clock.nowMs();
+    const previous = this.cache.get(key);
+    let entry: Entry;
+    try {
+      const fetched = await provider.fetch(source, secret);
+      this.opts.onFetch?.(provider.kind, 'success', clock.nowMs() - started);
+      entry = this.succeeded(provider.kind, fetched.entries, fetched.expiresAt);
+    } catch (err) {
+      this.opts.onFetch?.(provider.kind, 'error', clock.nowMs() - started);
+      const message = scrub(errorMessage(err), secretValues(secret, previous?.entries ?? []));
+      entry = this.failed(provider.kind, previous, message);
+    }
+    this.cache.set(key, entry);
+    return view(entry, clock.now());
+  }
+
+  private succeeded(kind: ProviderKind, entries: AuthEntry[], expiresAt: Date): Entry {
+    const fetchedAt = this.opts.clock.now();
+    const { fraction, jitter, floorMs, random } = this.opts;
+    const refreshAt = nextRefresh({ fetchedAt, expiresAt, fraction, jitter, floorMs, random });
+    // A token that arrived already expired is still the newest the endpoint gives out: serve it until
+    // the next refresh instead of serving nothing (the floor keeps that from looping).
+    const usableUntil = expiresAt > refreshAt ? expiresAt : refreshAt;
+    return { kind, entries, expiresAt, usableUntil, lastRefreshTime: fetchedAt, refreshAt, failures: 0 };
+  }
+
+  private failed(kind: ProviderKind, previous: Entry | undefined, error: string): Entry {
+    const now = this.opts.clock.now();
+    const failures = (previous?.failures ?? 0) + 1;
+    const refreshAt = new Date(now.getTime() + failureBackoff(failures, this.backoff));
+    return { ...(previous ?? { kind, entries: [] }), kind, error, refreshAt, failures };
+  }
+}
+
+function view(entry: Entry, now: Date): TokenState {
+  const usable = entry.usableUntil !== undefined && now < entry.usableUntil;
+  const state: TokenState = { entries: usable ? entry.entries : [], refreshAt: entry.refreshAt };
+  if (entry.expiresAt) state.expiresAt = entry.expiresAt;
+  if (entry.lastRefreshTime) state.lastRefreshTime = entry.lastRefreshTime;
+  if (entry.error !== undefined) state.error = entry.error;
+  return state;
+}

@@ -1,0 +1,208 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { CredentialProvider, FetchedCredentials, SecretData } from '../../../src/credentials/provider.ts';
+import { TokenCache, type TokenCacheOptions } from '../../../src/credentials/token-cache.ts';
+import type { AuthEntry } from '../../../src/dockerconfig/index.ts';
+import { FakeClock } from '../../../src/util/clock.ts';
+
+const HOUR = 3600_000;
+
+interface FakeSource {
+  id: string;
+}
+
+type Outcome = { lifetimeMs: number; password?: string } | { error: string };
+
+/** A provider whose fetches follow a script; each fetch waits until release() when `gate` is set. */
+class FakeProvider implements CredentialProvider<FakeSource> {
+  readonly kind = 'GCP' as const;
+  fetches = 0;
+  outcome: Outcome = { lifetimeMs: 12 * HOUR };
+  private gate: { promise: Promise<void>; release: () => void } | undefined;
+
+  constructor(private readonly clock: FakeClock) {}
+
+  hold(): void {
+    let release = (): void => undefined;
+    const promise = new Promise<void>((resolve) => { release = resolve; });
+    this.gate = { promise, release };
+  }
+
+  release(): void {
+    this.gate?.release();
+    this.gate = undefined;
+  }
+
+  validate(): string[] {
+    return [];
+  }
+
+  identity(source: FakeSource): string {
+    return source.id;
+  }
+
+  async fetch(source: FakeSource): Promise<FetchedCredentials> {
+    this.fetches++;
+    if (this.gate) await this.gate.promise;
+    const outcome = this.outcome;
+    if ('error' in outcome) throw new Error(outcome.error);
+    const password = outcome.password ?? `pw-${String(this.fetches)}`;
+    const entry: AuthEntry = { registry: `${source.id}.example.com`, username: 'u', password, auth: Buffer.from(`u:${password}`).toString('base64') };
+    return { entries: [entry], expiresAt: new Date(this.clock.nowMs() + outcome.lifetimeMs) };
+  }
+}
+
+function setup(opts: Partial<TokenCacheOptions> = {}): { clock: FakeClock; provider: FakeProvider; cache: TokenCache } {
+  const clock = new FakeClock();
+  return { clock, provider: new FakeProvider(clock), cache: new TokenCache({ clock, jitter: 0, random: () => 0.5, ...opts }) };
+}
+
+const src: FakeSource = { id: 'reg' };
+
+test('20 concurrent get() calls for one identity share one fetch', async () => {
+  const { provider, cache } = setup();
+  provider.hold();
+  const calls = Array.from({ length: 20 }, () => cache.get(provider, { id: 'reg' }, undefined));
+  provider.release();
+  const states = await Promise.all(calls);
+  assert.equal(provider.fetches, 1);
+  for (const s of states) assert.deepEqual(s, states[0]);
+  assert.equal(states[0]?.entries.length, 1);
+});
+
+test('a fresh token is served without fetching; it refreshes at the fraction of its lifetime', async () => {
+  const { clock, provider, cache } = setup();
+  const first = await cache.get(provider, src, undefined);
+  assert.equal(first.refreshAt.getTime(), clock.nowMs() + 6 * HOUR, 'refresh at half of 12 h');
+  assert.equal(first.lastRefreshTime?.getTime(), clock.nowMs());
+  clock.advance(6 * HOUR - 1);
+  const cached = await cache.get(provider, src, undefined);
+  assert.equal(provider.fetches, 1, 'no fetch while fresh');
+  assert.deepEqual(cached, first);
+  clock.advance(1);
+  const refreshed = await cache.get(provider, src, undefined);
+  assert.equal(provider.fetches, 2, 'fetched at refreshAt');
+  assert.equal(refreshed.entries[0]?.password, 'pw-2');
+});
+
+test('the refresh fraction is configurable', async () => {
+  const { clock, provider, cache } = setup({ fraction: 0.25 });
+  const state = await cache.get(provider, src, undefined);
+  assert.equal(state.refreshAt.getTime(), clock.nowMs() + 3 * HOUR);
+});
+
+test('a token that arrives expired refreshes after the floor, not in a loop, and is served meanwhile', async () => {
+  const { clock, provider, cache } = setup({ floorMs: 60_000 });
+  provider.outcome = { lifetimeMs: -10 * 365 * 24 * HOUR };
+  const state = await cache.get(provider, src, undefined);
+  assert.equal(state.refreshAt.getTime(), clock.nowMs() + 60_000);
+  assert.equal(state.entries.length, 1, 'the newest token the endpoint gives is served');
+  for (let i = 0; i < 100; i++) await cache.get(provider, src, undefined);
+  clock.advance(59_999);
+  await cache.get(provider, src, undefined);
+  assert.equal(provider.fetches, 1, 'no fetch before the floor');
+  clock.advance(1);
+  await cache.get(provider, src, undefined);
+  assert.equal(provider.fetches, 2);
+});
+
+test('a failed refresh keeps the last good entries until they expire, then serves none', async () => {
+  const { clock, provider, cache } = setup();
+  provider.outcome = { lifetimeMs: HOUR };
+  const good = await cache.get(provider, src, undefined);
+  clock.advance(HOUR / 2);
+  provider.outcome = { error: 'endpoint down' };
+  const failed = await cache.get(provider, src, undefined);
+  assert.deepEqual(failed.entries, good.entries, 'last good entries stay');
+  assert.equal(failed.error, 'endpoint down');
+  assert.deepEqual(failed.expiresAt, good.expiresAt);
+  assert.deepEqual(failed.lastRefreshTime, good.lastRefreshTime);
+  clock.advance(HOUR / 2);
+  const expired = await cache.get(provider, src, undefined);
+  assert.deepEqual(expired.entries, [], 'nothing once expired');
+  assert.equal(expired.error, 'endpoint down');
+  provider.outcome = { lifetimeMs: HOUR };
+  clock.advance(10 * 60_000);
+  const recovered = await cache.get(provider, src, undefined);
+  assert.equal(recovered.entries.length, 1);
+  assert.equal(recovered.error, undefined, 'a success clears the error');
+});
+
+test('a first fetch that fails gives no entries and an error, and does not reject', async () => {
+  const { provider, cache } = setup();
+  provider.outcome = { error: 'denied' };
+  const state = await cache.get(provider, src, undefined);
+  assert.deepEqual(state.entries, []);
+  assert.equal(state.error, 'denied');
+  assert.equal(state.expiresAt, undefined);
+});
+
+test('failures back off exponentially per identity and the backoff resets on success', async () => {
+  const { clock, provider, cache } = setup({ backoff: { baseMs: 1_000, capMs: 8_000 } });
+  provider.outcome = { error: 'down' };
+  const delays: number[] = [];
+  for (let i = 0; i < 6; i++) {
+    const state = await cache.get(provider, src, undefined);
+    const delay = state.refreshAt.getTime() - clock.nowMs();
+    delays.push(delay);
+    assert.equal(cache.nextRefreshAt()?.getTime(), state.refreshAt.getTime());
+    clock.advance(delay - 1);
+    await cache.get(provider, src, undefined); // still backing off: no fetch
+    clock.advance(1);
+  }
+  assert.deepEqual(delays, [1_000, 2_000, 4_000, 8_000, 8_000, 8_000]);
+  assert.equal(provider.fetches, 6);
+  provider.outcome = { lifetimeMs: 12 * HOUR };
+  const ok = await cache.get(provider, src, undefined);
+  assert.equal(ok.refreshAt.getTime() - clock.nowMs(), 6 * HOUR);
+  clock.advance(6 * HOUR);
+  provider.outcome = { error: 'down again' };
+  const again = await cache.get(provider, src, undefined);
+  assert.equal(again.refreshAt.getTime() - clock.nowMs(), 1_000, 'backoff starts over');
+});
+
+test('errors are scrubbed of secret values and of the last good passwords and auths', async () => {
+  const { clock, provider, cache } = setup();
+  const secret: SecretData = { clientSecret: 's3cr3t-value', tenant: 'tenant-guid' };
+  provider.outcome = { lifetimeMs: HOUR, password: 'token-password' };
+  const good = await cache.get(provider, src, secret);
+  const auth = good.entries[0]?.auth ?? '';
+  clock.advance(HOUR);
+  provider.outcome = { error: `refused s3cr3t-value for tenant-guid; old token-password / ${auth}` };
+  const state = await cache.get(provider, src, secret);
+  const message = state.error ?? '';
+  for (const value of ['s3cr3t-value', 'tenant-guid', 'token-password', auth]) assert.ok(!message.includes(value), value);
+  assert.match(message, /^refused \[redacted\] for \[redacted\]; old \[redacted\] \/ \[redacted\]$/);
+});
+
+test('identities are cached apart; nextRefreshAt is the earliest and snapshot holds no secrets', async () => {
+  const { clock, provider, cache } = setup();
+  assert.equal(cache.nextRefreshAt(), undefined);
+  provider.outcome = { lifetimeMs: 2 * HOUR, password: 'pw-a' };
+  await cache.get(provider, { id: 'a' }, undefined);
+  provider.outcome = { lifetimeMs: HOUR, password: 'pw-b' };
+  await cache.get(provider, { id: 'b' }, undefined);
+  assert.equal(provider.fetches, 2);
+  assert.equal(cache.nextRefreshAt()?.getTime(), clock.nowMs() + HOUR / 2);
+  const snapshot = cache.snapshot();
+  assert.deepEqual(snapshot.map((s) => s.kind), ['GCP', 'GCP']);
+  assert.ok(!JSON.stringify(snapshot).includes('pw-'), 'no passwords in the snapshot');
+  assert.deepEqual(snapshot.map((s) => s.expiresAt?.getTime()).sort(), [clock.nowMs() + HOUR, clock.nowMs() + 2 * HOUR]);
+});
+
+test('onFetch reports each fetch with its kind and result', async () => {
+  const seen: string[] = [];
+  const { provider, cache } = setup({ onFetch: (kind, result, ms) => { seen.push(`${kind} ${result} ${String(ms)}`); } });
+  await cache.get(provider, src, undefined);
+  provider.outcome = { error: 'x' };
+  await cache.get(provider, { id: 'other' }, undefined);
+  assert.deepEqual(seen, ['GCP success 0', 'GCP error 0']);
+});
+
+test('max bounds the number of identities kept', async () => {
+  const { provider, cache } = setup({ max: 2 });
+  for (const id of ['a', 'b', 'c']) await cache.get(provider, { id }, undefined);
+  assert.equal(cache.snapshot().length, 2);
+  await cache.get(provider, { id: 'a' }, undefined);
+  assert.equal(provider.fetches, 4, 'the evicted identity is fetched again');
+});
