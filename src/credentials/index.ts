@@ -9,3 +9,7 @@ export {
   type AwsCredentials, type AwsCredentialsFactory, type EcrApi, type EcrClientFactory, type EcrProviderOptions, type ImpsEcrSecret,
   type StaticKeys,
 } from './ecr.ts';
+export { GcpProvider, parseGcpCredentials, defaultGcpAuthFactory, GCP_SCOPE, GCP_USERNAME, GCP_DEFAULT_KEY, type GcpAuthFactory, type GcpProviderOptions } from './gcp.ts';
+export {
+  AzureProvider, defaultAzureCredentialFactory, caFetch, ACR_USERNAME, AZURE_DEFAULT_KEY, type AzureCredentialFactory, type AzureProviderOptions,
+} from './azure.ts';

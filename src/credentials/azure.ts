@@ -1,0 +1,238 @@
+// The Azure credential provider (SPEC section 3). Two hops: an Entra ID token (client secret from the
+// Secret, else workload identity when a federated token file is configured, else managed identity),
+// then `POST https://<registry>/oauth2/exchange` trades it for an ACR refresh token, which docker clients
+// use as the password of the fixed user 00000000-0000-0000-0000-000000000000. The refresh token is a JWT;
+// its `exp` is the expiry (about 3 h on ACR).
+//
+// The Entra token is ARM-scoped by default (ACR accepts those unless a registry is set to ACR-scoped
+// tokens only; `scope` switches). Because the exchange hands that token to the registry host, only hosts
+// under ACR's domains (or `registryDomains`) are ever contacted. Each fetch builds a fresh credential so
+// MSAL's token cache never hands back an old token when the token cache above us refreshes at half-life.
+import { createHash } from 'node:crypto';
+import { request } from 'node:https';
+import { rootCertificates } from 'node:tls';
+import { ClientSecretCredential, ManagedIdentityCredential, WorkloadIdentityCredential, type TokenCredential } from '@azure/identity';
+import type { AzureSource } from '../api/v1alpha1/types.ts';
+import { normalizeRegistryKey } from '../dockerconfig/index.ts';
+import { errorMessage } from '../util/errors.ts';
+import { realClock, type Clock } from '../util/clock.ts';
+import type { CredentialProvider, FetchedCredentials, SecretData } from './provider.ts';
+
+export const ACR_USERNAME = '00000000-0000-0000-0000-000000000000';
+export const ARM_SCOPE = 'https://management.azure.com/.default';
+export const AZURE_DEFAULT_KEY = 'clientSecret';
+export const ACR_DOMAINS = ['azurecr.io', 'azurecr.cn', 'azurecr.us'];
+/** Used only when a refresh token carries no readable `exp`: short, so we come back early. */
+const FALLBACK_LIFETIME_MS = 60 * 60 * 1000;
+
+export type AzureCredentialInput =
+  | { kind: 'clientSecret'; tenantID: string; clientID: string; clientSecret: string }
+  | { kind: 'workloadIdentity'; tenantID?: string; clientID?: string; tokenFilePath: string }
+  | { kind: 'managedIdentity'; clientID?: string };
+
+export type AzureCredentialFactory = (input: AzureCredentialInput) => TokenCredential;
+
+export interface FetchInit {
+  method: 'POST';
+  headers: Record<string, string>;
+  body: string;
+  signal?: AbortSignal;
+}
+
+/** The part of `fetch` the exchange uses; globalThis.fetch satisfies it. */
+export type FetchLike = (url: string, init: FetchInit) => Promise<{ status: number; text(): Promise<string> }>;
+
+export interface AzureProviderOptions {
+  credentialFactory?: AzureCredentialFactory;
+  fetch?: FetchLike;
+  /** Entra authority (sovereign clouds, Azure Stack, tests); disables MSAL's instance discovery. */
+  authorityHost?: string;
+  /** PEM of an extra CA to trust for Entra and the exchange (private endpoints, tests). */
+  ca?: string;
+  /** The projected token file of workload identity (AZURE_FEDERATED_TOKEN_FILE, read by main). */
+  federatedTokenFile?: string;
+  /** Domains whose hosts may receive Entra tokens; default ACR's public, China and US Gov domains. */
+  registryDomains?: string[];
+  scope?: string;
+  clock?: Clock;
+}
+
+type Options = Required<Pick<AzureProviderOptions, 'registryDomains' | 'scope' | 'clock' | 'credentialFactory' | 'fetch'>> & AzureProviderOptions;
+
+const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
+
+/** The public roots plus `ca`: an extra CA adds trust, it does not replace the usual roots. */
+const trusting = (ca: string): string[] => [...rootCertificates, ca];
+
+/** The production factory over @azure/identity. */
+export function defaultAzureCredentialFactory(opts: { authorityHost?: string; ca?: string } = {}): AzureCredentialFactory {
+  const common = {
+    ...(opts.authorityHost ? { authorityHost: opts.authorityHost, disableInstanceDiscovery: true } : {}),
+    ...(opts.ca ? { tlsOptions: { ca: trusting(opts.ca) } } : {}),
+  };
+  return (input) => {
+    switch (input.kind) {
+      case 'clientSecret':
+        return new ClientSecretCredential(input.tenantID, input.clientID, input.clientSecret, common);
+      case 'workloadIdentity':
+        return new WorkloadIdentityCredential({ ...common, tenantId: input.tenantID, clientId: input.clientID, tokenFilePath: input.tokenFilePath });
+      case 'managedIdentity':
+        return input.clientID ? new ManagedIdentityCredential({ ...common, clientId: input.clientID }) : new ManagedIdentityCredential(common);
+    }
+  };
+}
+
+/** A FetchLike over node:https that trusts `ca` (global fetch cannot be given a CA). */
+export function caFetch(extraCa: string): FetchLike {
+  const ca = trusting(extraCa);
+  return (url, init) => new Promise((resolve, reject) => {
+    const req = request(url, { method: init.method, headers: init.headers, ca, signal: init.signal }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('error', reject);
+      res.on('end', () => {
+        const body = Buffer.concat(chunks).toString('utf8');
+        resolve({ status: res.statusCode ?? 0, text: () => Promise.resolve(body) });
+      });
+    });
+    req.on('error', reject);
+    req.end(init.body);
+  });
+}
+
+/** The claims of a JWT, unverified (we only read `exp` and `tid` of tokens we were just handed). */
+export function jwtClaims(token: string): Record<string, unknown> | undefined {
+  const payload = token.split('.')[1];
+  if (!payload) return undefined;
+  try {
+    const claims: unknown = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'));
+    return typeof claims === 'object' && claims !== null ? claims as Record<string, unknown> : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function scrub(message: string, secrets: (string | undefined)[]): string {
+  let out = message;
+  for (const s of secrets) if (s) out = out.split(s).join('[redacted]');
+  return out.length > 300 ? `${out.slice(0, 300)}…` : out;
+}
+
+export class AzureProvider implements CredentialProvider<AzureSource> {
+  readonly kind = 'Azure' as const;
+  private readonly opts: Options;
+
+  constructor(options: AzureProviderOptions = {}) {
+    this.opts = {
+      ...options,
+      registryDomains: options.registryDomains ?? ACR_DOMAINS,
+      scope: options.scope ?? ARM_SCOPE,
+      clock: options.clock ?? realClock,
+      credentialFactory: options.credentialFactory ?? defaultAzureCredentialFactory(options),
+      fetch: options.fetch ?? (options.ca ? caFetch(options.ca) : (url, init) => globalThis.fetch(url, init)),
+    };
+  }
+
+  validate(source: AzureSource): string[] {
+    const problems: string[] = [];
+    const key = normalizeRegistryKey(source.registry);
+    if (!key || key.includes('/')) problems.push(`azure: "${source.registry}" is not a registry host`);
+    else if (!this.allowedHost(key)) problems.push(`azure: ${key} is not under ${this.opts.registryDomains.join(', ')}; Entra tokens go to ACR hosts only`);
+    if (source.tenantID !== undefined && !/^[0-9a-zA-Z.-]+$/.test(source.tenantID)) problems.push('azure: tenantID is not a tenant ID or domain');
+    const ref = source.credentialsSecret;
+    if (ref) {
+      if (!ref.name || !ref.namespace) problems.push('azure: credentialsSecret needs name and namespace');
+      if (ref.key === '') problems.push('azure: credentialsSecret.key must not be empty');
+      if (!source.tenantID || !source.clientID) problems.push('azure: a client secret needs tenantID and clientID');
+    }
+    return problems;
+  }
+
+  identity(source: AzureSource, secret: SecretData | undefined): string {
+    const parts = ['azure', normalizeRegistryKey(source.registry) ?? source.registry, `tenant:${source.tenantID ?? ''}`, `client:${source.clientID ?? ''}`];
+    const ref = source.credentialsSecret;
+    if (ref) {
+      const value = secret?.[ref.key ?? AZURE_DEFAULT_KEY];
+      parts.push(`secret:${value === undefined ? 'missing' : sha256(value)}`);
+    } else {
+      parts.push(this.opts.federatedTokenFile ? 'workload' : 'managed');
+    }
+    return parts.join('|');
+  }
+
+  async fetch(source: AzureSource, secret: SecretData | undefined, signal?: AbortSignal): Promise<FetchedCredentials> {
+    const problems = this.validate(source);
+    if (problems.length > 0) throw new Error(problems.join('; '));
+    const host = normalizeRegistryKey(source.registry) ?? source.registry;
+    const input = this.credentialInput(source, secret);
+    const clientSecret = input.kind === 'clientSecret' ? input.clientSecret : undefined;
+    let entraToken: string;
+    try {
+      const token = await this.opts.credentialFactory(input).getToken(this.opts.scope, signal ? { abortSignal: signal } : {});
+      if (!token?.token) throw new Error('no token in the response');
+      entraToken = token.token;
+    } catch (err) {
+      const name = err instanceof Error && err.name !== 'Error' ? `${err.name}: ` : '';
+      // No `cause`: identity errors carry request details that a logged cause would leak.
+      // eslint-disable-next-line preserve-caught-error
+      throw new Error(`Entra token (${input.kind}) for ${host} failed: ${scrub(name + errorMessage(err), [clientSecret])}`);
+    }
+    const tenant = source.tenantID ?? stringClaim(jwtClaims(entraToken), 'tid');
+    const refreshToken = await this.exchange(host, entraToken, tenant, signal);
+    const exp = jwtClaims(refreshToken)?.exp;
+    const expiresAt = new Date(typeof exp === 'number' && exp > 0 ? exp * 1000 : this.opts.clock.nowMs() + FALLBACK_LIFETIME_MS);
+    const auth = Buffer.from(`${ACR_USERNAME}:${refreshToken}`).toString('base64');
+    return { entries: [{ registry: host, auth, username: ACR_USERNAME, password: refreshToken }], expiresAt };
+  }
+
+  private credentialInput(source: AzureSource, secret: SecretData | undefined): AzureCredentialInput {
+    const ref = source.credentialsSecret;
+    if (ref) {
+      const key = ref.key ?? AZURE_DEFAULT_KEY;
+      const clientSecret = secret?.[key];
+      // A missing Secret never falls back to the daemon's own identity.
+      if (!clientSecret) throw new Error(`Secret ${ref.namespace}/${ref.name} has no key ${key}`);
+      return { kind: 'clientSecret', tenantID: source.tenantID ?? '', clientID: source.clientID ?? '', clientSecret };
+    }
+    const ids = { ...(source.tenantID ? { tenantID: source.tenantID } : {}), ...(source.clientID ? { clientID: source.clientID } : {}) };
+    if (this.opts.federatedTokenFile) return { kind: 'workloadIdentity', ...ids, tokenFilePath: this.opts.federatedTokenFile };
+    return { kind: 'managedIdentity', ...(source.clientID ? { clientID: source.clientID } : {}) };
+  }
+
+  private async exchange(host: string, accessToken: string, tenant: string | undefined, signal?: AbortSignal): Promise<string> {
+    const form = new URLSearchParams({ grant_type: 'access_token', service: host, ...(tenant ? { tenant } : {}), access_token: accessToken });
+    let status: number;
+    let text: string;
+    try {
+      const res = await this.opts.fetch(`https://${host}/oauth2/exchange`, {
+        method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: form.toString(), ...(signal ? { signal } : {}),
+      });
+      status = res.status;
+      text = await res.text();
+    } catch (err) {
+      const code = (err as { code?: unknown }).code;
+      // eslint-disable-next-line preserve-caught-error -- the cause could quote the request body
+      throw new Error(`ACR token exchange at ${host} failed: ${typeof code === 'string' ? code : 'request failed'}`);
+    }
+    if (status !== 200) throw new Error(`ACR token exchange at ${host} failed: HTTP ${status}`);
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      body = undefined;
+    }
+    const refreshToken = typeof body === 'object' && body !== null ? (body as { refresh_token?: unknown }).refresh_token : undefined;
+    if (typeof refreshToken !== 'string' || refreshToken === '') throw new Error(`ACR token exchange at ${host} returned no refresh_token`);
+    return refreshToken;
+  }
+
+  private allowedHost(key: string): boolean {
+    const hostname = key.replace(/:\d+$/, '');
+    return this.opts.registryDomains.some((d) => hostname === d || hostname.endsWith(`.${d}`));
+  }
+}
+
+function stringClaim(claims: Record<string, unknown> | undefined, name: string): string | undefined {
+  const value = claims?.[name];
+  return typeof value === 'string' && value !== '' ? value : undefined;
+}

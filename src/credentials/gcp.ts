@@ -1,0 +1,237 @@
+// The GCP credential provider (SPEC section 3): an OAuth2 access token with the cloud-platform scope,
+// written as `oauth2accesstoken` / token for every Artifact Registry or GCR host of the source. With a
+// Secret, its JSON is a `service_account` key or an `external_account` (workload identity federation)
+// config; without one, the daemon's Application Default Credentials (GKE workload identity / the GCE
+// metadata server). The auth client comes from an injected factory, so tests point it at local servers.
+//
+// Each fetch builds a fresh auth client: google-auth-library clients cache their token until it is
+// nearly expired, and the token cache above us asks for a new token at half-life, not at expiry.
+import { createHash } from 'node:crypto';
+import { AwsClient, GoogleAuth, IdentityPoolClient, JWT, gaxios } from 'google-auth-library';
+import type { GcpSource } from '../api/v1alpha1/types.ts';
+import { normalizeRegistryKey, type AuthEntry } from '../dockerconfig/index.ts';
+import { realClock, type Clock } from '../util/clock.ts';
+import type { CredentialProvider, FetchedCredentials, SecretData } from './provider.ts';
+
+export const GCP_SCOPE = 'https://www.googleapis.com/auth/cloud-platform';
+export const GCP_USERNAME = 'oauth2accesstoken';
+export const GCP_DEFAULT_KEY = 'credentials.json';
+/** Where google-auth-library sends the JWT-bearer grant of a service-account key. */
+export const GOOGLE_TOKEN_URL = 'https://oauth2.googleapis.com/token';
+const DEFAULT_LIFETIME_MS = 60 * 60 * 1000;
+
+/** A parsed, checked credentials JSON of a Secret. */
+export type GcpCredentialsJson = Readonly<Record<string, unknown>> & { type: 'service_account' | 'external_account' };
+
+/** What the provider needs of an auth client: a token, and after that call the token's expiry. */
+export interface GcpAuthClient {
+  getAccessToken(): Promise<{ token?: string | null }>;
+  readonly credentials: { expiry_date?: number | null };
+}
+
+/** Builds an auth client for `json`, or for the daemon's ADC when `json` is undefined. */
+export type GcpAuthFactory = (json: GcpCredentialsJson | undefined) => GcpAuthClient | Promise<GcpAuthClient>;
+
+export interface GcpProviderOptions {
+  authFactory?: GcpAuthFactory;
+  clock?: Clock;
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
+const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
+
+/**
+ * Token endpoints a credentials JSON may name: HTTPS hosts of its universe (googleapis.com by default),
+ * or loopback (local proxies, tests). Anything else would let whoever writes the Secret make the daemon
+ * send signed assertions or subject tokens to a host of their choosing.
+ */
+function endpointProblem(field: string, value: unknown, universe: string): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string') return `${field} is not a URL`;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return `${field} is not a URL`;
+  }
+  if (LOOPBACK.has(url.hostname) && (url.protocol === 'http:' || url.protocol === 'https:')) return undefined;
+  const inUniverse = url.hostname === universe || url.hostname.endsWith(`.${universe}`);
+  return url.protocol === 'https:' && inUniverse ? undefined : `${field} must be an https URL under ${universe}`;
+}
+
+function externalAccountProblems(json: Record<string, unknown>, universe: string): string[] {
+  const source = json.credential_source;
+  const problems = [
+    str(json.audience) ? undefined : 'external_account config has no audience',
+    endpointProblem('token_url', json.token_url ?? 'https://sts.googleapis.com/v1/token', universe),
+    endpointProblem('service_account_impersonation_url', json.service_account_impersonation_url, universe),
+    isRecord(source) ? undefined : 'external_account config has no credential_source',
+    isRecord(source) && source.executable !== undefined ? 'executable-sourced external_account configs are not supported' : undefined,
+  ];
+  return problems.filter((p): p is string => p !== undefined);
+}
+
+/** Parses and checks the Secret's JSON. Messages never quote the JSON, only field names. */
+export function parseGcpCredentials(raw: string): GcpCredentialsJson {
+  let json: unknown;
+  try {
+    json = JSON.parse(raw);
+  } catch {
+    throw new Error('credentials JSON is not valid JSON');
+  }
+  if (!isRecord(json)) throw new Error('credentials JSON is not an object');
+  const universe = str(json.universe_domain) ?? 'googleapis.com';
+  let problems: string[];
+  if (json.type === 'service_account') {
+    problems = [
+      str(json.client_email) ? undefined : 'service_account key has no client_email',
+      str(json.private_key) ? undefined : 'service_account key has no private_key',
+      endpointProblem('token_uri', json.token_uri, universe),
+    ].filter((p): p is string => p !== undefined);
+  } else if (json.type === 'external_account') {
+    problems = externalAccountProblems(json, universe);
+  } else {
+    problems = ['credentials JSON must be of type service_account or external_account'];
+  }
+  if (problems.length > 0) throw new Error(problems.join('; '));
+  return json as GcpCredentialsJson;
+}
+
+/**
+ * google-auth-library 11 signs the service-account grant for, and posts it to, the fixed Google token
+ * URL and ignores the key's `token_uri`; other Google clients honour it. Redirect the request there.
+ */
+function tokenUriTransporter(tokenUri: string | undefined): InstanceType<typeof gaxios.Gaxios> | undefined {
+  if (tokenUri === undefined || tokenUri === GOOGLE_TOKEN_URL) return undefined;
+  const transporter = new gaxios.Gaxios();
+  transporter.interceptors.request.add({
+    resolved: (opts) => {
+      if (opts.url.href === GOOGLE_TOKEN_URL) opts.url = new URL(tokenUri);
+      return Promise.resolve(opts);
+    },
+  });
+  return transporter;
+}
+
+/** The production factory: JWT for keys, external-account clients for federation, ADC otherwise. */
+export const defaultGcpAuthFactory: GcpAuthFactory = async (json) => {
+  const scopes = [GCP_SCOPE];
+  if (json === undefined) return new GoogleAuth({ scopes }).getClient();
+  if (json.type === 'service_account') {
+    return new JWT({
+      email: str(json.client_email), key: str(json.private_key), keyId: str(json.private_key_id), scopes,
+      transporter: tokenUriTransporter(str(json.token_uri)),
+    });
+  }
+  // Built directly rather than through fromJSON, which warns on every call that it does not validate
+  // the config: parseGcpCredentials has done that.
+  const options = { ...json, scopes } as ConstructorParameters<typeof IdentityPoolClient>[0];
+  const source = json.credential_source as Record<string, unknown>;
+  return str(source.environment_id)?.startsWith('aws')
+    ? new AwsClient(options as ConstructorParameters<typeof AwsClient>[0])
+    : new IdentityPoolClient(options);
+};
+
+/** A message about a failed token request that names status and OAuth error code, never bodies. */
+function failure(err: unknown): string {
+  const e = err as { status?: unknown; code?: unknown; message?: unknown; response?: { status?: unknown; data?: unknown } };
+  const status = e.response?.status ?? e.status;
+  const data = e.response?.data;
+  const oauthError = isRecord(data) && typeof data.error === 'string' && /^[\w.-]{1,64}$/.test(data.error) ? data.error : undefined;
+  if (typeof status === 'number') return `HTTP ${status}${oauthError ? ` ${oauthError}` : ''}`;
+  if (typeof e.code === 'string' && /^[A-Z_]{2,32}$/.test(e.code)) return e.code;
+  if (typeof e.message === 'string' && e.message.startsWith('Could not load the default credentials')) {
+    return 'no Application Default Credentials (no GOOGLE_APPLICATION_CREDENTIALS, gcloud config or metadata server)';
+  }
+  return 'request failed';
+}
+
+function abortable<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return work;
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => { reject(new Error('GCP token request aborted')); };
+    if (signal.aborted) onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(resolve, reject).finally(() => { signal.removeEventListener('abort', onAbort); });
+  });
+}
+
+export class GcpProvider implements CredentialProvider<GcpSource> {
+  readonly kind = 'GCP' as const;
+  private readonly authFactory: GcpAuthFactory;
+  private readonly clock: Clock;
+
+  constructor(options: GcpProviderOptions = {}) {
+    this.authFactory = options.authFactory ?? defaultGcpAuthFactory;
+    this.clock = options.clock ?? realClock;
+  }
+
+  validate(source: GcpSource): string[] {
+    const problems: string[] = [];
+    if (source.registries.length === 0) problems.push('gcp: registries must name at least one registry');
+    for (const registry of source.registries) {
+      if (!normalizeRegistryKey(registry)) problems.push(`gcp: "${registry}" names no registry`);
+    }
+    const ref = source.credentialsSecret;
+    if (ref && (!ref.name || !ref.namespace)) problems.push('gcp: credentialsSecret needs name and namespace');
+    if (ref?.key === '') problems.push('gcp: credentialsSecret.key must not be empty');
+    return problems;
+  }
+
+  identity(source: GcpSource, secret: SecretData | undefined): string {
+    const registries = registryKeys(source).join(',');
+    if (!source.credentialsSecret) return `gcp|${registries}|adc`;
+    const raw = secret?.[source.credentialsSecret.key ?? GCP_DEFAULT_KEY];
+    return `gcp|${registries}|key:${raw === undefined ? 'missing' : sha256(raw)}`;
+  }
+
+  async fetch(source: GcpSource, secret: SecretData | undefined, signal?: AbortSignal): Promise<FetchedCredentials> {
+    const json = this.credentialsOf(source, secret);
+    const who = json ? describeAccount(json) : 'Application Default Credentials';
+    let client: GcpAuthClient;
+    let token: string | undefined;
+    try {
+      client = await abortable(Promise.resolve(this.authFactory(json)), signal);
+      token = (await abortable(client.getAccessToken(), signal)).token ?? undefined;
+    } catch (err) {
+      // No `cause`: library errors carry request and response details that a logged cause would leak.
+      // eslint-disable-next-line preserve-caught-error
+      if (signal?.aborted) throw new Error('GCP token request aborted');
+      // eslint-disable-next-line preserve-caught-error
+      throw new Error(`GCP access token for ${who} failed: ${failure(err)}`);
+    }
+    if (!token) throw new Error(`GCP access token for ${who} failed: no token in the response`);
+    const expiry = client.credentials.expiry_date;
+    const expiresAt = new Date(typeof expiry === 'number' && expiry > 0 ? expiry : this.clock.nowMs() + DEFAULT_LIFETIME_MS);
+    const auth = Buffer.from(`${GCP_USERNAME}:${token}`).toString('base64');
+    const entries: AuthEntry[] = registryKeys(source).map((registry) => ({ registry, auth, username: GCP_USERNAME, password: token }));
+    return { entries, expiresAt };
+  }
+
+  private credentialsOf(source: GcpSource, secret: SecretData | undefined): GcpCredentialsJson | undefined {
+    const ref = source.credentialsSecret;
+    if (!ref) return undefined;
+    const key = ref.key ?? GCP_DEFAULT_KEY;
+    const raw = secret?.[key];
+    // A missing Secret never falls back to the daemon's own identity.
+    if (raw === undefined) throw new Error(`Secret ${ref.namespace}/${ref.name} has no key ${key}`);
+    try {
+      return parseGcpCredentials(raw);
+    } catch (err) {
+      // eslint-disable-next-line preserve-caught-error -- our own message; a cause would add nothing
+      throw new Error(`Secret ${ref.namespace}/${ref.name} key ${key}: ${(err as Error).message}`);
+    }
+  }
+}
+
+function registryKeys(source: GcpSource): string[] {
+  const keys = source.registries.map((r) => normalizeRegistryKey(r)).filter((k): k is string => k !== undefined);
+  return [...new Set(keys)].sort();
+}
+
+function describeAccount(json: GcpCredentialsJson): string {
+  if (json.type === 'service_account') return `service account ${str(json.client_email) ?? '(unknown)'}`;
+  return 'external account';
+}

@@ -1,0 +1,143 @@
+// Microsoft Entra ID (v2 endpoints) on loopback HTTPS, as far as @azure/identity's ClientSecretCredential
+// (MSAL) uses it: the OpenID discovery document `/<tenant>/v2.0/.well-known/openid-configuration`, the
+// instance-discovery document `/common/discovery/instance` (MSAL asks it when instance discovery is on),
+// and the token endpoint `/<tenant>/oauth2/v2.0/token` for `grant_type=client_credentials` with a
+// client_secret and a `<resource>/.default` scope. Access tokens are ES256 JWTs with aud, tid and appid
+// claims; `verify` checks them, so the fake ACR exchange accepts only tokens this server issued.
+import { generateKeyPairSync, randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { signJwt, verifyJwt, type Claims } from './jwt.ts';
+import { handle, listen, readForm, sendJson, type FakeServer, type Tls } from './server.ts';
+
+export interface EntraOptions {
+  tls: Tls;
+  tenantID?: string;
+  /** clientID → client secret */
+  clients?: Record<string, string>;
+  /** Lifetime of issued tokens, seconds. */
+  expiresIn?: number;
+}
+
+export interface FakeEntra extends FakeServer {
+  readonly tenantID: string;
+  readonly issued: readonly string[];
+  /** `scope` of each accepted token request, oldest first. */
+  readonly scopes: readonly string[];
+  /** Token requests refused (unknown client, wrong secret, bad grant or scope). */
+  readonly rejected: number;
+  /** OpenID discovery requests. */
+  readonly discoveries: number;
+  /** The claims of a token this server issued and that has not expired, else undefined. */
+  verify(token: string): Claims | undefined;
+  addClient(clientID: string, secret: string): void;
+}
+
+export async function startEntra(opts: EntraOptions): Promise<FakeEntra> {
+  const tenantID = opts.tenantID ?? randomUUID();
+  const clients = new Map(Object.entries(opts.clients ?? {}));
+  const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const kid = randomUUID();
+  const issued: string[] = [];
+  const scopes: string[] = [];
+  const state = { fail: false, requests: 0, rejected: 0, discoveries: 0 };
+  let url = '';
+
+  const openIdConfiguration = () => ({
+    token_endpoint: `${url}/${tenantID}/oauth2/v2.0/token`,
+    token_endpoint_auth_methods_supported: ['client_secret_post', 'private_key_jwt', 'client_secret_basic'],
+    jwks_uri: `${url}/${tenantID}/discovery/v2.0/keys`,
+    response_modes_supported: ['query', 'fragment', 'form_post'],
+    subject_types_supported: ['pairwise'],
+    id_token_signing_alg_values_supported: ['RS256'],
+    response_types_supported: ['code', 'id_token', 'code id_token', 'id_token token'],
+    scopes_supported: ['openid', 'profile', 'email', 'offline_access'],
+    issuer: `${url}/${tenantID}/v2.0`,
+    request_uri_parameter_supported: false,
+    userinfo_endpoint: `${url}/oidc/userinfo`,
+    authorization_endpoint: `${url}/${tenantID}/oauth2/v2.0/authorize`,
+    device_authorization_endpoint: `${url}/${tenantID}/oauth2/v2.0/devicecode`,
+    http_logout_supported: true,
+    frontchannel_logout_supported: true,
+    end_session_endpoint: `${url}/${tenantID}/oauth2/v2.0/logout`,
+    claims_supported: ['sub', 'iss', 'aud', 'exp', 'iat', 'tid'],
+    tenant_region_scope: 'EU',
+    cloud_instance_name: 'microsoftonline.com',
+  });
+
+  const instanceDiscovery = () => {
+    const host = new URL(url).host;
+    return {
+      tenant_discovery_endpoint: `${url}/${tenantID}/v2.0/.well-known/openid-configuration`,
+      'api-version': '1.1',
+      metadata: [{ preferred_network: host, preferred_cache: host, aliases: [host] }],
+    };
+  };
+
+  const token = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const form = await readForm(req);
+    state.requests++;
+    if (state.fail) {
+      sendJson(res, 500, { error: 'temporarily_unavailable', error_description: 'AADSTS90033: test failure' });
+      return;
+    }
+    const clientID = form.get('client_id') ?? '';
+    const scope = form.get('scope') ?? '';
+    const refuse = (status: number, error: string, description: string): void => {
+      state.rejected++;
+      sendJson(res, status, { error, error_description: description, error_codes: [status === 401 ? 7000215 : 70011] });
+    };
+    if (form.get('grant_type') !== 'client_credentials') {
+      refuse(400, 'unsupported_grant_type', 'AADSTS70003: grant type not supported');
+      return;
+    }
+    if (!clients.has(clientID) || clients.get(clientID) !== form.get('client_secret')) {
+      refuse(401, 'invalid_client', 'AADSTS7000215: Invalid client secret provided.');
+      return;
+    }
+    const resource = scope.split(' ').find((s) => s.endsWith('/.default'))?.slice(0, -'/.default'.length);
+    if (!resource) {
+      refuse(400, 'invalid_scope', 'AADSTS70011: The provided value for scope is not valid.');
+      return;
+    }
+    scopes.push(scope);
+    const now = Math.floor(Date.now() / 1000);
+    const expiresIn = opts.expiresIn ?? 3599;
+    const accessToken = signJwt({
+      aud: resource, iss: `https://sts.windows.net/${tenantID}/`, iat: now, nbf: now, exp: now + expiresIn,
+      appid: clientID, oid: randomUUID(), sub: clientID, tid: tenantID, ver: '1.0',
+    }, privateKey, 'ES256', { kid });
+    issued.push(accessToken);
+    sendJson(res, 200, { token_type: 'Bearer', expires_in: expiresIn, ext_expires_in: expiresIn, access_token: accessToken });
+  };
+
+  const listening = await listen(handle(async (req, res) => {
+    const path = new URL(req.url ?? '/', 'https://x').pathname;
+    if (req.method === 'GET' && path === `/${tenantID}/v2.0/.well-known/openid-configuration`) {
+      state.discoveries++;
+      sendJson(res, 200, openIdConfiguration());
+    } else if (req.method === 'GET' && path === '/common/discovery/instance') {
+      sendJson(res, 200, instanceDiscovery());
+    } else if (req.method === 'POST' && path === `/${tenantID}/oauth2/v2.0/token`) {
+      await token(req, res);
+    } else {
+      sendJson(res, 404, { error: 'invalid_request', error_description: `AADSTS90002: no route ${path}` });
+    }
+  }), opts.tls);
+  url = listening.url;
+
+  return {
+    url,
+    host: listening.host,
+    tenantID,
+    get requests() { return state.requests; },
+    get rejected() { return state.rejected; },
+    get discoveries() { return state.discoveries; },
+    get issued() { return issued; },
+    get scopes() { return scopes; },
+    get fail() { return state.fail; },
+    set fail(value: boolean) { state.fail = value; },
+    verify: (t) => verifyJwt(t, publicKey, 'ES256'),
+    addClient: (clientID, secret) => { clients.set(clientID, secret); },
+    close: listening.close,
+  };
+}

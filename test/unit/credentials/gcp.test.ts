@@ -1,0 +1,171 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { GcpSource } from '../../../src/api/v1alpha1/types.ts';
+import {
+  GCP_USERNAME, GcpProvider, parseGcpCredentials, type GcpAuthClient, type GcpAuthFactory, type GcpCredentialsJson,
+} from '../../../src/credentials/gcp.ts';
+import { FakeClock } from '../../../src/util/clock.ts';
+import { credentialProviderContract } from '../../contract/credential-provider.ts';
+
+const PRIVATE_KEY = '-----BEGIN PRIVATE KEY-----\nMIIfakefakefake\n-----END PRIVATE KEY-----\n';
+const KEY = { type: 'service_account', client_email: 'puller@proj.iam.gserviceaccount.com', private_key: PRIVATE_KEY, private_key_id: 'kid-1' };
+const KEY_JSON = JSON.stringify(KEY);
+const REF = { name: 'gcp-sa', namespace: 'registry-access' };
+const withKey: GcpSource = { registries: ['gcr.io', 'europe-docker.pkg.dev'], credentialsSecret: REF };
+
+interface Recorded { inputs: (GcpCredentialsJson | undefined)[] }
+
+function fakeFactory(respond: () => { token?: string | null; expiry?: number | null } | Error): { factory: GcpAuthFactory; rec: Recorded } {
+  const rec: Recorded = { inputs: [] };
+  const factory: GcpAuthFactory = (json) => {
+    rec.inputs.push(json);
+    const client: GcpAuthClient = {
+      credentials: {},
+      getAccessToken() {
+        const r = respond();
+        if (r instanceof Error) return Promise.reject(r);
+        this.credentials.expiry_date = r.expiry;
+        return Promise.resolve({ token: r.token });
+      },
+    };
+    return client;
+  };
+  return { factory, rec };
+}
+
+const clock = new FakeClock();
+
+test('entries: one per registry, canonical, sorted, deduplicated, with oauth2accesstoken and the token', async () => {
+  const { factory } = fakeFactory(() => ({ token: 'ya29.token', expiry: Date.UTC(2025, 0, 1, 1) }));
+  const fetched = await new GcpProvider({ authFactory: factory, clock }).fetch(
+    { registries: ['https://gcr.io/', 'europe-docker.pkg.dev', 'gcr.io'] }, undefined);
+  const auth = Buffer.from(`${GCP_USERNAME}:ya29.token`).toString('base64');
+  assert.deepEqual(fetched.entries, [
+    { registry: 'europe-docker.pkg.dev', auth, username: GCP_USERNAME, password: 'ya29.token' },
+    { registry: 'gcr.io', auth, username: GCP_USERNAME, password: 'ya29.token' },
+  ]);
+  assert.equal(fetched.expiresAt.toISOString(), '2025-01-01T01:00:00.000Z');
+});
+
+test('expiry defaults to one hour from now when the token has none', async () => {
+  const { factory } = fakeFactory(() => ({ token: 't', expiry: null }));
+  const fetched = await new GcpProvider({ authFactory: factory, clock }).fetch({ registries: ['gcr.io'] }, undefined);
+  assert.equal(fetched.expiresAt.getTime(), clock.nowMs() + 3600_000);
+});
+
+test('without credentialsSecret the factory is asked for ADC; with it, for the parsed key', async () => {
+  const { factory, rec } = fakeFactory(() => ({ token: 't' }));
+  const provider = new GcpProvider({ authFactory: factory, clock });
+  await provider.fetch({ registries: ['gcr.io'] }, { 'credentials.json': KEY_JSON });
+  await provider.fetch(withKey, { 'credentials.json': KEY_JSON });
+  await provider.fetch({ ...withKey, credentialsSecret: { ...REF, key: 'sa.json' } }, { 'sa.json': KEY_JSON });
+  assert.deepEqual(rec.inputs, [undefined, KEY, KEY]);
+});
+
+test('a missing Secret or key never falls back to the daemon identity', async () => {
+  const { factory, rec } = fakeFactory(() => ({ token: 't' }));
+  const provider = new GcpProvider({ authFactory: factory, clock });
+  await assert.rejects(provider.fetch(withKey, undefined), /Secret registry-access\/gcp-sa has no key credentials\.json/);
+  await assert.rejects(provider.fetch(withKey, { other: KEY_JSON }), /has no key credentials\.json/);
+  assert.equal(rec.inputs.length, 0);
+});
+
+test('malformed credentials are refused with messages that quote no JSON', async () => {
+  const cases: [string, RegExp][] = [
+    ['{not json', /is not valid JSON/],
+    ['[]', /is not an object/],
+    [JSON.stringify({ ...KEY, type: 'authorized_user' }), /must be of type service_account or external_account/],
+    [JSON.stringify({ ...KEY, private_key: undefined }), /service_account key has no private_key/],
+    [JSON.stringify({ ...KEY, client_email: '' }), /has no client_email/],
+    [JSON.stringify({ type: 'external_account', token_url: 'https://sts.googleapis.com/v1/token' }), /no audience; .*no credential_source/],
+    [JSON.stringify({ type: 'external_account', audience: 'a', credential_source: { executable: { command: 'x' } } }), /executable-sourced/],
+  ];
+  const { factory, rec } = fakeFactory(() => ({ token: 't' }));
+  const provider = new GcpProvider({ authFactory: factory, clock });
+  for (const [raw, expected] of cases) {
+    await assert.rejects(provider.fetch(withKey, { 'credentials.json': raw }), (err: Error) => {
+      assert.match(err.message, expected);
+      assert.match(err.message, /^Secret registry-access\/gcp-sa key credentials\.json: /);
+      assert.ok(!err.message.includes('MIIfake') && !err.message.includes(raw), err.message);
+      return true;
+    });
+  }
+  assert.equal(rec.inputs.length, 0);
+});
+
+test('token endpoints must be https under the universe domain, or loopback', () => {
+  const key = (extra: object) => JSON.stringify({ ...KEY, ...extra });
+  for (const ok of [
+    {}, { token_uri: 'https://oauth2.googleapis.com/token' }, { token_uri: 'http://127.0.0.1:8080/token' },
+    { token_uri: 'https://localhost/token' }, { token_uri: 'https://oauth2.s3nsapis.fr/token', universe_domain: 's3nsapis.fr' },
+  ]) assert.doesNotThrow(() => parseGcpCredentials(key(ok)), JSON.stringify(ok));
+  for (const bad of [
+    { token_uri: 'http://oauth2.googleapis.com/token' }, { token_uri: 'https://tokens.example.com/token' },
+    { token_uri: 'https://googleapis.com.example.com/token' }, { token_uri: 'not a url' }, { token_uri: 42 },
+  ]) assert.throws(() => parseGcpCredentials(key(bad)), /token_uri/, JSON.stringify(bad));
+  const external = { type: 'external_account', audience: 'aud', credential_source: { file: '/var/run/token' } };
+  assert.doesNotThrow(() => parseGcpCredentials(JSON.stringify(external)));
+  assert.throws(() => parseGcpCredentials(JSON.stringify({ ...external, token_url: 'https://evil.example.com/sts' })), /token_url/);
+  assert.throws(() => parseGcpCredentials(JSON.stringify({ ...external, service_account_impersonation_url: 'https://x.example.com/' })),
+    /service_account_impersonation_url/);
+});
+
+test('a failed token request names status and OAuth error code, never the response text', async () => {
+  const gaxiosLike = Object.assign(new Error(`invalid_grant: key ${PRIVATE_KEY} rejected`), {
+    status: 400, response: { status: 400, data: { error: 'invalid_grant', error_description: `bad ${PRIVATE_KEY}` } },
+  });
+  const { factory } = fakeFactory(() => gaxiosLike);
+  await assert.rejects(new GcpProvider({ authFactory: factory, clock }).fetch(withKey, { 'credentials.json': KEY_JSON }),
+    (err: Error) => {
+      assert.equal(err.message, 'GCP access token for service account puller@proj.iam.gserviceaccount.com failed: HTTP 400 invalid_grant');
+      assert.equal(err.cause, undefined);
+      return true;
+    });
+  const network = fakeFactory(() => Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' }));
+  await assert.rejects(new GcpProvider({ authFactory: network.factory, clock }).fetch({ registries: ['gcr.io'] }, undefined),
+    /^Error: GCP access token for Application Default Credentials failed: ECONNREFUSED$/);
+  const noAdc = fakeFactory(() => new Error('Could not load the default credentials. Browse to https://example'));
+  await assert.rejects(new GcpProvider({ authFactory: noAdc.factory, clock }).fetch({ registries: ['gcr.io'] }, undefined),
+    /no Application Default Credentials/);
+  const empty = fakeFactory(() => ({ token: null }));
+  await assert.rejects(new GcpProvider({ authFactory: empty.factory, clock }).fetch({ registries: ['gcr.io'] }, undefined), /no token/);
+});
+
+test('an aborted fetch rejects without waiting for the token', async () => {
+  const provider = new GcpProvider({ authFactory: () => ({ credentials: {}, getAccessToken: () => new Promise(() => undefined) }), clock });
+  const controller = new AbortController();
+  const pending = provider.fetch({ registries: ['gcr.io'] }, undefined, controller.signal);
+  controller.abort();
+  await assert.rejects(pending, /aborted/);
+  await assert.rejects(provider.fetch({ registries: ['gcr.io'] }, undefined, AbortSignal.abort()), /aborted/);
+});
+
+test('identity: sorted canonical registries and a hash of the key, never the key', () => {
+  const provider = new GcpProvider({ authFactory: fakeFactory(() => ({ token: 't' })).factory });
+  const id = provider.identity(withKey, { 'credentials.json': KEY_JSON });
+  assert.match(id, /^gcp\|europe-docker\.pkg\.dev,gcr\.io\|key:[0-9a-f]{64}$/);
+  assert.ok(!id.includes('MIIfake') && !id.includes('puller@'));
+  assert.equal(provider.identity({ ...withKey, registries: ['https://europe-docker.pkg.dev', 'gcr.io/'] }, { 'credentials.json': KEY_JSON }), id);
+  assert.notEqual(provider.identity(withKey, { 'credentials.json': KEY_JSON.replace('kid-1', 'kid-2') }), id);
+  assert.equal(provider.identity({ registries: ['gcr.io'] }, undefined), 'gcp|gcr.io|adc');
+  assert.equal(provider.identity(withKey, undefined), 'gcp|europe-docker.pkg.dev,gcr.io|key:missing');
+});
+
+test('validate', () => {
+  const provider = new GcpProvider();
+  assert.deepEqual(provider.validate(withKey), []);
+  assert.deepEqual(provider.validate({ registries: [] }), ['gcp: registries must name at least one registry']);
+  assert.deepEqual(provider.validate({ registries: ['gcr.io', ' '] }), ['gcp: " " names no registry']);
+  assert.deepEqual(provider.validate({ registries: ['gcr.io'], credentialsSecret: { name: '', namespace: 'x', key: '' } }),
+    ['gcp: credentialsSecret needs name and namespace', 'gcp: credentialsSecret.key must not be empty']);
+});
+
+credentialProviderContract('GCP provider with a fake auth client', () => {
+  const good = fakeFactory(() => ({ token: 'ya29.contract-token', expiry: Date.UTC(2025, 0, 1, 1) }));
+  const failing = fakeFactory(() => Object.assign(new Error(`denied ${PRIVATE_KEY}`), { response: { status: 403, data: { error: 'access_denied' } } }));
+  return Promise.resolve({
+    provider: new GcpProvider({ authFactory: good.factory, clock }), source: withKey, secret: { 'credentials.json': KEY_JSON },
+    failing: { provider: new GcpProvider({ authFactory: failing.factory, clock }), source: withKey, secret: { 'credentials.json': KEY_JSON } },
+    secretValues: [KEY_JSON, PRIVATE_KEY, 'MIIfakefakefake'],
+  });
+});
