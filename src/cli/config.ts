@@ -14,6 +14,11 @@ export interface Config {
   concurrency: number;
   kubeQps: number;
   kubeBurst: number;
+  /** Refresh a token after this fraction of its remaining lifetime. */
+  tokenRefreshFraction: number;
+  builderAudience: string;
+  builderTlsCert?: string;
+  builderTlsKey?: string;
 }
 
 interface FlagSpec {
@@ -35,6 +40,11 @@ export const flags: Record<string, FlagSpec> = {
   concurrency: { env: 'PULLSECRET_SYNC_CONCURRENCY', type: 'int', default: '4', help: 'concurrent reconciles' },
   'kube-qps': { env: 'PULLSECRET_SYNC_KUBE_QPS', type: 'number', default: '50', help: 'API requests per second' },
   'kube-burst': { env: 'PULLSECRET_SYNC_KUBE_BURST', type: 'int', default: '100', help: 'API request burst' },
+  'token-refresh-fraction': { env: 'PULLSECRET_SYNC_TOKEN_REFRESH_FRACTION', type: 'number', default: '0.5',
+    help: 'refresh cloud tokens after this fraction of their lifetime (0 < f < 1)' },
+  'builder-audience': { env: 'PULLSECRET_SYNC_BUILDER_AUDIENCE', type: 'string', default: 'pullsecret-sync', help: 'audience builder tokens must carry' },
+  'builder-tls-cert': { env: 'PULLSECRET_SYNC_BUILDER_TLS_CERT', type: 'string', help: 'PEM certificate of the builder API; default: self-signed' },
+  'builder-tls-key': { env: 'PULLSECRET_SYNC_BUILDER_TLS_KEY', type: 'string', help: 'PEM key of the builder API certificate' },
 };
 
 export class ConfigError extends Error {}
@@ -58,6 +68,17 @@ function positive(name: string, raw: string | undefined): number {
   const n = Number(raw);
   if (!Number.isFinite(n) || n <= 0) throw new ConfigError(`--${name} must be a number > 0, got "${raw ?? ''}"`);
   return n;
+}
+
+function fraction(name: string, raw: string | undefined): number {
+  const n = Number(raw);
+  if (!(n > 0 && n < 1)) throw new ConfigError(`--${name} must be a number between 0 and 1, got "${raw ?? ''}"`);
+  return n;
+}
+
+function tlsFiles(cert: string | undefined, key: string | undefined): Pick<Config, 'builderTlsCert' | 'builderTlsKey'> {
+  if ((cert === undefined) !== (key === undefined)) throw new ConfigError('--builder-tls-cert and --builder-tls-key go together');
+  return cert && key ? { builderTlsCert: cert, builderTlsKey: key } : {};
 }
 
 function bool(name: string, raw: string | undefined): boolean {
@@ -96,6 +117,9 @@ export function parseConfig(args: string[], env: NodeJS.ProcessEnv): Config {
     concurrency: integer('concurrency', v('concurrency'), 1),
     kubeQps: positive('kube-qps', v('kube-qps')),
     kubeBurst: integer('kube-burst', v('kube-burst'), 1),
+    tokenRefreshFraction: fraction('token-refresh-fraction', v('token-refresh-fraction')),
+    builderAudience: v('builder-audience') || 'pullsecret-sync',
+    ...tlsFiles(v('builder-tls-cert') || undefined, v('builder-tls-key') || undefined),
   };
 }
 

@@ -3,7 +3,9 @@
 import { hostname } from 'node:os';
 import { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
+import type { CloudProviders } from '../controller/cloud-sources.ts';
 import { Controller } from '../controller/controller.ts';
+import { AzureProvider, EcrProvider, GcpProvider, TokenCache, type TokenCacheOptions } from '../credentials/index.ts';
 import { EventRecorder } from '../kube/events.ts';
 import { LeaderElector } from '../kube/leader-election.ts';
 import { KubeRest } from '../kube/rest.ts';
@@ -40,6 +42,21 @@ export interface Daemon {
 export interface DaemonOptions {
   /** This replica's identity in the Lease; default: the host name (the pod name in a cluster). */
   identity?: string;
+  /** Cloud providers to use instead of the defaults (tests aim them at local servers). */
+  providers?: CloudProviders;
+  /** Token cache tuning (tests shorten the refresh floor and backoff). */
+  tokenCache?: Pick<TokenCacheOptions, 'floorMs' | 'backoff' | 'jitter'>;
+  /** Workload identity token file of Azure (AZURE_FEDERATED_TOKEN_FILE). */
+  azureFederatedTokenFile?: string;
+}
+
+function defaultProviders(opts: DaemonOptions): CloudProviders {
+  return {
+    ecr: new EcrProvider(),
+    gcp: new GcpProvider(),
+    azure: new AzureProvider(opts.azureFederatedTokenFile ? { federatedTokenFile: opts.azureFederatedTokenFile } : {}),
+    ...opts.providers,
+  };
 }
 
 /** Builds and starts the daemon; resolves once caches are synced (and, without election, workers run). */
@@ -52,8 +69,13 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
     reportingInstance: identity,
     onError: (err) => { log.warn({ error: errorMessage(err) }, 'Recording an event failed'); },
   });
+  const cache = new TokenCache({
+    clock: realClock, fraction: config.tokenRefreshFraction, ...opts.tokenCache,
+    onFetch: (kind, result) => { metrics.tokenFetches.inc({ provider: kind, result }); },
+  });
   const controller = new Controller({
     rest, writes: new Writes(rest), events, log, concurrency: config.concurrency,
+    cloud: { providers: defaultProviders(opts), cache },
     queueObserver: metrics.queueObserver(), reconcileObserver: metrics.reconcileObserver((key) => Controller.controllerOf(key)),
     onNewNamespaceServed: (ms) => { metrics.namespaceToSecret.observe(ms / 1000); },
   });
@@ -104,7 +126,7 @@ export async function run(config: Config): Promise<number> {
   const log = createLogger(config.logLevel);
   // In a cluster the chart passes the pod name; two replicas on one host still need distinct identities.
   const identity = process.env.POD_NAME ?? `${hostname()}-${String(process.pid)}`;
-  const daemon = await startDaemon(config, log, { identity });
+  const daemon = await startDaemon(config, log, { identity, azureFederatedTokenFile: process.env.AZURE_FEDERATED_TOKEN_FILE });
   const code = await new Promise<number>((resolve) => {
     const shutdown = (signal: string) => {
       log.info({ signal }, 'Shutting down');

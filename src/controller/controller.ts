@@ -14,7 +14,9 @@ import { ipsKey, parseKey, targetKey } from './keys.ts';
 import { reconcileResource } from './resource-reconciler.ts';
 import { SelectionCache } from './selection-cache.ts';
 import { ServiceAccountSync } from './service-accounts.ts';
-import { SourceResolver, type CloudSources } from './sources.ts';
+import type { TokenCache } from '../credentials/index.ts';
+import { CloudSourceResolver, type CloudProviders } from './cloud-sources.ts';
+import { SourceResolver } from './sources.ts';
 import { ControllerState } from './state.ts';
 import { reconcileTarget } from './target-reconciler.ts';
 
@@ -25,8 +27,8 @@ export interface ControllerOptions {
   log: Logger;
   concurrency: number;
   clock?: Clock;
-  cloud?: CloudSources;
-  nextRefreshMs?: (ips: import('../api/v1alpha1/types.ts').ImagePullSecret) => number | undefined;
+  /** Cloud credential providers and the token cache in front of them; without, only Secret sources. */
+  cloud?: { providers: CloudProviders; cache: TokenCache };
   queueObserver?: WorkQueueObserver;
   reconcileObserver?: ReconcileObserver;
   /** How soon a resource's status is recomputed after a namespace changed (coalesces bursts). */
@@ -67,7 +69,8 @@ export class Controller {
     });
     this.queue = new WorkQueue({ clock: this.clock, observer: opts.queueObserver });
     this.selection = new SelectionCache(this.caches);
-    this.resolver = new SourceResolver(this.caches.sourceSecrets, opts.cloud);
+    const cloud = opts.cloud && new CloudSourceResolver(this.caches.sourceSecrets, opts.cloud.providers, opts.cloud.cache);
+    this.resolver = new SourceResolver(this.caches.sourceSecrets, cloud);
     this.serviceAccounts = new ServiceAccountSync(this.caches, opts.writes);
     wireEvents(this.caches, this.selection, (key) => { this.queue.add(key); });
     this.caches.namespaces.on({
@@ -154,7 +157,7 @@ export class Controller {
     if (work.kind === 'ips') {
       return reconcileResource({
         caches: this.caches, state: this.state, selection: this.selection, resolver: this.resolver, writes: this.opts.writes,
-        events: this.opts.events, serviceAccounts: this.serviceAccounts, clock: this.clock, nextRefreshMs: this.opts.nextRefreshMs,
+        events: this.opts.events, serviceAccounts: this.serviceAccounts, clock: this.clock,
         enqueueTarget: (name, namespace) => { this.queue.add(targetKey(name, namespace)); },
       }, work.name);
     }

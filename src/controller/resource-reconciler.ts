@@ -3,7 +3,7 @@
 // The Secrets themselves are written by the target reconciler, one namespace at a time.
 import { FINALIZER } from '../api/v1alpha1/labels.ts';
 import { API_VERSION, KIND, PLURAL, type ImagePullSecret } from '../api/v1alpha1/types.ts';
-import { dataHash, mergeContributions, serialize } from '../dockerconfig/index.ts';
+import { dataHash, mergeContributions, serialize, type DockerConfig } from '../dockerconfig/index.ts';
 import type { EventRecorder } from '../kube/events.ts';
 import type { Writes } from '../kube/writes.ts';
 import type { Clock } from '../util/clock.ts';
@@ -25,8 +25,6 @@ export interface ResourceDeps {
   serviceAccounts: ServiceAccountSync;
   clock: Clock;
   enqueueTarget(name: string, namespace: string): void;
-  /** Earliest time (ms from now) a cloud source of `ips` wants a refresh; undefined for none. */
-  nextRefreshMs?(ips: ImagePullSecret): number | undefined;
 }
 
 export const resourcePath = (name: string) => `/apis/${API_VERSION}/${PLURAL}/${name}`;
@@ -56,21 +54,31 @@ export async function reconcileResource(deps: ResourceDeps, name: string): Promi
   const pending = outcomes.some((o) => o.pending);
   const merged = mergeContributions(outcomes.map((o) => ({ source: o.reference, entries: o.entries })));
   const rendered = Object.keys(merged.config.auths).length > 0;
-  if (!invalid.length && !pending) {
-    const bytes = serialize(merged.config);
-    state.rendered = rendered ? { bytes, hash: dataHash(bytes) } : 'empty';
-    const renderedFor = `${ips.metadata.generation ?? 0}/${rendered ? dataHash(bytes) : 'empty'}`;
-    if (state.renderedFor !== renderedFor) {
-      state.renderedFor = renderedFor;
-      enqueueAffected(deps, ips);
-    }
-  }
+  if (!invalid.length && !pending) render(deps, ips, merged.config, outcomes.some((o) => o.error));
   await writeStatus(deps, ips, {
     ips, now, invalid, outcomes, shadowed: merged.shadowed, rendered,
     managedNamespaces: managedNamespaces(deps, name), conflicts: state.conflicts, writeErrors: state.writeErrors,
   });
-  const refresh = deps.nextRefreshMs?.(ips);
+  const refresh = deps.resolver.nextRefreshMs(name, deps.clock.nowMs());
   return refresh === undefined ? {} : { requeueAfter: refresh };
+}
+
+/**
+ * Records the merged credentials and, when they changed, asks every affected namespace to converge. When
+ * every source failed and nothing is left to merge, the namespaces keep what they hold (last known good)
+ * rather than losing their Secrets because a token endpoint is down.
+ */
+function render(deps: ResourceDeps, ips: ImagePullSecret, config: DockerConfig, anyFailed: boolean): void {
+  const rendered = Object.keys(config.auths).length > 0;
+  if (!rendered && anyFailed) return;
+  const state = deps.state.of(ips.metadata.name);
+  const bytes = serialize(config);
+  state.rendered = rendered ? { bytes, hash: dataHash(bytes) } : 'empty';
+  const renderedFor = `${String(ips.metadata.generation ?? 0)}/${rendered ? dataHash(bytes) : 'empty'}`;
+  if (state.renderedFor !== renderedFor) {
+    state.renderedFor = renderedFor;
+    enqueueAffected(deps, ips);
+  }
 }
 
 /** Every namespace the resource selects now or holds a Secret in: each gets a target reconcile. */

@@ -4,6 +4,7 @@
 import type { ImagePullSecret, SecretReference, SourceKind } from '../api/v1alpha1/types.ts';
 import type { AuthEntry } from '../dockerconfig/index.ts';
 import { parseSourceSecret } from '../dockerconfig/index.ts';
+import type { Secret } from '../kube/objects.ts';
 import type { SourceSecrets } from './source-secrets.ts';
 
 export interface SourceOutcome {
@@ -19,12 +20,20 @@ export interface SourceOutcome {
   pending?: boolean;
 }
 
-/** A cloud (or other non-Secret) source kind plugs in here; see the credentials package. */
+/** Cloud sources plug in here (see cloud-sources.ts); without them only Secret sources work. */
 export interface CloudSources {
   resolve(ips: ImagePullSecret, now: Date): Promise<SourceOutcome[]>;
-  /** Secret references the cloud sources of `ips` read (key Secrets, IMPS ECR Secrets). */
+  /** Secret references the cloud sources of `ips` read (key Secrets). */
   references(ips: ImagePullSecret): SecretReference[];
+  /** An IMPS-format ECR login config Secret listed under registry.credentials. */
+  fromEcrLoginSecret(owner: string, reference: string, secret: Secret, now: Date): Promise<SourceOutcome>;
+  beginRound(name: string): void;
+  nextRefreshMs(name: string, nowMs: number): number | undefined;
+  forget(name: string): void;
 }
+
+/** Secret types that hold ECR keys rather than docker config (IMPS's and ours). */
+export const ECR_LOGIN_TYPES = new Set(['banzaicloud.io/aws-ecr-login-config', 'pullsecret-sync.dev/aws-ecr-login-config']);
 
 interface LastGood {
   entries: AuthEntry[];
@@ -45,16 +54,23 @@ export class SourceResolver {
   }
 
   async resolve(ips: ImagePullSecret, now: Date): Promise<SourceOutcome[]> {
-    const outcomes = (ips.spec.registry.credentials ?? []).map((ref) => this.fromSecret(ips.metadata.name, ref, now));
+    this.cloud?.beginRound(ips.metadata.name);
+    const outcomes = await Promise.all((ips.spec.registry.credentials ?? []).map((ref) => this.fromSecret(ips.metadata.name, ref, now)));
     if (this.cloud) outcomes.push(...(await this.cloud.resolve(ips, now)));
     return outcomes;
   }
 
+  /** Milliseconds until a cloud source of `name` wants a refresh. */
+  nextRefreshMs(name: string, nowMs: number): number | undefined {
+    return this.cloud?.nextRefreshMs(name, nowMs);
+  }
+
   forget(name: string): void {
+    this.cloud?.forget(name);
     for (const key of [...this.lastGood.keys()]) if (key.startsWith(`${name}\0`)) this.lastGood.delete(key);
   }
 
-  private fromSecret(owner: string, ref: SecretReference, now: Date): SourceOutcome {
+  private async fromSecret(owner: string, ref: SecretReference, now: Date): Promise<SourceOutcome> {
     const reference = `Secret ${refOf(ref)}`;
     const key = `${owner}\0${reference}`;
     const state = this.secrets.get(refOf(ref));
@@ -62,6 +78,10 @@ export class SourceResolver {
     if (state.kind === 'missing') {
       this.lastGood.delete(key);
       return { reference, kind: 'Secret', entries: [], error: 'Secret not found' };
+    }
+    if (ECR_LOGIN_TYPES.has(state.secret.type ?? '')) {
+      if (!this.cloud) return { reference, kind: 'ECR', entries: [], error: 'ECR support is not enabled in this daemon' };
+      return this.cloud.fromEcrLoginSecret(owner, reference, state.secret, now);
     }
     const parsed = parseSourceSecret(state.secret.type ?? '', state.secret.data ?? {});
     if (parsed.entries.length > 0 && parsed.problems.length === 0) {

@@ -7,7 +7,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { KubeRest } from '../../src/kube/rest.ts';
 import { parse } from 'yaml';
 import { parseConfig } from '../../src/cli/config.ts';
-import { startDaemon, type Daemon } from '../../src/cli/run.ts';
+import { startDaemon, type Daemon, type DaemonOptions } from '../../src/cli/run.ts';
 import { createLogger } from '../../src/log/logger.ts';
 import { currentTestbed } from '../testbed/testbed.ts';
 import { eventually } from './eventually.ts';
@@ -38,12 +38,12 @@ export async function installCrd(kc: KubeConfig): Promise<void> {
   }
 }
 
-export async function startTestDaemon(extraArgs: string[] = []): Promise<TestDaemon> {
+export async function startTestDaemon(extraArgs: string[] = [], opts: DaemonOptions = {}): Promise<TestDaemon> {
   const bed = currentTestbed();
   const logs: string[] = [];
   const sink = new Writable({ write(chunk: Buffer, _enc, done) { logs.push(chunk.toString()); done(); } });
   const config = parseConfig(['--kubeconfig', bed.kubeconfig, '--leader-elect=false', '--log-level=debug',
     '--metrics-addr=127.0.0.1:0', '--health-addr=127.0.0.1:0', ...extraArgs], {});
-  const daemon = await startDaemon(config, createLogger('debug', sink));
+  const daemon = await startDaemon(config, createLogger('debug', sink), { identity: 'test-daemon', ...opts });
   return { ...daemon, logs };
 }
