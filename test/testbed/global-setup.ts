@@ -9,6 +9,8 @@ import { isRunning, readState, startTestbed, stopTestbed, STATE_ENV, type Testbe
 let owned: TestbedState | undefined;
 
 export async function globalSetup(): Promise<void> {
+  // Test files inherit this environment: the AWS SDK must never probe the instance metadata address.
+  process.env.AWS_EC2_METADATA_DISABLED = 'true';
   const existing = process.env[STATE_ENV] ? readState(process.env[STATE_ENV]) : undefined;
   if (existing && isRunning(existing)) return;
   const dir = mkdtempSync(join(tmpdir(), 'pullsecret-sync-testbed-'));

@@ -1,0 +1,209 @@
+// Cloud tokens end to end through the daemon (SPEC 3): ECR through moto (behind a counting proxy that
+// gives tokens a real lifetime), an IMPS-format ECR Secret, GCP through a local metadata server and Azure
+// through local Entra + ACR exchange. Each written Secret logs in to a real registry with skopeo. One
+// fetch per identity however many resources and namespaces use it; a failing endpoint leaves Secrets
+// intact, says why, backs off and recovers. Nothing secret reaches logs, Events or status.
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, test } from 'node:test';
+import { ECRClient, GetAuthorizationTokenCommand } from '@aws-sdk/client-ecr';
+import { currentTestbed } from '../testbed/testbed.ts';
+import { adminKubeConfig } from '../testbed/clients.ts';
+import {
+  createIps, createNamespace, createSecret, deleteIpsAndWait, deleteNamespace, dockerConfigOf, eventsFor, readIps, readSecret,
+  readyCondition, rest, uniqueName, waitForSecret,
+} from '../support/cluster.ts';
+import { installCrd, startTestDaemon, type TestDaemon } from '../support/daemon.ts';
+import { eventually } from '../support/eventually.ts';
+import { startEcrProxy, type EcrProxy } from '../support/fake-clouds/ecr-proxy.ts';
+import { startGcpMetadata, type FakeGcpMetadata } from '../support/fake-clouds/gcp-metadata.ts';
+import { startEntra, type FakeEntra } from '../support/fake-clouds/entra.ts';
+import { startAcrExchange, type FakeAcrExchange } from '../support/fake-clouds/acr-exchange.ts';
+import { servingCert } from '../support/fake-clouds/server.ts';
+import { proveRegistryLogin } from '../support/fake-clouds/registry-login.ts';
+import { AzureProvider } from '../../src/credentials/index.ts';
+import type { AuthEntry } from '../../src/dockerconfig/index.ts';
+import type { ImagePullSecretSpec } from '../../src/api/v1alpha1/types.ts';
+
+const moto = currentTestbed().moto?.endpoint ?? assert.fail('the testbed runs moto');
+const REGION = 'eu-central-1';
+const ACCOUNT = '123456789012';
+const ECR_HOST = `${ACCOUNT}.dkr.ecr.${REGION}.amazonaws.com`;
+const KEYS = { accessKeyID: 'AKIAIOSFODNN7EXAMPLE', secretKey: `wJalrXUtnFEMI/K7MDENG/${randomUUID()}` };
+const clientSecret = `sp-secret-${randomUUID()}`;
+const clientID = randomUUID();
+
+let daemon: TestDaemon;
+let proxy: EcrProxy;
+let metadata: FakeGcpMetadata;
+let entra: FakeEntra;
+let acr: FakeAcrExchange;
+const sourceNs = uniqueName('cloud-src');
+const namespaces: string[] = [sourceNs];
+const resources: string[] = [];
+/** Every secret value this file hands out or receives, searched for in logs, Events and status at the end. */
+const secrets = new Set<string>([KEYS.secretKey, clientSecret]);
+/** The daemon's own AWS identity for sources without a Secret: environment keys, and never IMDS. */
+const ambient = { AWS_ACCESS_KEY_ID: 'AKIAIOSFODNN7AMBIENT', AWS_SECRET_ACCESS_KEY: `ambient-${randomUUID()}`, AWS_EC2_METADATA_DISABLED: 'true' };
+secrets.add(ambient.AWS_SECRET_ACCESS_KEY);
+const saved = { gce: process.env.GCE_METADATA_HOST, ecr: process.env.AWS_ENDPOINT_URL_ECR };
+
+before(async () => {
+  await installCrd(adminKubeConfig());
+  proxy = await startEcrProxy(moto);
+  metadata = await startGcpMetadata();
+  process.env.GCE_METADATA_HOST = metadata.host;
+  process.env.AWS_ENDPOINT_URL_ECR = proxy.url; // for the IMPS-format Secret, which has no endpoint field
+  Object.assign(process.env, ambient);
+  const tls = await servingCert('fake-azure-daemon');
+  entra = await startEntra({ tls, clients: { [clientID]: clientSecret } });
+  acr = await startAcrExchange({ tls, verify: (t) => entra.verify(t) });
+  daemon = await startTestDaemon([], {
+    providers: { azure: new AzureProvider({ authorityHost: entra.url, ca: tls.ca, registryDomains: ['127.0.0.1'] }) },
+    tokenCache: { floorMs: 1000, backoff: { baseMs: 500, capMs: 4000 } },
+  });
+  await createNamespace(sourceNs);
+  await createSecret({ metadata: { name: 'aws-keys', namespace: sourceNs }, type: 'Opaque',
+    stringData: { accessKeyID: KEYS.accessKeyID, secretKey: KEYS.secretKey } } as never);
+  await createSecret({ metadata: { name: 'imps-ecr', namespace: sourceNs }, type: 'banzaicloud.io/aws-ecr-login-config',
+    stringData: { ...KEYS, region: REGION, accountID: ACCOUNT } } as never);
+  await createSecret({ metadata: { name: 'acr-sp', namespace: sourceNs }, type: 'Opaque', stringData: { clientSecret } } as never);
+});
+
+after(async () => {
+  await deleteIpsAndWait(resources, 30_000);
+  await daemon.stop();
+  for (const ns of namespaces) await deleteNamespace(ns);
+  await Promise.all([proxy.close(), metadata.close(), acr.close(), entra.close()]);
+  if (saved.gce === undefined) delete process.env.GCE_METADATA_HOST;
+  else process.env.GCE_METADATA_HOST = saved.gce;
+  for (const key of Object.keys(ambient)) Reflect.deleteProperty(process.env, key);
+  if (saved.ecr === undefined) delete process.env.AWS_ENDPOINT_URL_ECR;
+  else process.env.AWS_ENDPOINT_URL_ECR = saved.ecr;
+  rest.close();
+});
+
+async function ns(labels: Record<string, string> = {}): Promise<string> {
+  const name = uniqueName('ns');
+  namespaces.push(name);
+  return createNamespace(name, labels);
+}
+
+async function ips(registry: ImagePullSecretSpec['registry'], target: string[] | Record<string, string>, secret = 'cloud-pull'): Promise<string> {
+  const name = uniqueName('ips');
+  resources.push(name);
+  const namespaces = Array.isArray(target) ? { names: target } : { labels: [{ matchLabels: target }] };
+  await createIps(name, { registry, target: { namespaces, secret: { name: secret } } });
+  return name;
+}
+
+async function entryOf(namespace: string, registry: string, secret = 'cloud-pull'): Promise<AuthEntry> {
+  const s = await waitForSecret(namespace, secret, 15_000);
+  const auth = dockerConfigOf(s).auths[registry];
+  assert.ok(auth, `the Secret in ${namespace} has ${registry}`);
+  if (auth.password) secrets.add(auth.password);
+  return { registry, ...auth };
+}
+
+async function assertLogsIn(entry: AuthEntry): Promise<void> {
+  const proof = await proveRegistryLogin(entry);
+  assert.ok(proof.withEntry.ok, proof.withEntry.stderr);
+  assert.equal(proof.withWrongPassword.ok, false, 'the registry refuses a wrong password');
+}
+
+test('ECR with keys from a Secret: the written Secret carries moto\'s token for AWS and logs in to a registry', async () => {
+  const target = await ns();
+  await ips({ ecr: [{ region: REGION, accountIDs: [ACCOUNT], endpoint: proxy.url, credentialsSecret: { name: 'aws-keys', namespace: sourceNs } }] }, [target]);
+  const entry = await entryOf(target, ECR_HOST);
+  assert.equal(entry.username, 'AWS');
+  const direct = await new ECRClient({ region: REGION, endpoint: moto,
+    credentials: { accessKeyId: KEYS.accessKeyID, secretAccessKey: KEYS.secretKey } }).send(new GetAuthorizationTokenCommand({}));
+  const token = Buffer.from(direct.authorizationData?.[0]?.authorizationToken ?? '', 'base64').toString();
+  assert.equal(`AWS:${entry.password ?? ''}`, token, 'the password is the one moto issues');
+  await assertLogsIn(entry);
+});
+
+test('ECR from an IMPS-format login Secret listed under credentials', async () => {
+  const target = await ns();
+  const name = await ips({ credentials: [{ name: 'imps-ecr', namespace: sourceNs }] }, [target]);
+  const entry = await entryOf(target, ECR_HOST);
+  await assertLogsIn(entry);
+  const source = await eventually(async () => {
+    const first = (await readIps(name))?.status?.sources?.[0];
+    return first?.expiresAt ? first : undefined;
+  }, { message: 'status shows the token expiry' });
+  assert.equal(source.kind, 'ECR');
+  assert.ok(source.lastRefreshTime);
+});
+
+test('GCP through the metadata server (ADC) and Azure through Entra and the ACR exchange', async () => {
+  const target = await ns();
+  await ips({ gcp: [{ registries: ['europe-docker.pkg.dev'] }] }, [target], 'gcp-pull');
+  const gcp = await entryOf(target, 'europe-docker.pkg.dev', 'gcp-pull');
+  assert.equal(gcp.username, 'oauth2accesstoken');
+  await assertLogsIn(gcp);
+  await ips({ azure: [{ registry: acr.host, tenantID: entra.tenantID, clientID, credentialsSecret: { name: 'acr-sp', namespace: sourceNs } }] },
+    [target], 'acr-pull');
+  const azure = await entryOf(target, acr.host, 'acr-pull');
+  assert.equal(azure.username, '00000000-0000-0000-0000-000000000000');
+  await assertLogsIn(azure);
+});
+
+test('twenty resources over two hundred namespaces sharing one ECR identity cause one token fetch', { timeout: 180_000 }, async () => {
+  const label = `shared-${Date.now().toString(36)}`;
+  const shared = await startEcrProxy(moto);
+  try {
+    for (let i = 0; i < 20; i++) {
+      await ips({ ecr: [{ region: REGION, accountIDs: [ACCOUNT], endpoint: shared.url }] }, { [label]: String(i % 20) }, 'shared-pull');
+    }
+    const created: string[] = [];
+    for (let i = 0; i < 200; i++) created.push(await ns({ [label]: String(i % 20) }));
+    await eventually(async () => {
+      const list = await rest.call<{ items: unknown[] }>({ method: 'GET',
+        path: `/api/v1/secrets?labelSelector=${encodeURIComponent('app.kubernetes.io/managed-by=pullsecret-sync')}&fieldSelector=metadata.name%3Dshared-pull` });
+      return list.items.length === 200;
+    }, { timeoutMs: 90_000, message: '200 Secrets written' });
+    assert.equal(shared.requests, 1, 'one GetAuthorizationToken for the identity');
+  } finally {
+    await shared.close();
+  }
+});
+
+test('a failing token endpoint leaves Secrets intact, reports why, backs off, and recovers on its own', { timeout: 120_000 }, async () => {
+  const flaky = await startEcrProxy(moto, 4); // tokens live 4 s: refreshed after ~2 s
+  try {
+    const target = await ns();
+    const name = await ips({ ecr: [{ region: REGION, accountIDs: [ACCOUNT], endpoint: flaky.url }] }, [target], 'flaky-pull');
+    const written = await waitForSecret(target, 'flaky-pull', 15_000);
+    await eventually(async () => (await readyCondition(name))?.reason === 'Synced');
+    flaky.fail = true;
+    const ready = await eventually(async () => {
+      const c = await readyCondition(name);
+      return c?.reason === 'SourceError' && c;
+    }, { timeoutMs: 20_000, message: 'Ready=False SourceError' });
+    assert.match(ready.message, /ECR eu-central-1/);
+    await eventually(async () => (await eventsFor(name)).some((e) => e.type === 'Warning' && e.reason === 'SourceError'), { message: 'a Warning Event' });
+    await eventually(() => flaky.refused >= 3, { timeoutMs: 30_000, message: 'retries continue' });
+    const refusedThen = flaky.refused;
+    assert.ok(refusedThen < 30, `retries back off (${String(refusedThen)} refusals)`);
+    assert.equal((await readSecret(target, 'flaky-pull'))?.metadata.uid, written.metadata.uid, 'the Secret is still there');
+    flaky.fail = false;
+    await eventually(async () => (await readyCondition(name))?.reason === 'Synced', { timeoutMs: 30_000, message: 'recovers' });
+  } finally {
+    await flaky.close();
+  }
+});
+
+test('no secret value appears in logs, Events or status', async () => {
+  for (const token of [...metadata.issued, ...acr.issued]) secrets.add(token);
+  const events = (await rest.call<{ items: unknown[] }>({ method: 'GET', path: '/apis/events.k8s.io/v1/events' })).items;
+  const statuses = await Promise.all(resources.map(async (r) => (await readIps(r))?.status));
+  const haystacks = { logs: daemon.logs.join(''), events: JSON.stringify(events), status: JSON.stringify(statuses) };
+  assert.ok(secrets.size >= 5, `collected ${String(secrets.size)} secret values`);
+  for (const value of secrets) {
+    for (const [where, text] of Object.entries(haystacks)) {
+      assert.ok(!text.includes(value), `a secret value (${String(value.length)} chars) appears in ${where}`);
+      assert.ok(!text.includes(Buffer.from(value).toString('base64')), `a base64 secret value appears in ${where}`);
+    }
+  }
+});
