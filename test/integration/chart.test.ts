@@ -152,13 +152,13 @@ test('the Deployment runs hardened, two replicas, with probes on the health port
 test('every RBAC rule is the documented one and says why it is needed', async () => {
   const rules = await chartRules();
   assert.deepEqual(rules.map((r) => `${r.kind} ${r.apiGroups.join(',')}/${r.resources.join(',')}: ${r.verbs.join(',')}`), [
-    'ClusterRole pullsecret-sync.dev/imagepullsecrets: get,list,watch,patch',
+    'ClusterRole pullsecret-sync.dev/imagepullsecrets: list,watch,patch',
     'ClusterRole pullsecret-sync.dev/imagepullsecrets/status: patch',
-    'ClusterRole /secrets: get,list,watch,create,update,delete',
+    'ClusterRole /secrets: list,watch,create,update,delete',
     'ClusterRole /namespaces: list,watch',
     'ClusterRole /pods: list,watch',
     'ClusterRole /serviceaccounts: list,watch,patch',
-    'ClusterRole events.k8s.io/events: create,patch',
+    'ClusterRole events.k8s.io/events: create',
     'ClusterRole authentication.k8s.io/tokenreviews: create',
     'Role coordination.k8s.io/leases: get,create,update',
   ]);

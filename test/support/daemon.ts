@@ -1,8 +1,9 @@
 // The daemon in the test process, against the testbed, with its log lines captured so tests can read
 // them (and search them for leaked credentials).
 import { Writable } from 'node:stream';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { KubeRest } from '../../src/kube/rest.ts';
 import { parse } from 'yaml';
@@ -10,7 +11,8 @@ import { parseConfig } from '../../src/cli/config.ts';
 import { startDaemon, type Daemon, type DaemonOptions } from '../../src/cli/run.ts';
 import { createLogger } from '../../src/log/logger.ts';
 import { currentTestbed } from '../testbed/testbed.ts';
-import { eventually } from './eventually.ts';
+import { applyChartRbac } from './chart-rbac.ts';
+import { eventually, uniqueName } from './eventually.ts';
 
 export interface TestDaemon extends Daemon {
   logs: string[];
@@ -38,12 +40,35 @@ export async function installCrd(kc: KubeConfig): Promise<void> {
   }
 }
 
-export async function startTestDaemon(extraArgs: string[] = [], opts: DaemonOptions = {}): Promise<TestDaemon> {
+/**
+ * A kubeconfig of the Helm chart's ServiceAccount, bound by exactly the chart's RBAC: the controller's
+ * integration tests run with the privileges a real install has, so a missing rule fails them.
+ */
+async function chartKubeconfig(): Promise<{ file: string; cleanup: () => Promise<void> }> {
+  const rbac = await applyChartRbac({ namespace: uniqueName('pullsecret-sync') });
+  const file = join(mkdtempSync(join(tmpdir(), 'chart-sa-')), 'kubeconfig');
+  writeFileSync(file, rbac.kubeConfig.exportConfig(), { mode: 0o600 });
+  return { file, cleanup: async () => {
+    await rbac.cleanup();
+    rmSync(dirname(file), { recursive: true, force: true });
+  } };
+}
+
+export interface TestDaemonOptions extends DaemonOptions {
+  /** `chart` (default): the chart's ServiceAccount and RBAC; `admin`: the testbed's cluster admin. */
+  identityOf?: 'chart' | 'admin';
+}
+
+export async function startTestDaemon(extraArgs: string[] = [], opts: TestDaemonOptions = {}): Promise<TestDaemon> {
   const bed = currentTestbed();
+  const access = opts.identityOf === 'admin' ? { file: bed.kubeconfig, cleanup: async () => undefined } : await chartKubeconfig();
   const logs: string[] = [];
   const sink = new Writable({ write(chunk: Buffer, _enc, done) { logs.push(chunk.toString()); done(); } });
-  const config = parseConfig(['--kubeconfig', bed.kubeconfig, '--leader-elect=false', '--log-level=debug',
+  const config = parseConfig(['--kubeconfig', access.file, '--leader-elect=false', '--log-level=debug',
     '--metrics-addr=127.0.0.1:0', '--health-addr=127.0.0.1:0', ...extraArgs], {});
   const daemon = await startDaemon(config, createLogger('debug', sink), { identity: 'test-daemon', ...opts });
-  return { ...daemon, logs };
+  return { ...daemon, logs, stop: async () => {
+    await daemon.stop();
+    await access.cleanup();
+  } };
 }
