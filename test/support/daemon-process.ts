@@ -21,7 +21,7 @@ export interface DaemonProcess {
   exited: Promise<number | string>;
 }
 
-export async function spawnDaemon(name: string, args: string[] = [], kubeconfig = currentTestbed().kubeconfig): Promise<DaemonProcess> {
+export async function spawnDaemon(name: string, args: string[] = [], kubeconfig = currentTestbed().kubeconfig, waitReady = true): Promise<DaemonProcess> {
   const [metrics, health] = [await freePort(), await freePort()];
   const logFile = join(mkdtempSync(join(tmpdir(), `daemon-${name}-`)), 'daemon.log');
   const out = openSync(logFile, 'a');
@@ -31,8 +31,10 @@ export async function spawnDaemon(name: string, args: string[] = [], kubeconfig 
   const exited = new Promise<number | string>((resolve) => { child.once('exit', (code, signal) => { resolve(code ?? signal ?? -1); }); });
   const proc = { name, child, metricsUrl: `http://127.0.0.1:${String(metrics)}/metrics`, healthUrl: `http://127.0.0.1:${String(health)}`,
     logs: () => readFileSync(logFile, 'utf8'), exited };
-  await eventually(async () => (await fetch(`${proc.healthUrl}/readyz`).catch(() => undefined))?.status === 200,
-    { timeoutMs: 30_000, message: `daemon ${name} is ready` });
+  if (waitReady) {
+    await eventually(async () => (await fetch(`${proc.healthUrl}/readyz`).catch(() => undefined))?.status === 200,
+      { timeoutMs: 30_000, message: `daemon ${name} is ready` });
+  }
   return proc;
 }
 

@@ -1,0 +1,104 @@
+// Least privilege, shown rule by rule: the daemon running as the chart's ServiceAccount with the chart's
+// RBAC does everything the product promises, and with any one rule removed some behaviour breaks. The
+// table of which behaviour each rule carries is printed with the results.
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { adminKubeConfig } from '../testbed/clients.ts';
+import {
+  createIps, createNamespace, createSecret, deleteIpsAndWait, deleteNamespace, dockerConfigSecret, eventsFor, patchIps, patchSecret,
+  readIps, readSecret, readyCondition, rest, uniqueName,
+} from '../support/cluster.ts';
+import { applyChartRbac, chartRules, type ChartRule } from '../support/chart-rbac.ts';
+import { installCrd, startTestDaemon } from '../support/daemon.ts';
+import { spawnDaemon, type DaemonProcess } from '../support/daemon-process.ts';
+import { eventually } from '../support/eventually.ts';
+import type { ServiceAccount } from '../../src/kube/objects.ts';
+
+const sourceNs = uniqueName('rbac-src');
+const namespaces: string[] = [sourceNs];
+const resources: string[] = [];
+const QUICK = { timeoutMs: 6000, intervalMs: 100 };
+
+before(async () => {
+  await installCrd(adminKubeConfig());
+  await createNamespace(sourceNs);
+  await createSecret(dockerConfigSecret(sourceNs, 'hub', { 'docker.io': { username: 'u', password: 'p' } }));
+});
+
+after(async () => {
+  // Resources whose daemon lacked a rule may still hold their finalizer: a full-privilege daemon lets go.
+  const cleaner = await startTestDaemon([], { identityOf: 'admin' });
+  await deleteIpsAndWait(resources, 30_000);
+  await cleaner.stop();
+  for (const ns of namespaces) await deleteNamespace(ns);
+  rest.close();
+});
+
+interface World { daemon: DaemonProcess; releaseNs: string; ips: string; target: string }
+
+/** What the product promises, in the order a broken install would show it; each probe waits briefly. */
+const behaviours: [string, (w: World) => Promise<unknown>][] = [
+  ['caches sync (readyz)', (w) => eventually(async () => (await fetch(`${w.daemon.healthUrl}/readyz`)).status === 200, QUICK)],
+  ['wins the leader Lease', (w) => eventually(async () => (await rest.call<{ spec?: { holderIdentity?: string } }>({ method: 'GET',
+    path: `/apis/coordination.k8s.io/v1/namespaces/${w.releaseNs}/leases/pullsecret-sync` }).catch(() => undefined))?.spec?.holderIdentity === w.daemon.name, QUICK)],
+  ['adds its finalizer', (w) => eventually(async () => (await readIps(w.ips))?.metadata.finalizers?.includes('pullsecret-sync.dev/cleanup'), QUICK)],
+  ['writes the Secret', (w) => eventually(() => readSecret(w.target, 'pull'), QUICK)],
+  ['reports status', (w) => eventually(async () => (await readyCondition(w.ips))?.reason === 'Synced', QUICK)],
+  ['records Events', (w) => eventually(async () => (await eventsFor(w.ips)).some((e) => e.reason === 'Synced'), QUICK)],
+  ['patches ServiceAccounts', (w) => eventually(async () => (await rest.call<ServiceAccount>({ method: 'GET',
+    path: `/api/v1/namespaces/${w.target}/serviceaccounts/default` })).imagePullSecrets?.some((e) => e.name === 'pull'), QUICK)],
+  ['repairs drift', async (w) => {
+    await patchSecret(w.target, 'pull', { data: { '.dockerconfigjson': Buffer.from('{"auths":{}}').toString('base64') } });
+    return eventually(async () => Buffer.from((await readSecret(w.target, 'pull'))?.data?.['.dockerconfigjson'] ?? '', 'base64').toString() !== '{"auths":{}}', QUICK);
+  }],
+  ['removes the Secret on deselection', async (w) => {
+    await patchIps(w.ips, { target: { namespaces: { names: [] }, secret: { name: 'pull' }, serviceAccounts: { names: ['default'] } } });
+    return eventually(async () => (await readSecret(w.target, 'pull')) === undefined || undefined, QUICK);
+  }],
+];
+
+/** Runs the daemon with the chart's RBAC (less `without`) and returns the first behaviour that fails. */
+async function firstBreakage(without?: ChartRule): Promise<string | undefined> {
+  const releaseNs = uniqueName('release');
+  namespaces.push(releaseNs);
+  const rbac = await applyChartRbac({ namespace: releaseNs, ...(without ? { without: { kind: without.kind, index: without.index } } : {}) });
+  const kubeconfig = join(mkdtempSync(join(tmpdir(), 'rbac-')), 'kubeconfig');
+  writeFileSync(kubeconfig, rbac.kubeConfig.exportConfig(), { mode: 0o600 });
+  const target = uniqueName('ns');
+  namespaces.push(target);
+  await createNamespace(target);
+  const ips = uniqueName('ips');
+  resources.push(ips);
+  await createIps(ips, { registry: { credentials: [{ name: 'hub', namespace: sourceNs }] },
+    target: { namespaces: { names: [target] }, secret: { name: 'pull' }, serviceAccounts: { names: ['default'] } } });
+  const daemon = await spawnDaemon(uniqueName('d'), [`--namespace=${releaseNs}`, '--leader-elect=true'], kubeconfig, false);
+  try {
+    for (const [name, probe] of behaviours) {
+      try {
+        await probe({ daemon, releaseNs, ips, target });
+      } catch {
+        return name;
+      }
+    }
+    return undefined;
+  } finally {
+    daemon.child.kill('SIGKILL');
+    await daemon.exited;
+    await rbac.cleanup();
+  }
+}
+
+test('with the chart\'s RBAC the daemon does everything; without any one rule something breaks', { timeout: 300_000 }, async () => {
+  assert.equal(await firstBreakage(), undefined, 'the full chart RBAC suffices');
+  const table: string[] = [];
+  for (const rule of await chartRules()) {
+    if (rule.resources.includes('tokenreviews')) continue; // carried by the builder API: see builder.test.ts
+    const broken = await firstBreakage(rule);
+    table.push(`${rule.kind} ${rule.apiGroups.join(',') || 'core'}/${rule.resources.join(',')} [${rule.verbs.join(',')}] -> ${broken ?? 'NOTHING'}`);
+    assert.ok(broken, `removing ${rule.kind} rule ${String(rule.index)} (${rule.resources.join(',')}) broke nothing: the rule is unused`);
+  }
+  console.log(`behaviour lost without each rule:\n  ${table.join('\n  ')}`);
+});
