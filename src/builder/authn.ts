@@ -1,0 +1,118 @@
+// Authentication of builder requests: the bearer token must be a ServiceAccount token the API server
+// accepts for the builder audience. We ask the API server with a TokenReview (spec.audiences = [audience])
+// and accept only `status.authenticated` with the audience echoed in `status.audiences` and a username
+// `system:serviceaccount:<namespace>:<name>`. Positive answers are cached briefly under the sha256 of the
+// token (never the token itself), for at most `cacheTtlMs` and never past the token's own `exp`, so a
+// builder that calls several times in a row costs one TokenReview. Negative answers are not cached.
+import { createHash } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
+import type { KubeRest } from '../kube/rest.ts';
+import { realClock, type Clock } from '../util/clock.ts';
+import type { ServiceAccountRef } from './access.ts';
+
+const SA_PREFIX = 'system:serviceaccount:';
+const NAME_RE = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
+
+interface TokenReviewStatus {
+  authenticated?: boolean;
+  user?: { username?: string };
+  audiences?: string[];
+  error?: string;
+}
+
+/** TokenReview could not be performed (API server unreachable, RBAC missing): answer 503, not 401. */
+export class AuthenticationUnavailable extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'AuthenticationUnavailable';
+  }
+}
+
+export interface AuthenticatorOptions {
+  rest: Pick<KubeRest, 'call'>;
+  audience: string;
+  clock?: Clock;
+  /** Upper bound of the positive cache; default 60 s. */
+  cacheTtlMs?: number;
+  /** Cached tokens at most; default 10,000. */
+  max?: number;
+}
+
+/** The ServiceAccount of a `system:serviceaccount:<ns>:<name>` username, or undefined for any other user. */
+export function serviceAccountOf(username: string | undefined): ServiceAccountRef | undefined {
+  if (!username?.startsWith(SA_PREFIX)) return undefined;
+  const parts = username.slice(SA_PREFIX.length).split(':');
+  const [namespace, name] = parts;
+  if (parts.length !== 2 || !namespace || !name || !NAME_RE.test(namespace) || !NAME_RE.test(name)) return undefined;
+  return { namespace, name };
+}
+
+/** The `exp` claim of a JWT in epoch milliseconds, read without verification (only to bound caching). */
+export function tokenExpiryMs(token: string): number | undefined {
+  const payload = token.split('.')[1];
+  if (payload === undefined) return undefined;
+  try {
+    const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as { exp?: unknown };
+    return typeof claims.exp === 'number' && Number.isFinite(claims.exp) ? claims.exp * 1000 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export class Authenticator {
+  private readonly cache: LRUCache<string, { sa: ServiceAccountRef; untilMs: number }>;
+  private readonly clock: Clock;
+  private readonly ttlMs: number;
+
+  constructor(private readonly opts: AuthenticatorOptions) {
+    this.clock = opts.clock ?? realClock;
+    this.ttlMs = opts.cacheTtlMs ?? 60_000;
+    this.cache = new LRUCache({ max: opts.max ?? 10_000 });
+  }
+
+  /** True when the token would be answered from the cache (no TokenReview needed). */
+  isCached(token: string): boolean {
+    const hit = this.cache.get(digest(token));
+    return hit !== undefined && hit.untilMs > this.clock.nowMs();
+  }
+
+  /**
+   * The ServiceAccount the token authenticates, or undefined when the token is invalid, expired, for
+   * another audience or not a ServiceAccount's. Throws AuthenticationUnavailable when the review fails.
+   */
+  async authenticate(token: string): Promise<ServiceAccountRef | undefined> {
+    const key = digest(token);
+    const now = this.clock.nowMs();
+    const hit = this.cache.get(key);
+    if (hit && hit.untilMs > now) return hit.sa;
+    if (hit) this.cache.delete(key);
+    const status = await this.review(token);
+    const sa = status.authenticated === true && (status.audiences ?? []).includes(this.opts.audience)
+      ? serviceAccountOf(status.user?.username)
+      : undefined;
+    if (!sa) return undefined;
+    const exp = tokenExpiryMs(token);
+    const untilMs = Math.min(now + this.ttlMs, exp ?? now);
+    if (untilMs > now) this.cache.set(key, { sa, untilMs });
+    return sa;
+  }
+
+  private async review(token: string): Promise<TokenReviewStatus> {
+    try {
+      const review = await this.opts.rest.call<{ status?: TokenReviewStatus }>({
+        method: 'POST',
+        path: '/apis/authentication.k8s.io/v1/tokenreviews',
+        body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', spec: { token, audiences: [this.opts.audience] } },
+      });
+      return review.status ?? {};
+    } catch (err) {
+      // KubeApiError carries the API server's Status message, which never echoes the request body.
+      const code = (err as { code?: unknown }).code;
+      throw new AuthenticationUnavailable(`TokenReview failed${typeof code === 'number' ? ` with HTTP ${code}` : ''}`);
+    }
+  }
+}
+
+function digest(token: string): string {
+  return createHash('sha256').update(token).digest('hex');
+}

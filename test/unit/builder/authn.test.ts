@@ -1,0 +1,88 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { AuthenticationUnavailable, Authenticator, serviceAccountOf, tokenExpiryMs } from '../../../src/builder/authn.ts';
+import { KeyedRateLimiter } from '../../../src/builder/rate-limit.ts';
+import { KubeApiError, type RequestSpec } from '../../../src/kube/rest.ts';
+import { FakeClock } from '../../../src/util/clock.ts';
+
+const jwt = (claims: object): string => `h.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.s`;
+
+function fakeRest(status: object | Error): { rest: { call: <T>(spec: RequestSpec) => Promise<T> }; specs: RequestSpec[] } {
+  const specs: RequestSpec[] = [];
+  return {
+    specs,
+    rest: {
+      call: <T>(spec: RequestSpec): Promise<T> => {
+        specs.push(spec);
+        return status instanceof Error ? Promise.reject(status) : Promise.resolve({ status } as T);
+      },
+    },
+  };
+}
+
+test('only system:serviceaccount:<ns>:<name> usernames are ServiceAccounts', () => {
+  assert.deepEqual(serviceAccountOf('system:serviceaccount:ci:kaniko'), { namespace: 'ci', name: 'kaniko' });
+  for (const u of [undefined, 'admin', 'system:serviceaccount:ci', 'system:serviceaccount:ci:a:b', 'system:serviceaccount::x', 'system:node:n1']) {
+    assert.equal(serviceAccountOf(u), undefined, String(u));
+  }
+  assert.equal(tokenExpiryMs(jwt({ exp: 100 })), 100_000);
+  assert.equal(tokenExpiryMs('opaque'), undefined);
+  assert.equal(tokenExpiryMs('a.!!!.c'), undefined);
+});
+
+test('TokenReview asks for the audience and accepts only an echoed audience', async () => {
+  const ok = { authenticated: true, user: { username: 'system:serviceaccount:ci:kaniko' }, audiences: ['pullsecret-sync'] };
+  const cases: [object, boolean, string][] = [
+    [ok, true, 'accepted'],
+    [{ ...ok, audiences: ['other'] }, false, 'other audience'],
+    [{ ...ok, audiences: undefined }, false, 'no audiences'],
+    [{ ...ok, authenticated: false }, false, 'not authenticated'],
+    [{ ...ok, user: { username: 'alice' } }, false, 'not a ServiceAccount'],
+  ];
+  for (const [status, accepted, name] of cases) {
+    const { rest, specs } = fakeRest(status);
+    const authn = new Authenticator({ rest, audience: 'pullsecret-sync', clock: new FakeClock() });
+    assert.equal((await authn.authenticate('tok')) !== undefined, accepted, name);
+    assert.deepEqual((specs[0]?.body as { spec: unknown }).spec, { token: 'tok', audiences: ['pullsecret-sync'] });
+  }
+});
+
+test('positive answers are cached for at most the TTL and never past the token exp', async () => {
+  const clock = new FakeClock(0);
+  const { rest, specs } = fakeRest({ authenticated: true, user: { username: 'system:serviceaccount:ci:k' }, audiences: ['a'] });
+  const authn = new Authenticator({ rest, audience: 'a', clock, cacheTtlMs: 60_000 });
+  const longLived = jwt({ exp: 3600 });
+  await authn.authenticate(longLived);
+  await authn.authenticate(longLived);
+  assert.equal(specs.length, 1);
+  clock.advance(60_001);
+  await authn.authenticate(longLived);
+  assert.equal(specs.length, 2);
+
+  const shortLived = jwt({ exp: clock.nowMs() / 1000 + 5 });
+  await authn.authenticate(shortLived);
+  clock.advance(5_001);
+  assert.equal(authn.isCached(shortLived), false);
+  await authn.authenticate(shortLived);
+  assert.equal(specs.length, 4);
+});
+
+test('a failing TokenReview is "unavailable", with no token in the message', async () => {
+  const { rest } = fakeRest(new KubeApiError(403, 'Forbidden', 'tokenreviews is forbidden'));
+  const authn = new Authenticator({ rest, audience: 'a' });
+  await assert.rejects(authn.authenticate('secret-token'), (err: unknown) => {
+    assert.ok(err instanceof AuthenticationUnavailable);
+    assert.equal(err.message, 'TokenReview failed with HTTP 403');
+    return true;
+  });
+});
+
+test('the keyed rate limiter allows a burst per key, then qps', () => {
+  const clock = new FakeClock(0);
+  const limiter = new KeyedRateLimiter({ qps: 2, burst: 3 }, clock);
+  assert.deepEqual([1, 2, 3, 4].map(() => limiter.tryTake('a')), [true, true, true, false]);
+  assert.equal(limiter.tryTake('b'), true);
+  clock.advance(500);
+  assert.deepEqual([limiter.tryTake('a'), limiter.tryTake('a')], [true, false]);
+  assert.equal(new KeyedRateLimiter({ qps: 0, burst: 0 }, clock).tryTake('x'), true);
+});
