@@ -45,7 +45,7 @@ async function main(): Promise<void> {
 
   say('starting the daemon in the foreground; its JSON logs follow');
   const daemon = spawn(process.execPath, ['--import', 'tsx', join(root, 'src/main.ts'), 'run', '--kubeconfig', state.kubeconfig,
-    '--leader-elect=false', '--metrics-addr=127.0.0.1:0', '--health-addr=127.0.0.1:0'], { stdio: 'inherit' });
+    '--leader-elect=false', '--metrics-addr=127.0.0.1:0', '--health-addr=127.0.0.1:0', '--builder-addr=127.0.0.1:0'], { stdio: 'inherit' });
   process.on('SIGINT', () => { daemon.kill('SIGTERM'); });
 
   const steps: [string, Record<string, string>][] = [

@@ -16,6 +16,7 @@ import { serveHealth, serveMetrics, type HttpServer } from '../metrics/http.ts';
 import { Metrics } from '../metrics/metrics.ts';
 import { realClock } from '../util/clock.ts';
 import { errorMessage } from '../util/errors.ts';
+import { startBuilder } from './builder.ts';
 import type { Config } from './config.ts';
 
 export const LEASE_NAME = 'pullsecret-sync';
@@ -33,6 +34,8 @@ export interface Daemon {
   metrics: Metrics;
   metricsPort: number;
   healthPort: number;
+  /** `https://host:port` of the builder API. */
+  builderUrl: string;
   isLeader(): boolean;
   /** Resolves when this replica lost the Lease it held (the process should exit and restart). */
   lostLeadership: Promise<void>;
@@ -89,7 +92,8 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
     },
     readyz: () => (controller.cachesSynced() ? { ok: true, message: 'ok' } : { ok: false, message: 'caches not synced' }),
   }));
-  log.info({ server: kc.getCurrentCluster()?.server }, 'Starting caches');
+  const builder = await startBuilder(config, { controller, rest, metrics, log });
+  log.info({ server: kc.getCurrentCluster()?.server, builder: builder.url }, 'Starting caches');
   await controller.startCaches();
 
   const lost = Promise.withResolvers<undefined>();
@@ -109,13 +113,13 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
     controller.startWorkers();
   }
   return {
-    controller, metrics, metricsPort: servers[0]?.port ?? 0, healthPort: servers[1]?.port ?? 0,
+    controller, metrics, metricsPort: servers[0]?.port ?? 0, healthPort: servers[1]?.port ?? 0, builderUrl: builder.url,
     isLeader: () => (elector ? elector.isLeader() : true),
     lostLeadership: lost.promise,
     stop: async () => {
       await controller.stop(); // workers first: nothing writes once the Lease is released
       await elector?.stop();
-      await Promise.all(servers.map((s) => s.close()));
+      await Promise.all([...servers.map((s) => s.close()), builder.close()]);
       rest.close();
     },
   };

@@ -15,6 +15,7 @@ import { reconcileResource } from './resource-reconciler.ts';
 import { SelectionCache } from './selection-cache.ts';
 import { ServiceAccountSync } from './service-accounts.ts';
 import type { TokenCache } from '../credentials/index.ts';
+import { BuilderView } from './builder-access.ts';
 import { CloudSourceResolver, type CloudProviders } from './cloud-sources.ts';
 import { SourceResolver } from './sources.ts';
 import { ControllerState } from './state.ts';
@@ -100,6 +101,11 @@ export class Controller {
           ...(s.expiresAt ? { expiresAt: new Date(s.expiresAt) } : {}) })),
       };
     });
+  }
+
+  /** The builder front's view of resources and their credentials. */
+  builderView(): BuilderView {
+    return new BuilderView(this.caches, this.state);
   }
 
   /** Where a work key goes, for metrics labels. */

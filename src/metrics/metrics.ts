@@ -35,8 +35,8 @@ export class Metrics {
   readonly apiWrites = new Counter({ name: `${PREFIX}api_writes_total`, help: 'Kubernetes API writes by verb, resource and HTTP code class.',
     labelNames: ['verb', 'resource', 'code'], registers: [this.registry] });
   readonly leader = new Gauge({ name: `${PREFIX}leader`, help: '1 while this replica holds the leader Lease.', registers: [this.registry] });
-  readonly builderRequests = new Counter({ name: `${PREFIX}builder_requests_total`, help: 'Builder API requests by endpoint and status code.',
-    labelNames: ['endpoint', 'code'], registers: [this.registry] });
+  readonly builderRequests = new Counter({ name: `${PREFIX}builder_requests_total`, help: 'Builder API requests by endpoint and result.',
+    labelNames: ['endpoint', 'result'], registers: [this.registry] });
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: PREFIX });

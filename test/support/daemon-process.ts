@@ -16,20 +16,21 @@ export interface DaemonProcess {
   child: ChildProcess;
   metricsUrl: string;
   healthUrl: string;
+  builderUrl: string;
   logs(): string;
   /** Resolves with the exit code (or signal name) once the process has ended. */
   exited: Promise<number | string>;
 }
 
 export async function spawnDaemon(name: string, args: string[] = [], kubeconfig = currentTestbed().kubeconfig, waitReady = true): Promise<DaemonProcess> {
-  const [metrics, health] = [await freePort(), await freePort()];
+  const [metrics, health, builder] = [await freePort(), await freePort(), await freePort()];
   const logFile = join(mkdtempSync(join(tmpdir(), `daemon-${name}-`)), 'daemon.log');
   const out = openSync(logFile, 'a');
   const child = spawn(join(root, 'node_modules', '.bin', 'node'), ['--import', 'tsx', join(root, 'src', 'main.ts'), 'run',
-    `--kubeconfig=${kubeconfig}`, `--metrics-addr=127.0.0.1:${String(metrics)}`, `--health-addr=127.0.0.1:${String(health)}`, ...args],
+    `--kubeconfig=${kubeconfig}`, `--metrics-addr=127.0.0.1:${String(metrics)}`, `--health-addr=127.0.0.1:${String(health)}`, `--builder-addr=127.0.0.1:${String(builder)}`, ...args],
   { env: { ...process.env, POD_NAME: name }, stdio: ['ignore', out, out] });
   const exited = new Promise<number | string>((resolve) => { child.once('exit', (code, signal) => { resolve(code ?? signal ?? -1); }); });
-  const proc = { name, child, metricsUrl: `http://127.0.0.1:${String(metrics)}/metrics`, healthUrl: `http://127.0.0.1:${String(health)}`,
+  const proc = { name, child, metricsUrl: `http://127.0.0.1:${String(metrics)}/metrics`, healthUrl: `http://127.0.0.1:${String(health)}`, builderUrl: `https://127.0.0.1:${String(builder)}`,
     logs: () => readFileSync(logFile, 'utf8'), exited };
   if (waitReady) {
     await eventually(async () => (await fetch(`${proc.healthUrl}/readyz`).catch(() => undefined))?.status === 200,

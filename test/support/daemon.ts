@@ -65,7 +65,7 @@ export async function startTestDaemon(extraArgs: string[] = [], opts: TestDaemon
   const logs: string[] = [];
   const sink = new Writable({ write(chunk: Buffer, _enc, done) { logs.push(chunk.toString()); done(); } });
   const config = parseConfig(['--kubeconfig', access.file, '--leader-elect=false', '--log-level=debug',
-    '--metrics-addr=127.0.0.1:0', '--health-addr=127.0.0.1:0', ...extraArgs], {});
+    '--metrics-addr=127.0.0.1:0', '--health-addr=127.0.0.1:0', '--builder-addr=127.0.0.1:0', ...extraArgs], {});
   const daemon = await startDaemon(config, createLogger('debug', sink), { identity: 'test-daemon', ...opts });
   return { ...daemon, logs, stop: async () => {
     await daemon.stop();

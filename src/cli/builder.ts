@@ -1,0 +1,40 @@
+// Wires the builder front (SPEC 5) to the controller: its view of resources and credentials, TokenReview
+// through the daemon's API client, ECR repository creation with each resource's own ECR identity, the
+// builder requests metric, and TLS from files or a self-signed certificate made at start.
+import { ECRClient } from '@aws-sdk/client-ecr';
+import type { Logger } from 'pino';
+import { EcrRepositoryManager } from '../builder/ecr-repositories.ts';
+import { startBuilderServer, type BuilderServer } from '../builder/server.ts';
+import { resolveTls, servingHosts } from '../builder/tls.ts';
+import type { Controller } from '../controller/controller.ts';
+import { defaultAwsCredentials } from '../credentials/index.ts';
+import type { KubeRest } from '../kube/rest.ts';
+import type { Metrics } from '../metrics/metrics.ts';
+import type { Config } from './config.ts';
+
+/** Builder requests per ServiceAccount: a burst for a multi-stage build, then a steady trickle. */
+const RATE_LIMIT = { qps: 5, burst: 20 };
+
+export async function startBuilder(config: Config, deps: { controller: Controller; rest: KubeRest; metrics: Metrics; log: Logger }): Promise<BuilderServer> {
+  const view = deps.controller.builderView();
+  const awsCredentials = defaultAwsCredentials();
+  const ecr = new EcrRepositoryManager({
+    client: (ips, region) => {
+      const found = view.ecrSource(ips, region);
+      if (!found) throw new Error(`ImagePullSecret ${ips.metadata.name} has no usable ECR source for region ${region}`);
+      const { source, secret } = found;
+      const staticKeys = secret?.accessKeyID && secret.secretKey
+        ? { accessKeyId: secret.accessKeyID, secretAccessKey: secret.secretKey, ...(secret.sessionToken ? { sessionToken: secret.sessionToken } : {}) }
+        : undefined;
+      return new ECRClient({ region, ...(source.endpoint ? { endpoint: source.endpoint } : {}),
+        credentials: awsCredentials({ region, ...(source.roleARN ? { roleARN: source.roleARN } : {}), ...(staticKeys ? { staticKeys } : {}) }) });
+    },
+  });
+  const tls = resolveTls({ ...(config.builderTlsCert ? { certFile: config.builderTlsCert } : {}), ...(config.builderTlsKey ? { keyFile: config.builderTlsKey } : {}) },
+    servingHosts({ name: 'pullsecret-sync', namespace: config.namespace }));
+  return startBuilderServer({
+    addr: config.builderAddr, tls, access: view, rest: deps.rest, audience: config.builderAudience, ecr, rateLimit: RATE_LIMIT,
+    logger: deps.log.child({ component: 'builder' }),
+    onRequest: (route, result) => { deps.metrics.builderRequests.inc({ endpoint: route, result }); },
+  });
+}

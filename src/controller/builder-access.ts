@@ -1,0 +1,59 @@
+// What the builder front may know, read from the controller's caches (it satisfies the builder's
+// BuilderAccess port structurally; the controller does not import the builder). Credentials come from the
+// leader's in-memory render when there is one, else from any Secret the resource wrote, which every
+// replica's cache holds: a standby answers builders as well as the leader does, with no extra token fetch.
+import type { EcrSource, ImagePullSecret } from '../api/v1alpha1/types.ts';
+import { parseAuths, type AuthEntry } from '../dockerconfig/index.ts';
+import type { SecretData } from '../credentials/index.ts';
+import { DOCKER_CONFIG_JSON_KEY } from '../kube/objects.ts';
+import { BY_OWNER, type Caches } from './caches.ts';
+import { secretData } from './cloud-sources.ts';
+import type { ControllerState } from './state.ts';
+import { refOf } from './sources.ts';
+
+const live = (ips: ImagePullSecret) => !ips.metadata.deletionTimestamp;
+
+export class BuilderView {
+  constructor(private readonly caches: Caches, private readonly state: ControllerState) {}
+
+  resourcesFor(sa: { namespace: string; name: string }): ImagePullSecret[] {
+    return [...this.caches.imagePullSecrets.store.list()].filter((ips) => live(ips)
+      && (ips.spec.builder?.serviceAccounts ?? []).some((a) => a.namespace === sa.namespace && (a.name === '*' || a.name === sa.name)));
+  }
+
+  credentials(name: string, registry: string): { entry: AuthEntry; expiresAt?: Date } | undefined {
+    const entries = this.entriesOf(name);
+    const entry = entries?.find((e) => e.registry === registry);
+    if (!entry) return undefined;
+    const ips = this.caches.imagePullSecrets.store.get(name);
+    const source = ips?.status?.sources?.find((s) => s.registries.includes(registry) && !(s.shadowed ?? []).includes(registry));
+    return { entry, ...(source?.expiresAt ? { expiresAt: new Date(source.expiresAt) } : {}) };
+  }
+
+  /** The ECR source of `ips` for `region` and the data of its key Secret, for repository creation. */
+  ecrSource(ips: ImagePullSecret, region: string): { source: EcrSource; secret?: SecretData } | undefined {
+    const source = ips.spec.registry.ecr?.find((e) => e.region === region);
+    if (!source) return undefined;
+    if (!source.credentialsSecret) return { source };
+    const state = this.caches.sourceSecrets.get(refOf(source.credentialsSecret));
+    return state.kind === 'found' ? { source, secret: secretData(state.secret) } : undefined;
+  }
+
+  private entriesOf(name: string): AuthEntry[] | undefined {
+    const rendered = this.state.peek(name)?.rendered;
+    const bytes = typeof rendered === 'object' ? rendered.bytes : this.writtenBytes(name);
+    if (bytes === undefined) return undefined;
+    try {
+      const doc = JSON.parse(bytes) as { auths?: Record<string, unknown> };
+      return parseAuths(doc.auths ?? {}).entries;
+    } catch {
+      return undefined;
+    }
+  }
+
+  private writtenBytes(name: string): string | undefined {
+    const secret = this.caches.managedSecrets.store.byIndex(BY_OWNER, name)[0];
+    const data = secret?.data?.[DOCKER_CONFIG_JSON_KEY];
+    return data === undefined ? undefined : Buffer.from(data, 'base64').toString('utf8');
+  }
+}
