@@ -61,7 +61,7 @@ export interface TestDaemonOptions extends DaemonOptions {
 
 export async function startTestDaemon(extraArgs: string[] = [], opts: TestDaemonOptions = {}): Promise<TestDaemon> {
   const bed = currentTestbed();
-  const access = opts.identityOf === 'admin' ? { file: bed.kubeconfig, cleanup: async () => undefined } : await chartKubeconfig();
+  const access = opts.identityOf === 'admin' ? { file: bed.kubeconfig, cleanup: () => Promise.resolve() } : await chartKubeconfig();
   const logs: string[] = [];
   const sink = new Writable({ write(chunk: Buffer, _enc, done) { logs.push(chunk.toString()); done(); } });
   const config = parseConfig(['--kubeconfig', access.file, '--leader-elect=false', '--log-level=debug',
