@@ -21,6 +21,7 @@ import { startEntra, type FakeEntra } from '../support/fake-clouds/entra.ts';
 import { startAcrExchange, type FakeAcrExchange } from '../support/fake-clouds/acr-exchange.ts';
 import { servingCert } from '../support/fake-clouds/server.ts';
 import { proveRegistryLogin } from '../support/fake-clouds/registry-login.ts';
+import { rememberSecret } from '../support/leaks.ts';
 import { AzureProvider } from '../../src/credentials/index.ts';
 import type { AuthEntry } from '../../src/dockerconfig/index.ts';
 import type { ImagePullSecretSpec } from '../../src/api/v1alpha1/types.ts';
@@ -42,10 +43,10 @@ const sourceNs = uniqueName('cloud-src');
 const namespaces: string[] = [sourceNs];
 const resources: string[] = [];
 /** Every secret value this file hands out or receives, searched for in logs, Events and status at the end. */
-const secrets = new Set<string>([KEYS.secretKey, clientSecret]);
+const secrets = new Set<string>([rememberSecret(KEYS.secretKey), rememberSecret(clientSecret)]);
 /** The daemon's own AWS identity for sources without a Secret: environment keys, and never IMDS. */
 const ambient = { AWS_ACCESS_KEY_ID: 'AKIAIOSFODNN7AMBIENT', AWS_SECRET_ACCESS_KEY: `ambient-${randomUUID()}`, AWS_EC2_METADATA_DISABLED: 'true' };
-secrets.add(ambient.AWS_SECRET_ACCESS_KEY);
+secrets.add(rememberSecret(ambient.AWS_SECRET_ACCESS_KEY));
 const saved = { gce: process.env.GCE_METADATA_HOST, ecr: process.env.AWS_ENDPOINT_URL_ECR };
 
 before(async () => {
@@ -101,7 +102,7 @@ async function entryOf(namespace: string, registry: string, secret = 'cloud-pull
   const s = await waitForSecret(namespace, secret, 15_000);
   const auth = dockerConfigOf(s).auths[registry];
   assert.ok(auth, `the Secret in ${namespace} has ${registry}`);
-  if (auth.password) secrets.add(auth.password);
+  if (auth.password) secrets.add(rememberSecret(auth.password));
   return { registry, ...auth };
 }
 
@@ -113,7 +114,7 @@ async function assertLogsIn(entry: AuthEntry): Promise<void> {
 
 test('ECR with keys from a Secret: the written Secret carries moto\'s token for AWS and logs in to a registry', async () => {
   const target = await ns();
-  await ips({ ecr: [{ region: REGION, accountIDs: [ACCOUNT], endpoint: proxy.url, credentialsSecret: { name: 'aws-keys', namespace: sourceNs } }] }, [target]);
+  const name = await ips({ ecr: [{ region: REGION, accountIDs: [ACCOUNT], endpoint: proxy.url, credentialsSecret: { name: 'aws-keys', namespace: sourceNs } }] }, [target]);
   const entry = await entryOf(target, ECR_HOST);
   assert.equal(entry.username, 'AWS');
   const direct = await new ECRClient({ region: REGION, endpoint: moto,
@@ -121,6 +122,11 @@ test('ECR with keys from a Secret: the written Secret carries moto\'s token for 
   const token = Buffer.from(direct.authorizationData?.[0]?.authorizationToken ?? '', 'base64').toString();
   assert.equal(`AWS:${entry.password ?? ''}`, token, 'the password is the one moto issues');
   await assertLogsIn(entry);
+  const expiresAt = await eventually(async () => (await readIps(name))?.status?.sources?.[0]?.expiresAt);
+  const metrics = await (await fetch(`http://127.0.0.1:${String(daemon.metricsPort)}/metrics`)).text();
+  const series = `pullsecret_sync_token_expiry_timestamp_seconds{imagepullsecret="${name}",source="ECR ${REGION} ${ACCOUNT}",kind="ECR"}`;
+  assert.ok(metrics.includes(`${series} ${String(Date.parse(expiresAt) / 1000)}`), `${series} is the expiry in status`);
+  assert.match(metrics, /pullsecret_sync_token_fetches_total\{provider="ECR",result="success"\} [1-9]/);
 });
 
 test('ECR from an IMPS-format login Secret listed under credentials', async () => {

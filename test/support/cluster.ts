@@ -5,6 +5,7 @@ import type { Secret } from '../../src/kube/objects.ts';
 import type { ImagePullSecret, ImagePullSecretSpec } from '../../src/api/v1alpha1/types.ts';
 import { adminKubeConfig } from '../testbed/clients.ts';
 import { eventually, uniqueName } from './eventually.ts';
+import { rememberSecret } from './leaks.ts';
 
 export const rest = new KubeRest(adminKubeConfig(), { qps: 1000, burst: 1000 });
 const ipsPath = '/apis/pullsecret-sync.dev/v1alpha1/imagepullsecrets';
@@ -25,7 +26,7 @@ export function deleteNamespace(name: string): Promise<unknown> {
 /** A kubernetes.io/dockerconfigjson Secret with one `auth` entry per registry. */
 export function dockerConfigSecret(namespace: string, name: string, auths: Record<string, { username: string; password: string }>): Secret {
   const entries = Object.fromEntries(Object.entries(auths).map(([registry, { username, password }]) =>
-    [registry, { username, password, auth: Buffer.from(`${username}:${password}`).toString('base64') }]));
+    [registry, { username, password: rememberSecret(password), auth: Buffer.from(`${username}:${password}`).toString('base64') }]));
   return {
     metadata: { name, namespace }, type: 'kubernetes.io/dockerconfigjson',
     data: { '.dockerconfigjson': Buffer.from(JSON.stringify({ auths: entries })).toString('base64') },

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { freePort } from '../testbed/processes.ts';
 import { currentTestbed } from '../testbed/testbed.ts';
 import { eventually } from './eventually.ts';
+import { assertNoCredentials } from './leaks.ts';
 
 const root = join(import.meta.dirname, '..', '..');
 
@@ -29,7 +30,11 @@ export async function spawnDaemon(name: string, args: string[] = [], kubeconfig 
   const child = spawn(join(root, 'node_modules', '.bin', 'node'), ['--import', 'tsx', join(root, 'src', 'main.ts'), 'run',
     `--kubeconfig=${kubeconfig}`, `--metrics-addr=127.0.0.1:${String(metrics)}`, `--health-addr=127.0.0.1:${String(health)}`, `--builder-addr=127.0.0.1:${String(builder)}`, ...args],
   { env: { ...process.env, POD_NAME: name }, stdio: ['ignore', out, out] });
-  const exited = new Promise<number | string>((resolve) => { child.once('exit', (code, signal) => { resolve(code ?? signal ?? -1); }); });
+  const exited = new Promise<number | string>((resolve) => { child.once('exit', (code, signal) => { resolve(code ?? signal ?? -1); }); })
+    .then((code) => {
+      assertNoCredentials(readFileSync(logFile, 'utf8'), `the logs of daemon ${name}`);
+      return code;
+    });
   const proc = { name, child, metricsUrl: `http://127.0.0.1:${String(metrics)}/metrics`, healthUrl: `http://127.0.0.1:${String(health)}`, builderUrl: `https://127.0.0.1:${String(builder)}`,
     logs: () => readFileSync(logFile, 'utf8'), exited };
   if (waitReady) {

@@ -12,6 +12,7 @@ import { startDaemon, type Daemon, type DaemonOptions } from '../../src/cli/run.
 import { createLogger } from '../../src/log/logger.ts';
 import { currentTestbed } from '../testbed/testbed.ts';
 import { applyChartRbac } from './chart-rbac.ts';
+import { assertNoCredentials } from './leaks.ts';
 import { eventually, uniqueName } from './eventually.ts';
 
 export interface TestDaemon extends Daemon {
@@ -70,5 +71,6 @@ export async function startTestDaemon(extraArgs: string[] = [], opts: TestDaemon
   return { ...daemon, logs, stop: async () => {
     await daemon.stop();
     await access.cleanup();
+    assertNoCredentials(logs.join(''), 'the test daemon\'s logs');
   } };
 }
