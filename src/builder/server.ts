@@ -11,6 +11,7 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { KubeRest } from '../kube/rest.ts';
 import { realClock, type Clock } from '../util/clock.ts';
+import { parseAddress } from '../util/address.ts';
 import { errorMessage } from '../util/errors.ts';
 import type { BuilderAccess, EcrRepositories, ServiceAccountRef } from './access.ts';
 import { AuthenticationUnavailable, Authenticator } from './authn.ts';
@@ -67,10 +68,9 @@ export function resultOf(status: number): RequestResult {
 }
 
 export function parseAddr(addr: string): { host?: string; port: number } {
-  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(addr);
-  if (!m) throw new Error(`invalid builder address "${addr}": want host:port or :port`);
-  const host = m[1] ?? m[2];
-  return { ...(host ? { host } : {}), port: Number(m[3]) };
+  const parsed = parseAddress(addr);
+  if (!parsed) throw new Error(`invalid builder address "${addr}": want host:port or :port`);
+  return parsed;
 }
 
 function bearer(req: IncomingMessage): string {

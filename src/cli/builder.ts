@@ -7,7 +7,7 @@ import { EcrRepositoryManager } from '../builder/ecr-repositories.ts';
 import { startBuilderServer, type BuilderServer } from '../builder/server.ts';
 import { resolveTls, servingHosts } from '../builder/tls.ts';
 import type { Controller } from '../controller/controller.ts';
-import { defaultAwsCredentials } from '../credentials/index.ts';
+import { defaultAwsCredentials, staticKeysOf } from '../credentials/index.ts';
 import type { KubeRest } from '../kube/rest.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import type { Config } from './config.ts';
@@ -23,9 +23,7 @@ export async function startBuilder(config: Config, deps: { controller: Controlle
       const found = view.ecrSource(ips, region);
       if (!found) throw new Error(`ImagePullSecret ${ips.metadata.name} has no usable ECR source for region ${region}`);
       const { source, secret } = found;
-      const staticKeys = secret?.accessKeyID && secret.secretKey
-        ? { accessKeyId: secret.accessKeyID, secretAccessKey: secret.secretKey, ...(secret.sessionToken ? { sessionToken: secret.sessionToken } : {}) }
-        : undefined;
+      const staticKeys = staticKeysOf(secret);
       return new ECRClient({ region, ...(source.endpoint ? { endpoint: source.endpoint } : {}),
         credentials: awsCredentials({ region, ...(source.roleARN ? { roleARN: source.roleARN } : {}), ...(staticKeys ? { staticKeys } : {}) }) });
     },

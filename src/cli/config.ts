@@ -1,6 +1,7 @@
 // The daemon's configuration: every flag of SPEC section 4 with its environment variable, parsed and
 // validated in one place into one typed object. Flags win over environment variables.
 import { parseArgs } from 'node:util';
+import { parseAddress } from '../util/address.ts';
 
 export interface Config {
   kubeconfig?: string;
@@ -88,7 +89,7 @@ function bool(name: string, raw: string | undefined): boolean {
 }
 
 function address(name: string, raw: string | undefined): string {
-  if (!raw || !/^(\[[0-9a-fA-F:]+\]|[\w.-]*)?:\d{1,5}$/.test(raw)) throw new ConfigError(`--${name} must be [host]:port, got "${raw ?? ''}"`);
+  if (!raw || !parseAddress(raw)) throw new ConfigError(`--${name} must be [host]:port, got "${raw ?? ''}"`);
   return raw;
 }
 

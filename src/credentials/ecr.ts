@@ -111,7 +111,7 @@ export function validateEcrSource(source: EcrSource): string[] {
 }
 
 /** Static keys from Secret data; undefined without a Secret; throws when the Secret lacks them. */
-function staticKeysOf(secret: SecretData | undefined): StaticKeys | undefined {
+export function staticKeysOf(secret: SecretData | undefined): StaticKeys | undefined {
   if (secret === undefined) return undefined;
   const accessKeyId = secret.accessKeyID?.trim();
   const secretAccessKey = secret.secretKey?.trim();

@@ -4,7 +4,7 @@ export type { CredentialProvider, FetchedCredentials, ProviderKind, SecretData }
 export { TokenCache, scrub, type FetchResult, type TokenCacheOptions, type TokenSnapshot, type TokenState } from './token-cache.ts';
 export { nextRefresh, failureBackoff, type RefreshInput, type FailureBackoffOptions } from './refresh-policy.ts';
 export {
-  EcrProvider, ecrSourceFromImpsSecret, ecrRegistryHost, validateEcrSource, defaultEcrClient, defaultAwsCredentials,
+  EcrProvider, ecrSourceFromImpsSecret, staticKeysOf, ecrRegistryHost, validateEcrSource, defaultEcrClient, defaultAwsCredentials,
   ECR_SECRET_TYPE, IMPS_ECR_SECRET_TYPE, ROLE_SESSION_NAME,
   type AwsCredentials, type AwsCredentialsFactory, type EcrApi, type EcrClientFactory, type EcrProviderOptions, type ImpsEcrSecret,
   type StaticKeys,

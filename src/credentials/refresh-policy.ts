@@ -1,10 +1,9 @@
 // When to fetch a cloud registry token again (SPEC section 3): after a fraction of its lifetime, spread
 // by jitter so identities fetched together do not refresh together, and never sooner than a floor, so a
 // token that arrives already expired (moto returns such, and so can a skewed clock) cannot cause a fetch
-// loop. After a failed fetch the next attempt backs off exponentially instead. Pure.
-//
-// The failure backoff mirrors src/runtime/backoff.ts; the layering rules keep src/credentials from
-// importing src/runtime, so the few lines live here rather than move a shared module.
+// loop. After a failed fetch the next attempt backs off exponentially instead (the shared backoff of
+// src/util). Pure.
+import { exponentialBackoff } from '../util/backoff.ts';
 
 export interface RefreshInput {
   /** When the token was fetched. */
@@ -68,15 +67,6 @@ export const DEFAULT_FAILURE_BACKOFF = { baseMs: 5_000, capMs: 300_000 } as cons
 
 /** Delay in ms before retry number `failures` (1-based): baseMs doubling per failure, jittered, capped. */
 export function failureBackoff(failures: number, opts: FailureBackoffOptions = {}): number {
-  const {
-    baseMs = DEFAULT_FAILURE_BACKOFF.baseMs, capMs = DEFAULT_FAILURE_BACKOFF.capMs, jitter = DEFAULT_REFRESH_JITTER,
-    random = Math.random,
-  } = opts;
-  if (!(baseMs > 0) || !(capMs >= baseMs) || !(jitter >= 0 && jitter < 1)) {
-    throw new RangeError(`invalid failure backoff: baseMs=${baseMs} capMs=${capMs} jitter=${jitter}`);
-  }
-  const exponent = Math.max(0, Math.floor(failures) - 1) || 0;
-  // 2 ** exponent may overflow to Infinity; min() then gives the cap.
-  const raw = Math.min(capMs, baseMs * 2 ** exponent);
-  return Math.round(Math.min(capMs, raw * (1 + jitter * (2 * random() - 1))));
+  const { baseMs = DEFAULT_FAILURE_BACKOFF.baseMs, capMs = DEFAULT_FAILURE_BACKOFF.capMs, jitter = DEFAULT_REFRESH_JITTER, random } = opts;
+  return exponentialBackoff({ baseMs, capMs, jitter, ...(random ? { random } : {}) })(failures);
 }

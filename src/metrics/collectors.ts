@@ -13,35 +13,24 @@ export interface ResourceSample {
   sources: { reference: string; kind: string; expiresAt?: Date }[];
 }
 
+/** A gauge with one series per ImagePullSecret, read from `sample` at every scrape. */
+function perResource(metrics: Metrics, name: string, help: string, value: (s: ResourceSample) => number, sample: () => ResourceSample[]): void {
+  new Gauge({
+    name: `${PREFIX}${name}`, help, labelNames: ['imagepullsecret'], registers: [metrics.registry],
+    collect() {
+      this.reset();
+      for (const s of sample()) this.set({ imagepullsecret: s.name }, value(s));
+    },
+  });
+}
+
 export function registerResourceCollectors(metrics: Metrics, sample: () => ResourceSample[]): void {
-  const registers = [metrics.registry];
-  new Gauge({
-    name: `${PREFIX}managed_secrets`, help: 'Secrets an ImagePullSecret currently holds, one per namespace.',
-    labelNames: ['imagepullsecret'], registers,
-    collect() {
-      this.reset();
-      for (const s of sample()) this.set({ imagepullsecret: s.name }, s.managedSecrets);
-    },
-  });
-  new Gauge({
-    name: `${PREFIX}resource_ready`, help: '1 when the ImagePullSecret\'s Ready condition is True.',
-    labelNames: ['imagepullsecret'], registers,
-    collect() {
-      this.reset();
-      for (const s of sample()) this.set({ imagepullsecret: s.name }, s.ready);
-    },
-  });
-  new Gauge({
-    name: `${PREFIX}conflicts`, help: 'Namespaces where the target Secret name is held by someone else.',
-    labelNames: ['imagepullsecret'], registers,
-    collect() {
-      this.reset();
-      for (const s of sample()) this.set({ imagepullsecret: s.name }, s.conflicts);
-    },
-  });
+  perResource(metrics, 'managed_secrets', 'Secrets an ImagePullSecret currently holds, one per namespace.', (s) => s.managedSecrets, sample);
+  perResource(metrics, 'resource_ready', '1 when the ImagePullSecret\'s Ready condition is True.', (s) => s.ready, sample);
+  perResource(metrics, 'conflicts', 'Namespaces where the target Secret name is held by someone else.', (s) => s.conflicts, sample);
   new Gauge({
     name: `${PREFIX}token_expiry_timestamp_seconds`, help: 'Unix time at which a source\'s current registry token expires.',
-    labelNames: ['imagepullsecret', 'source', 'kind'], registers,
+    labelNames: ['imagepullsecret', 'source', 'kind'], registers: [metrics.registry],
     collect() {
       this.reset();
       for (const s of sample()) {

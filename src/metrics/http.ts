@@ -2,6 +2,7 @@
 // address. Health answers come from callbacks, so this file knows nothing about the controller.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { parseAddress } from '../util/address.ts';
 import type { Metrics } from './metrics.ts';
 
 export type Check = () => { ok: boolean; message: string };
@@ -12,14 +13,8 @@ export interface HttpServer {
   close(): Promise<void>;
 }
 
-function splitAddress(addr: string): { host?: string; port: number } {
-  const colon = addr.lastIndexOf(':');
-  const host = addr.slice(0, colon).replace(/^\[|\]$/g, '');
-  return { host: host || undefined, port: Number(addr.slice(colon + 1)) };
-}
-
 async function listen(server: Server, addr: string): Promise<HttpServer> {
-  const { host, port } = splitAddress(addr);
+  const { host, port } = parseAddress(addr) ?? { port: Number.NaN };
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => { resolve(); });
