@@ -1,26 +1,32 @@
 #!/usr/bin/env node
 // The composition root: reads the command line and the environment, and starts the chosen command.
 // Nothing else in the program reads process.env or creates clients at import time.
-import { ConfigError, parseConfig, usage } from './cli/config.ts';
-import { run } from './cli/run.ts';
+import { ConfigError } from './cli/args.ts';
+import type { Command, Io } from './cli/command.ts';
+import { topUsage, unknownCommand } from './cli/help.ts';
+import { runCommand } from './cli/run-command.ts';
 
-async function main(argv: string[]): Promise<number> {
-  const [command, ...args] = argv;
-  switch (command) {
-    case 'run':
-      return run(parseConfig(args, process.env));
-    case undefined:
-    case 'help':
-    case '--help':
-      console.log(`usage: pullsecret-sync <command>\n\ncommands:\n  run    the controller daemon\n\n${usage()}`);
-      return command === undefined ? 2 : 0;
-    default:
-      console.error(`pullsecret-sync: unknown command "${command}"`);
-      return 2;
+const commands = new Map<string, Command>([
+  ['run', runCommand],
+]);
+
+async function main(argv: string[], io: Io): Promise<number> {
+  const [name, ...args] = argv;
+  if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
+    const forCommand = name === 'help' && args[0] !== undefined ? commands.get(args[0]) : undefined;
+    io.stdout.write(`${forCommand ? forCommand.usage() : topUsage(commands)}\n`);
+    return name === undefined ? 2 : 0;
   }
+  const command = commands.get(name);
+  if (!command) {
+    io.stderr.write(`pullsecret-sync: ${unknownCommand(name, commands)}\n`);
+    return 2;
+  }
+  return command.main(args, io);
 }
 
-main(process.argv.slice(2)).then((code) => { process.exitCode = code; }, (err: unknown) => {
+const io: Io = { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: process.env };
+main(process.argv.slice(2), io).then((code) => { process.exitCode = code; }, (err: unknown) => {
   if (err instanceof ConfigError) console.error(`pullsecret-sync: ${err.message}`);
   else console.error(err);
   process.exitCode = 1;

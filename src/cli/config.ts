@@ -2,6 +2,9 @@
 // validated in one place into one typed object. Flags win over environment variables.
 import { parseArgs } from 'node:util';
 import { parseAddress } from '../util/address.ts';
+import { ConfigError, rejectUnknownFlags } from './args.ts';
+
+export { ConfigError };
 
 export interface Config {
   kubeconfig?: string;
@@ -47,8 +50,6 @@ export const flags: Record<string, FlagSpec> = {
   'builder-tls-cert': { env: 'PULLSECRET_SYNC_BUILDER_TLS_CERT', type: 'string', help: 'PEM certificate of the builder API; default: self-signed' },
   'builder-tls-key': { env: 'PULLSECRET_SYNC_BUILDER_TLS_KEY', type: 'string', help: 'PEM key of the builder API certificate' },
 };
-
-export class ConfigError extends Error {}
 
 const levels = ['trace', 'debug', 'info', 'warn', 'error'];
 
@@ -97,6 +98,7 @@ function address(name: string, raw: string | undefined): string {
 export function parseConfig(args: string[], env: NodeJS.ProcessEnv): Config {
   const options = Object.fromEntries(Object.entries(flags).map(([name, spec]) =>
     [name, { type: spec.type === 'boolean' ? 'string' : 'string' } as const]));
+  rejectUnknownFlags('run', args, Object.keys(flags));
   let parsed;
   try {
     parsed = parseArgs({ args, options, strict: true, allowPositionals: false });
@@ -124,7 +126,10 @@ export function parseConfig(args: string[], env: NodeJS.ProcessEnv): Config {
   };
 }
 
+/** `run --help`: every flag of the table, with its environment variable and default. */
 export function usage(): string {
-  const lines = Object.entries(flags).map(([name, s]) => `  --${name.padEnd(14)} ${s.help} (env ${s.env}${s.default ? `, default ${s.default}` : ''})`);
-  return ['usage: pullsecret-sync run [flags]', '', ...lines].join('\n');
+  const width = Math.max(...Object.keys(flags).map((n) => n.length)) + 2;
+  const lines = Object.entries(flags).map(([name, s]) =>
+    `  --${name.padEnd(width)} ${s.help} (env ${s.env}${s.default ? `, default ${s.default}` : ''})`);
+  return ['usage: pullsecret-sync run [flags]', '', 'Runs the controller daemon. Flags win over environment variables.', '', 'flags:', ...lines].join('\n');
 }

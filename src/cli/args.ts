@@ -1,0 +1,65 @@
+// Command-line parsing shared by every command: node:util parseArgs in strict mode, plus what it lacks
+// for people: `--help` and `-h` everywhere, and an unknown flag answered with the closest known one.
+import { parseArgs } from 'node:util';
+import { closest } from './closest.ts';
+
+/** A user-facing problem with the command line or configuration: printed as one line, exit status 1. */
+export class ConfigError extends Error {}
+
+export interface OptionSpec {
+  type: 'string' | 'boolean';
+  multiple?: boolean;
+  short?: string;
+  /** Placeholder of the value in help, e.g. `FILE`. */
+  value?: string;
+  help: string;
+}
+
+export type Options = Record<string, OptionSpec>;
+
+export type Parsed = { help: true } | {
+  help: false;
+  values: Record<string, string | boolean | (string | boolean)[] | undefined>;
+  positionals: string[];
+};
+
+const isHelp = (arg: string) => arg === '--help' || arg === '-h';
+
+/** Throws ConfigError naming the closest known flag for the first `--flag` not in `known`. */
+export function rejectUnknownFlags(command: string, args: readonly string[], known: readonly string[]): void {
+  for (const arg of args) {
+    if (arg === '--') return;
+    if (!arg.startsWith('--')) continue;
+    const name = arg.slice(2).split('=')[0] ?? '';
+    if (known.includes(name)) continue;
+    const hint = closest(name, known);
+    throw new ConfigError(`${command}: unknown flag --${name}${hint ? `; did you mean --${hint}?` : ''} (see pullsecret-sync ${command} --help)`);
+  }
+}
+
+/** Parses `args` against `options`; `{help: true}` when the user asked for help anywhere. */
+export function parseCommandArgs(command: string, options: Options, args: string[], allowPositionals = true): Parsed {
+  const beforeDashDash = args.indexOf('--') < 0 ? args : args.slice(0, args.indexOf('--'));
+  if (beforeDashDash.some(isHelp)) return { help: true };
+  rejectUnknownFlags(command, args, Object.keys(options));
+  try {
+    const parsed = parseArgs({ args, options, strict: true, allowPositionals });
+    return { help: false, values: parsed.values, positionals: parsed.positionals };
+  } catch (err) {
+    throw new ConfigError(`${command}: ${err instanceof Error ? err.message : String(err)} (see pullsecret-sync ${command} --help)`);
+  }
+}
+
+/** The option lines of a help text, aligned. */
+export function optionLines(options: Options): string[] {
+  const heads = Object.entries(options).map(([name, o]) =>
+    `${o.short ? `-${o.short}, ` : '    '}--${name}${o.value ? ` ${o.value}` : ''}`);
+  const width = Math.max(...heads.map((h) => h.length), 0);
+  return Object.values(options).map((o, i) => `  ${(heads[i] ?? '').padEnd(width)}  ${o.help}`);
+}
+
+/** A string option given several times (or once), as a list. */
+export function strings(value: string | boolean | (string | boolean)[] | undefined): string[] {
+  if (value === undefined) return [];
+  return (Array.isArray(value) ? value : [value]).map(String);
+}
