@@ -6,6 +6,7 @@
 import type { AzureSource, EcrSource, GcpSource, ImagePullSecret, SecretReference, SourceKind } from '../api/v1alpha1/types.ts';
 import { ecrSourceFromImpsSecret, type CredentialProvider, type SecretData, type TokenCache } from '../credentials/index.ts';
 import type { Secret } from '../kube/objects.ts';
+import { dataMap, ownValue } from '../util/own.ts';
 import type { SourceSecrets } from './source-secrets.ts';
 import { refOf, type CloudSources, type SourceOutcome } from './sources.ts';
 
@@ -26,9 +27,9 @@ interface Planned<S> {
   secretRef?: SecretReference;
 }
 
-/** The decoded data of a Secret, values as UTF-8 strings. */
+/** The decoded data of a Secret, values as UTF-8 strings, in a map without a prototype. */
 export function secretData(secret: Secret): SecretData {
-  return Object.fromEntries(Object.entries(secret.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]));
+  return dataMap(Object.entries(secret.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]));
 }
 
 function plan(ips: ImagePullSecret, p: CloudProviders): Planned<unknown>[] {
@@ -89,7 +90,7 @@ export class CloudSourceResolver implements CloudSources {
       data = secretData(state.secret);
       if (p.kind !== 'ECR') {
         const key = p.secretRef.key ?? DEFAULT_KEY[p.kind];
-        if (data[key] === undefined) return { reference: p.reference, kind: p.kind, entries: [], error: `Secret ${refOf(p.secretRef)} has no key ${key}` };
+        if (ownValue(data, key) === undefined) return { reference: p.reference, kind: p.kind, entries: [], error: `Secret ${refOf(p.secretRef)} has no key ${key}` };
       }
     }
     return this.fetch(owner, p, data, now);
@@ -114,6 +115,6 @@ export class CloudSourceResolver implements CloudSources {
   private forProvider(p: Planned<unknown>, data: SecretData | undefined): SecretData | undefined {
     if (!data || p.kind === 'ECR' || !p.secretRef) return data;
     const key = p.secretRef.key ?? DEFAULT_KEY[p.kind];
-    return { [key]: data[key] ?? '' };
+    return dataMap([[key, ownValue(data, key) ?? '']]);
   }
 }

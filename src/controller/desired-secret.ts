@@ -1,6 +1,7 @@
 // The target Secret a resource wants in one namespace, and whether an existing one already is it. Pure.
 import { API_VERSION, KIND, type ImagePullSecret } from '../api/v1alpha1/types.ts';
 import { DATA_HASH_ANNOTATION, MANAGED_BY_LABEL, MANAGED_BY_VALUE, OWNER_LABEL } from '../api/v1alpha1/labels.ts';
+import { ownValue } from '../util/own.ts';
 import { DOCKER_CONFIG_JSON, DOCKER_CONFIG_JSON_KEY, type Secret } from '../kube/objects.ts';
 
 /** The merged credentials of one resource: the `.dockerconfigjson` bytes and their hash. */
@@ -27,7 +28,7 @@ export function desiredSecret(ips: ImagePullSecret, namespace: string, rendered:
 }
 
 function sameMap(want: Record<string, string> | undefined, have: Record<string, string> | undefined): boolean {
-  return Object.entries(want ?? {}).every(([k, v]) => have?.[k] === v);
+  return Object.entries(want ?? {}).every(([k, v]) => ownValue(have, k) === v);
 }
 
 /**

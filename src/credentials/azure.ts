@@ -17,6 +17,7 @@ import { normalizeRegistryKey } from '../dockerconfig/index.ts';
 import { errorMessage } from '../util/errors.ts';
 import { realClock, type Clock } from '../util/clock.ts';
 import type { CredentialProvider, FetchedCredentials, SecretData } from './provider.ts';
+import { ownValue } from '../util/own.ts';
 
 export const ACR_USERNAME = '00000000-0000-0000-0000-000000000000';
 export const ARM_SCOPE = 'https://management.azure.com/.default';
@@ -152,7 +153,7 @@ export class AzureProvider implements CredentialProvider<AzureSource> {
     const parts = ['azure', normalizeRegistryKey(source.registry) ?? source.registry, `tenant:${source.tenantID ?? ''}`, `client:${source.clientID ?? ''}`];
     const ref = source.credentialsSecret;
     if (ref) {
-      const value = secret?.[ref.key ?? AZURE_DEFAULT_KEY];
+      const value = ownValue(secret, ref.key ?? AZURE_DEFAULT_KEY);
       parts.push(`secret:${value === undefined ? 'missing' : sha256(value)}`);
     } else {
       parts.push(this.opts.federatedTokenFile ? 'workload' : 'managed');
@@ -189,7 +190,7 @@ export class AzureProvider implements CredentialProvider<AzureSource> {
     const ref = source.credentialsSecret;
     if (ref) {
       const key = ref.key ?? AZURE_DEFAULT_KEY;
-      const clientSecret = secret?.[key];
+      const clientSecret = ownValue(secret, key);
       // A missing Secret never falls back to the daemon's own identity.
       if (!clientSecret) throw new Error(`Secret ${ref.namespace}/${ref.name} has no key ${key}`);
       return { kind: 'clientSecret', tenantID: source.tenantID ?? '', clientID: source.clientID ?? '', clientSecret };

@@ -12,6 +12,7 @@ import type { GcpSource } from '../api/v1alpha1/types.ts';
 import { normalizeRegistryKey, type AuthEntry } from '../dockerconfig/index.ts';
 import { realClock, type Clock } from '../util/clock.ts';
 import type { CredentialProvider, FetchedCredentials, SecretData } from './provider.ts';
+import { ownValue } from '../util/own.ts';
 
 export const GCP_SCOPE = 'https://www.googleapis.com/auth/cloud-platform';
 export const GCP_USERNAME = 'oauth2accesstoken';
@@ -183,7 +184,7 @@ export class GcpProvider implements CredentialProvider<GcpSource> {
   identity(source: GcpSource, secret: SecretData | undefined): string {
     const registries = registryKeys(source).join(',');
     if (!source.credentialsSecret) return `gcp|${registries}|adc`;
-    const raw = secret?.[source.credentialsSecret.key ?? GCP_DEFAULT_KEY];
+    const raw = ownValue(secret, source.credentialsSecret.key ?? GCP_DEFAULT_KEY);
     return `gcp|${registries}|key:${raw === undefined ? 'missing' : sha256(raw)}`;
   }
 
@@ -214,7 +215,7 @@ export class GcpProvider implements CredentialProvider<GcpSource> {
     const ref = source.credentialsSecret;
     if (!ref) return undefined;
     const key = ref.key ?? GCP_DEFAULT_KEY;
-    const raw = secret?.[key];
+    const raw = ownValue(secret, key);
     // A missing Secret never falls back to the daemon's own identity.
     if (raw === undefined) throw new Error(`Secret ${ref.namespace}/${ref.name} has no key ${key}`);
     try {

@@ -37,13 +37,13 @@ export function mergeContributions(contributions: readonly Contribution[]): Merg
       else if (won.source !== source) shadowed.push({ registry: entry.registry, winner: won.source, loser: source });
     }
   }
-  const auths: Record<string, DockerAuth> = {};
-  for (const registry of [...winners.keys()].sort()) {
-    const { entry } = winners.get(registry) ?? { entry: undefined };
-    if (!entry) continue;
-    const { registry: _, ...auth } = entry;
-    auths[registry] = auth;
-  }
+  // Built with fromEntries (own data properties), never by assignment: a `__proto__` key stays a key.
+  const auths = Object.fromEntries([...winners.keys()].sort().flatMap((registry) => {
+    const won = winners.get(registry);
+    if (!won) return [];
+    const { registry: _, ...auth } = won.entry;
+    return [[registry, auth]];
+  })) as Record<string, DockerAuth>;
   return { config: { auths }, shadowed };
 }
 

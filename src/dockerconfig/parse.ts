@@ -1,6 +1,7 @@
 // Reads the credentials out of a source Secret of type kubernetes.io/dockerconfigjson or
 // kubernetes.io/dockercfg. Problems name registries and fields, never values: they end up in status and
 // Events (SPEC security rules). Pure.
+import { ownValue } from '../util/own.ts';
 import { normalizeRegistryKey } from './registry-key.ts';
 
 /** One registry's credentials, as written under `auths`. */
@@ -23,7 +24,7 @@ export interface Parsed {
 export const DOCKER_CONFIG_JSON_TYPE = 'kubernetes.io/dockerconfigjson';
 export const DOCKER_CFG_TYPE = 'kubernetes.io/dockercfg';
 
-const KEYS: Record<string, string> = { [DOCKER_CONFIG_JSON_TYPE]: '.dockerconfigjson', [DOCKER_CFG_TYPE]: '.dockercfg' };
+const KEYS = new Map([[DOCKER_CONFIG_JSON_TYPE, '.dockerconfigjson'], [DOCKER_CFG_TYPE, '.dockercfg']]);
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
@@ -68,9 +69,9 @@ export function parseAuths(auths: Record<string, unknown>): Parsed {
 
 /** `data` is the Secret's `data` map (base64 values). */
 export function parseSourceSecret(type: string, data: Readonly<Record<string, string>>): Parsed {
-  const key = KEYS[type];
+  const key = KEYS.get(type);
   if (!key) return { entries: [], problems: [`type "${type}" is not ${DOCKER_CONFIG_JSON_TYPE} or ${DOCKER_CFG_TYPE}`] };
-  const encoded = data[key];
+  const encoded = ownValue(data, key);
   if (encoded === undefined) return { entries: [], problems: [`key ${key} is missing`] };
   let doc: unknown;
   try {

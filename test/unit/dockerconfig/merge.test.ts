@@ -35,3 +35,8 @@ test('entry fields are written sorted, registry dropped', () => {
   const bytes = serialize(mergeContributions([{ source: 'A', entries: [{ registry: 'r.io', username: 'u', password: 'p', auth: 'x', email: 'e' }] }]).config);
   assert.equal(bytes, '{"auths":{"r.io":{"auth":"x","email":"e","password":"p","username":"u"}}}');
 });
+
+test('a registry key named like an Object.prototype property is written like any other', () => {
+  const merged = mergeContributions([{ source: 'A', entries: [entry('__proto__', 'p'), entry('constructor', 'c')] }]);
+  assert.equal(serialize(merged.config), '{"auths":{"__proto__":{"auth":"p"},"constructor":{"auth":"c"}}}');
+});

@@ -51,3 +51,10 @@ test('one bad entry does not hide the good ones', () => {
   assert.deepEqual(parsed.entries.map((e) => e.registry), ['a.io']);
   assert.equal(parsed.problems.length, 1);
 });
+
+test('a Secret type named like an Object.prototype property is refused by name', () => {
+  for (const type of ['constructor', 'toString', '__proto__']) {
+    assert.deepEqual(parseSourceSecret(type, { '.dockerconfigjson': 'e30=' }).problems,
+      [`type "${type}" is not kubernetes.io/dockerconfigjson or kubernetes.io/dockercfg`]);
+  }
+});
