@@ -1,12 +1,12 @@
 // `pullsecret-sync run`: the daemon. Wires the controller to the API server, the metrics and health
 // endpoints and leader election. Every replica keeps its caches warm; only the leader runs workers.
 import { hostname } from 'node:os';
-import { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { CloudProviders } from '../controller/cloud-sources.ts';
 import { Controller } from '../controller/controller.ts';
 import { AzureProvider, EcrProvider, GcpProvider, TokenCache, type TokenCacheOptions } from '../credentials/index.ts';
 import { EventRecorder } from '../kube/events.ts';
+import { loadKubeConfig } from '../kube/kubeconfig.ts';
 import { LeaderElector } from '../kube/leader-election.ts';
 import { KubeRest } from '../kube/rest.ts';
 import { Writes } from '../kube/writes.ts';
@@ -20,14 +20,6 @@ import { startBuilder } from './builder.ts';
 import type { Config } from './config.ts';
 
 export const LEASE_NAME = 'pullsecret-sync';
-
-export function loadKubeConfig(config: Pick<Config, 'kubeconfig' | 'context'>): KubeConfig {
-  const kc = new KubeConfig();
-  if (config.kubeconfig) kc.loadFromFile(config.kubeconfig);
-  else kc.loadFromDefault();
-  if (config.context) kc.setCurrentContext(config.context);
-  return kc;
-}
 
 export interface Daemon {
   controller: Controller;
@@ -64,7 +56,7 @@ function defaultProviders(opts: DaemonOptions): CloudProviders {
 
 /** Builds and starts the daemon; resolves once caches are synced (and, without election, workers run). */
 export async function startDaemon(config: Config, log: Logger = createLogger(config.logLevel), opts: DaemonOptions = {}): Promise<Daemon> {
-  const kc = loadKubeConfig(config);
+  const kc = await loadKubeConfig(config);
   const metrics = new Metrics();
   const rest = new KubeRest(kc, { qps: config.kubeQps, burst: config.kubeBurst, onWrite: (verb, resource, code) => { metrics.apiWrite(verb, resource, code); } });
   const identity = opts.identity ?? hostname();

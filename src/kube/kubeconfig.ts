@@ -1,0 +1,78 @@
+// Kubeconfig loading. client-node stays the one source of kubeconfig handling (in-cluster service
+// account, files, contexts, exec and auth-provider plugins), but the daemon does not keep its generated
+// API surface resident: `dist/config.js` imports the whole generated client (`./gen/index.js`, about 60
+// MB of heap and code once evaluated) and undici and three proxy libraries (another 30 MB), and an ES
+// module once loaded is never collected. KubeConfig reaches those only from makeApiClient, fetch-style
+// requests and proxied clusters, which KubeRest never uses.
+//
+// So, before config.js is first imported, a synchronous resolve hook hands config.js a small stand-in for
+// each of those imports. A stand-in loads the real module with require() the first time anything touches
+// it, so code that does use them (tests building a typed API client) still works; the daemon never pays.
+// Measured in BENCHMARKS.md ("Module loading").
+import { registerHooks } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import type { KubeConfig } from '@kubernetes/client-node';
+
+const CONFIG_MODULE = '/@kubernetes/client-node/dist/config.js';
+
+/** What config.js imports that KubeConfig's loading and applyToHTTPSOptions never reach: specifier -> names. */
+export const DEFERRED_IMPORTS: Readonly<Record<string, readonly string[]>> = {
+  './gen/index.js': ['createConfiguration', 'ServerConfiguration'],
+  undici: ['Agent', 'ProxyAgent'],
+  'socks-proxy-agent': ['SocksProxyAgent'],
+  socks: ['SocksClient'],
+  hpagent: ['HttpProxyAgent', 'HttpsProxyAgent'],
+};
+
+/**
+ * An ES module that exports `names`, each a Proxy that requires `url` on first use (call, `new`, or a
+ * property read such as a static method) and forwards to the real export.
+ */
+export function standInSource(url: string, names: readonly string[]): string {
+  const path = url.startsWith('file:') ? fileURLToPath(url) : url;
+  return [
+    `import { createRequire } from 'node:module';`,
+    `let real;`,
+    `const load = () => (real ??= createRequire(${JSON.stringify(url)})(${JSON.stringify(path)}));`,
+    `const lazy = (name) => new Proxy(function () {}, {`,
+    `  get: (_, key) => load()[name][key],`,
+    `  construct: (_, args) => Reflect.construct(load()[name], args),`,
+    `  apply: (_, self, args) => Reflect.apply(load()[name], self, args),`,
+    `});`,
+    ...names.map((n) => `export const ${n} = lazy(${JSON.stringify(n)});`),
+  ].join('\n');
+}
+
+let hooked = false;
+
+/** Installs the resolve hook once per process; only imports made by client-node's config.js are affected. */
+function deferUnusedImports(): void {
+  if (hooked) return;
+  hooked = true;
+  registerHooks({
+    resolve(specifier, context, nextResolve) {
+      const resolved = nextResolve(specifier, context);
+      if (!context.parentURL?.endsWith(CONFIG_MODULE) || !Object.hasOwn(DEFERRED_IMPORTS, specifier)) return resolved;
+      const names = DEFERRED_IMPORTS[specifier] ?? [];
+      return { url: `data:text/javascript,${encodeURIComponent(standInSource(resolved.url, names))}`, shortCircuit: true };
+    },
+  });
+}
+
+export interface KubeConfigOptions {
+  /** A kubeconfig file; without, client-node's default order: $KUBECONFIG, ~/.kube/config, in-cluster. */
+  kubeconfig?: string;
+  /** A context other than the current one. */
+  context?: string;
+}
+
+/** Loads the kubeconfig the daemon talks to the API server with. */
+export async function loadKubeConfig(opts: KubeConfigOptions): Promise<KubeConfig> {
+  deferUnusedImports();
+  const { KubeConfig } = await import('@kubernetes/client-node/dist/config.js');
+  const kc = new KubeConfig();
+  if (opts.kubeconfig) kc.loadFromFile(opts.kubeconfig);
+  else kc.loadFromDefault();
+  if (opts.context) kc.setCurrentContext(opts.context);
+  return kc;
+}
