@@ -46,7 +46,7 @@ export interface ResourceSnapshot {
   managedSecrets: number;
   ready: number;
   conflicts: number;
-  sources: { reference: string; kind: string; expiresAt?: Date }[];
+  sources: { reference: string; kind: string; expiresAt?: Date; lastRefreshTime?: Date }[];
 }
 
 export class Controller {
@@ -98,7 +98,8 @@ export class Controller {
         managedSecrets: this.caches.managedSecrets.store.byIndex(BY_OWNER, name).length,
         conflicts: this.state.peek(name)?.conflicts.size ?? 0,
         sources: (ips.status?.sources ?? []).map((s) => ({ reference: s.reference, kind: s.kind,
-          ...(s.expiresAt ? { expiresAt: new Date(s.expiresAt) } : {}) })),
+          ...(s.expiresAt ? { expiresAt: new Date(s.expiresAt) } : {}),
+          ...(s.lastRefreshTime ? { lastRefreshTime: new Date(s.lastRefreshTime) } : {}) })),
       };
     });
   }
