@@ -1,12 +1,16 @@
-// Packages the testbed runs: the registry, skopeo and htpasswd from Debian, moto from PyPI. Installed
-// when missing, so a fresh machine needs no manual step.
+// Packages the testbed runs: the registry, skopeo, htpasswd and Prometheus (with promtool) from Debian,
+// moto from PyPI. Installed when missing, so a fresh machine needs no manual step.
 import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 
 const packages: Record<string, string> = {
   'docker-registry': 'docker-registry',
   skopeo: 'skopeo',
   htpasswd: 'apache2-utils',
   openssl: 'openssl',
+  // The tests run their own Prometheus instances on free loopback ports (see prometheus.ts).
+  prometheus: 'prometheus',
+  promtool: 'prometheus',
 };
 
 function onPath(command: string): boolean {
@@ -26,7 +30,7 @@ export function ensureMoto(log: (line: string) => void = () => undefined): void 
 }
 
 export function ensurePackages(commands: string[], log: (line: string) => void = () => undefined): void {
-  const missing = commands.filter((c) => !onPath(c)).map((c) => packages[c] ?? c);
+  const missing = [...new Set(commands.filter((c) => !onPath(c)).map((c) => packages[c] ?? c))];
   if (missing.length === 0) return;
   if (process.getuid?.() !== 0) {
     throw new Error(`testbed needs Debian packages ${missing.join(', ')}: install them with apt-get (needs root)`);
@@ -35,4 +39,20 @@ export function ensurePackages(commands: string[], log: (line: string) => void =
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   execFileSync('apt-get', ['update', '-qq'], { stdio: 'ignore', env });
   execFileSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...missing], { stdio: 'ignore', env });
+  if (missing.includes('prometheus')) stopPackagedService('prometheus');
+}
+
+/**
+ * Debian's postinst starts a packaged daemon where systemd runs (Prometheus on :9090, with its own data
+ * directory). Without systemd, invoke-rc.d (and policy-rc.d in containers) already refuse; with it, the
+ * service is stopped and disabled, so a test machine is not left running it.
+ */
+function stopPackagedService(unit: string): void {
+  // sd_booted(3): systemd is the init system exactly when this directory exists.
+  if (!existsSync('/run/systemd/system')) return;
+  try {
+    execFileSync('systemctl', ['disable', '--now', `${unit}.service`], { stdio: 'ignore' });
+  } catch {
+    /* the unit is not there or systemd refused: nothing was started either */
+  }
 }

@@ -42,7 +42,7 @@ function stateFile(dir: string): string {
 export async function startTestbed(opts: StartOptions): Promise<TestbedState> {
   const log = opts.log ?? (() => undefined);
   const dir = resolve(opts.dir);
-  ensurePackages(['openssl', 'skopeo', 'docker-registry', 'htpasswd'], log);
+  ensurePackages(['openssl', 'skopeo', 'docker-registry', 'htpasswd', 'prometheus', 'promtool'], log);
   const binaries = await ensureBinaries(log);
   const started = Date.now();
   rmSync(dir, { recursive: true, force: true });
