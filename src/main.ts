@@ -5,9 +5,11 @@ import { ConfigError } from './cli/args.ts';
 import type { Command, Io } from './cli/command.ts';
 import { topUsage, unknownCommand } from './cli/help.ts';
 import { runCommand } from './cli/run-command.ts';
+import { validateCommand } from './cli/validate.ts';
 
 const commands = new Map<string, Command>([
   ['run', runCommand],
+  ['validate', validateCommand],
 ]);
 
 async function main(argv: string[], io: Io): Promise<number> {
