@@ -4,12 +4,14 @@
 import { ConfigError } from './cli/args.ts';
 import type { Command, Io } from './cli/command.ts';
 import { topUsage, unknownCommand } from './cli/help.ts';
+import { migrateCommand } from './cli/migrate.ts';
 import { runCommand } from './cli/run-command.ts';
 import { validateCommand } from './cli/validate.ts';
 
 const commands = new Map<string, Command>([
   ['run', runCommand],
   ['validate', validateCommand],
+  ['migrate', migrateCommand],
 ]);
 
 async function main(argv: string[], io: Io): Promise<number> {

@@ -19,7 +19,9 @@ export interface ReadResult {
 
 export const STDIN_NAME = '<stdin>';
 
-async function readStdin(stdin: Readable): Promise<string> {
+/** The text of `file`, or of stdin for `-`. */
+export async function readText(file: string, stdin: Readable): Promise<string> {
+  if (file !== '-') return readFile(file, 'utf8');
   const chunks: Buffer[] = [];
   for await (const chunk of stdin) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer));
   return Buffer.concat(chunks).toString('utf8');
@@ -53,7 +55,7 @@ export async function readDocuments(files: readonly string[], stdin: Readable): 
   for (const file of files) {
     let text: string;
     try {
-      text = file === '-' ? await readStdin(stdin) : await readFile(file, 'utf8');
+      text = await readText(file, stdin);
     } catch (err) {
       out.problems.push(`${file}: ${errorMessage(err)}`);
       continue;
