@@ -5,16 +5,16 @@
 // policies equal to the CR's (SetRepositoryPolicy / PutLifecyclePolicy, only when they differ). The SDK
 // client comes from an injected factory, so the controller decides whose AWS identity is used. A
 // repository recently ensured for the same CR generation is not asked about again for `cacheTtlMs`.
-import {
-  CreateRepositoryCommand, DescribeRepositoriesCommand, GetLifecyclePolicyCommand, GetRepositoryPolicyCommand,
-  PutLifecyclePolicyCommand, SetRepositoryPolicyCommand, type ECRClient,
-} from '@aws-sdk/client-ecr';
+// The AWS SDK is imported on the first ensure, not with this module (BENCHMARKS.md "Module loading").
+import type { ECRClient } from '@aws-sdk/client-ecr';
 import { LRUCache } from 'lru-cache';
 import type { EcrRepositoryCreation, ImagePullSecret } from '../api/v1alpha1/types.ts';
 import { realClock, type Clock } from '../util/clock.ts';
 import type { EcrRepositories } from './access.ts';
 
-export type EcrClientFactory = (ips: ImagePullSecret, region: string) => Pick<ECRClient, 'send'>;
+export type EcrClientFactory = (ips: ImagePullSecret, region: string) => Pick<ECRClient, 'send'> | Promise<Pick<ECRClient, 'send'>>;
+
+const sdk = () => import('@aws-sdk/client-ecr');
 
 /** An ECR call failed; the message names the operation and the AWS error, never credentials. */
 export class EcrRepositoryError extends Error {
@@ -76,7 +76,7 @@ export class EcrRepositoryManager implements EcrRepositories {
     const cacheKey = `${ips.metadata.uid ?? ips.metadata.name}/${ips.metadata.generation ?? 0}/${host}/${repository}`;
     const until = this.ensured.get(cacheKey);
     if (until !== undefined && until > this.clock.nowMs()) return { created: false };
-    const client = this.opts.client(ips, target.region);
+    const client = await this.opts.client(ips, target.region);
     const registryId = target.accountId;
     const created = !(await this.exists(client, registryId, repository)) && await this.create(client, registryId, repository, settings);
     if (settings.accessPolicy !== undefined) await this.ensureRepositoryPolicy(client, registryId, repository, settings.accessPolicy, created);
@@ -87,7 +87,7 @@ export class EcrRepositoryManager implements EcrRepositories {
 
   private async exists(client: Pick<ECRClient, 'send'>, registryId: string, repositoryName: string): Promise<boolean> {
     try {
-      await client.send(new DescribeRepositoriesCommand({ registryId, repositoryNames: [repositoryName] }));
+      await client.send(new (await sdk()).DescribeRepositoriesCommand({ registryId, repositoryNames: [repositoryName] }));
       return true;
     } catch (err) {
       if (errorName(err) === 'RepositoryNotFoundException') return false;
@@ -98,7 +98,7 @@ export class EcrRepositoryManager implements EcrRepositories {
   /** True when this call created the repository; false when someone else won the race. */
   private async create(client: Pick<ECRClient, 'send'>, registryId: string, repositoryName: string, settings: EcrRepositoryCreation): Promise<boolean> {
     try {
-      await client.send(new CreateRepositoryCommand({
+      await client.send(new (await sdk()).CreateRepositoryCommand({
         registryId,
         repositoryName,
         ...(settings.imageTagMutability ? { imageTagMutability: settings.imageTagMutability } : {}),
@@ -114,26 +114,26 @@ export class EcrRepositoryManager implements EcrRepositories {
 
   private async ensureRepositoryPolicy(client: Pick<ECRClient, 'send'>, registryId: string, repositoryName: string, policy: string, fresh: boolean): Promise<void> {
     if (!fresh) {
-      const current = await client.send(new GetRepositoryPolicyCommand({ registryId, repositoryName })).then(
+      const current = await client.send(new (await sdk()).GetRepositoryPolicyCommand({ registryId, repositoryName })).then(
         (out) => out.policyText,
         (err: unknown) => { if (errorName(err) === 'RepositoryPolicyNotFoundException') return undefined; throw wrap('GetRepositoryPolicy', err); },
       );
       if (canonicalJson(current) === canonicalJson(policy)) return;
     }
-    await client.send(new SetRepositoryPolicyCommand({ registryId, repositoryName, policyText: policy })).catch((err: unknown) => {
+    await client.send(new (await sdk()).SetRepositoryPolicyCommand({ registryId, repositoryName, policyText: policy })).catch((err: unknown) => {
       throw wrap('SetRepositoryPolicy', err);
     });
   }
 
   private async ensureLifecyclePolicy(client: Pick<ECRClient, 'send'>, registryId: string, repositoryName: string, policy: string, fresh: boolean): Promise<void> {
     if (!fresh) {
-      const current = await client.send(new GetLifecyclePolicyCommand({ registryId, repositoryName })).then(
+      const current = await client.send(new (await sdk()).GetLifecyclePolicyCommand({ registryId, repositoryName })).then(
         (out) => out.lifecyclePolicyText,
         (err: unknown) => { if (errorName(err) === 'LifecyclePolicyNotFoundException') return undefined; throw wrap('GetLifecyclePolicy', err); },
       );
       if (canonicalJson(current) === canonicalJson(policy)) return;
     }
-    await client.send(new PutLifecyclePolicyCommand({ registryId, repositoryName, lifecyclePolicyText: policy })).catch((err: unknown) => {
+    await client.send(new (await sdk()).PutLifecyclePolicyCommand({ registryId, repositoryName, lifecyclePolicyText: policy })).catch((err: unknown) => {
       throw wrap('PutLifecyclePolicy', err);
     });
   }

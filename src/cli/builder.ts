@@ -1,7 +1,6 @@
 // Wires the builder front (SPEC 5) to the controller: its view of resources and credentials, TokenReview
 // through the daemon's API client, ECR repository creation with each resource's own ECR identity, the
 // builder requests metric, and TLS from files or a self-signed certificate made at start.
-import { ECRClient } from '@aws-sdk/client-ecr';
 import type { Logger } from 'pino';
 import { EcrRepositoryManager } from '../builder/ecr-repositories.ts';
 import { startBuilderServer, type BuilderServer } from '../builder/server.ts';
@@ -19,11 +18,12 @@ export async function startBuilder(config: Config, deps: { controller: Controlle
   const view = deps.controller.builderView();
   const awsCredentials = defaultAwsCredentials();
   const ecr = new EcrRepositoryManager({
-    client: (ips, region) => {
+    client: async (ips, region) => {
       const found = view.ecrSource(ips, region);
       if (!found) throw new Error(`ImagePullSecret ${ips.metadata.name} has no usable ECR source for region ${region}`);
       const { source, secret } = found;
       const staticKeys = staticKeysOf(secret);
+      const { ECRClient } = await import('@aws-sdk/client-ecr'); // on first use: BENCHMARKS.md "Module loading"
       return new ECRClient({ region, ...(source.endpoint ? { endpoint: source.endpoint } : {}),
         credentials: awsCredentials({ region, ...(source.roleARN ? { roleARN: source.roleARN } : {}), ...(staticKeys ? { staticKeys } : {}) }) });
     },

@@ -11,7 +11,9 @@
 import { createHash } from 'node:crypto';
 import { request } from 'node:https';
 import { rootCertificates } from 'node:tls';
-import { ClientSecretCredential, ManagedIdentityCredential, WorkloadIdentityCredential, type TokenCredential } from '@azure/identity';
+// @azure/identity is imported on the first Azure token, not with this module: a daemon whose resources use
+// no Azure never holds it (about 40 MB resident, BENCHMARKS.md "Module loading").
+import type { TokenCredential } from '@azure/identity';
 import type { AzureSource } from '../api/v1alpha1/types.ts';
 import { normalizeRegistryKey } from '../dockerconfig/index.ts';
 import { errorMessage } from '../util/errors.ts';
@@ -71,7 +73,8 @@ export function defaultAzureCredentialFactory(opts: { authorityHost?: string; ca
     ...(opts.authorityHost ? { authorityHost: opts.authorityHost, disableInstanceDiscovery: true } : {}),
     ...(opts.ca ? { tlsOptions: { ca: trusting(opts.ca) } } : {}),
   };
-  return (input) => {
+  return (input) => deferredCredential(async () => {
+    const { ClientSecretCredential, ManagedIdentityCredential, WorkloadIdentityCredential } = await import('@azure/identity');
     switch (input.kind) {
       case 'clientSecret':
         return new ClientSecretCredential(input.tenantID, input.clientID, input.clientSecret, common);
@@ -80,7 +83,13 @@ export function defaultAzureCredentialFactory(opts: { authorityHost?: string; ca
       case 'managedIdentity':
         return input.clientID ? new ManagedIdentityCredential({ ...common, clientId: input.clientID }) : new ManagedIdentityCredential(common);
     }
-  };
+  });
+}
+
+/** A TokenCredential whose SDK credential is made (and imported) on its first getToken, then reused. */
+function deferredCredential(make: () => Promise<TokenCredential>): TokenCredential {
+  let made: Promise<TokenCredential> | undefined;
+  return { getToken: async (scopes, options) => (await (made ??= make())).getToken(scopes, options) };
 }
 
 /** A FetchLike over node:https that trusts `ca` (global fetch cannot be given a CA). */

@@ -6,8 +6,9 @@
 // the SDK's own endpoint settings (AWS_ENDPOINT_URL_ECR, AWS_ENDPOINT_URL_STS) keep working, which is how
 // tests aim it at moto. Errors name the region and the failure, never keys or tokens.
 import { createHash } from 'node:crypto';
-import { ECRClient, GetAuthorizationTokenCommand, type ECRClientConfig, type GetAuthorizationTokenCommandOutput } from '@aws-sdk/client-ecr';
-import { fromNodeProviderChain, fromTemporaryCredentials } from '@aws-sdk/credential-providers';
+// The AWS SDK is imported when the first ECR token is fetched, not with this module: a daemon whose
+// resources use no ECR never holds it (about 30 MB resident, BENCHMARKS.md "Module loading").
+import type { ECRClient, ECRClientConfig, GetAuthorizationTokenCommand, GetAuthorizationTokenCommandOutput } from '@aws-sdk/client-ecr';
 import type { EcrSource } from '../api/v1alpha1/types.ts';
 import { normalizeRegistryKey, type AuthEntry } from '../dockerconfig/index.ts';
 import { realClock, type Clock } from '../util/clock.ts';
@@ -49,9 +50,24 @@ export interface EcrProviderOptions {
 }
 
 export const defaultEcrClient: EcrClientFactory = (config) => {
-  const client = new ECRClient(config);
-  return { send: (command, options) => client.send(command, options), destroy: () => { client.destroy(); } };
+  let client: ECRClient | undefined;
+  return {
+    send: async (command, options) => {
+      const { ECRClient } = await import('@aws-sdk/client-ecr');
+      client ??= new ECRClient(config);
+      return client.send(command, options);
+    },
+    destroy: () => { client?.destroy(); },
+  };
 };
+
+type AwsCredentialsProvider = Extract<AwsCredentials, (...args: never[]) => unknown>;
+
+/** A credentials provider whose SDK part is made (and imported) on its first call, then reused. */
+function deferred(make: () => Promise<AwsCredentialsProvider>): AwsCredentialsProvider {
+  let made: Promise<AwsCredentialsProvider> | undefined;
+  return async (props) => (await (made ??= make()))(props);
+}
 
 /**
  * Static keys when given; else the daemon's own identity through the SDK's node provider chain, created
@@ -61,13 +77,13 @@ export const defaultEcrClient: EcrClientFactory = (config) => {
 export function defaultAwsCredentials(): AwsCredentialsFactory {
   let ambient: AwsCredentials | undefined;
   return ({ region, roleARN, staticKeys }) => {
-    const base = staticKeys ?? (ambient ??= fromNodeProviderChain());
+    const base = staticKeys ?? (ambient ??= deferred(async () => (await import('@aws-sdk/credential-providers')).fromNodeProviderChain()));
     if (!roleARN) return base;
-    return fromTemporaryCredentials({
+    return deferred(async () => (await import('@aws-sdk/credential-providers')).fromTemporaryCredentials({
       params: { RoleArn: roleARN, RoleSessionName: ROLE_SESSION_NAME },
       masterCredentials: base,
       clientConfig: { region },
-    });
+    }));
   };
 }
 
@@ -171,6 +187,7 @@ export class EcrProvider implements CredentialProvider<EcrSource> {
       const staticKeys = staticKeysOf(secret);
       const credentials = this.credentials({ region: source.region, ...optional({ roleARN: source.roleARN, staticKeys }) });
       client = this.ecrClient({ region: source.region, credentials, ...optional({ endpoint: source.endpoint }) });
+      const { GetAuthorizationTokenCommand } = await import('@aws-sdk/client-ecr');
       const output = await client.send(new GetAuthorizationTokenCommand({}), signal ? { abortSignal: signal } : undefined);
       return this.toCredentials(source, output);
     } catch (err) {

@@ -7,7 +7,9 @@
 // Each fetch builds a fresh auth client: google-auth-library clients cache their token until it is
 // nearly expired, and the token cache above us asks for a new token at half-life, not at expiry.
 import { createHash } from 'node:crypto';
-import { AwsClient, GoogleAuth, IdentityPoolClient, JWT, gaxios } from 'google-auth-library';
+// google-auth-library is imported by the factory, on the first GCP token: a daemon whose resources use no
+// GCP never holds it (BENCHMARKS.md "Module loading").
+import type { gaxios } from 'google-auth-library';
 import type { GcpSource } from '../api/v1alpha1/types.ts';
 import { normalizeRegistryKey, type AuthEntry } from '../dockerconfig/index.ts';
 import { realClock, type Clock } from '../util/clock.ts';
@@ -104,9 +106,9 @@ export function parseGcpCredentials(raw: string): GcpCredentialsJson {
  * google-auth-library 11 signs the service-account grant for, and posts it to, the fixed Google token
  * URL and ignores the key's `token_uri`; other Google clients honour it. Redirect the request there.
  */
-function tokenUriTransporter(tokenUri: string | undefined): InstanceType<typeof gaxios.Gaxios> | undefined {
+function tokenUriTransporter(Gaxios: typeof gaxios.Gaxios, tokenUri: string | undefined): InstanceType<typeof gaxios.Gaxios> | undefined {
   if (tokenUri === undefined || tokenUri === GOOGLE_TOKEN_URL) return undefined;
-  const transporter = new gaxios.Gaxios();
+  const transporter = new Gaxios();
   transporter.interceptors.request.add({
     resolved: (opts) => {
       if (opts.url.href === GOOGLE_TOKEN_URL) opts.url = new URL(tokenUri);
@@ -118,12 +120,13 @@ function tokenUriTransporter(tokenUri: string | undefined): InstanceType<typeof 
 
 /** The production factory: JWT for keys, external-account clients for federation, ADC otherwise. */
 export const defaultGcpAuthFactory: GcpAuthFactory = async (json) => {
+  const { AwsClient, GoogleAuth, IdentityPoolClient, JWT, gaxios } = await import('google-auth-library');
   const scopes = [GCP_SCOPE];
   if (json === undefined) return new GoogleAuth({ scopes }).getClient();
   if (json.type === 'service_account') {
     return new JWT({
       email: str(json.client_email), key: str(json.private_key), keyId: str(json.private_key_id), scopes,
-      transporter: tokenUriTransporter(str(json.token_uri)),
+      transporter: tokenUriTransporter(gaxios.Gaxios, str(json.token_uri)),
     });
   }
   // Built directly rather than through fromJSON, which warns on every call that it does not validate

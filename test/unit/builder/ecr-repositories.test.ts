@@ -35,7 +35,7 @@ function fakeEcr(answers: Record<string, object | string>): { factory: EcrClient
       return Promise.resolve(answer);
     },
   };
-  return { sent, regions, factory: (_ips, region) => { regions.push(region); return client as never; } };
+  return { sent, regions, factory: (_ips, region) => { regions.push(region); return client; } };
 }
 
 const HOST = '123456789012.dkr.ecr.eu-west-1.amazonaws.com';
