@@ -5,7 +5,6 @@
 import type { EcrSource, ImagePullSecret } from '../api/v1alpha1/types.ts';
 import { parseAuths, type AuthEntry } from '../dockerconfig/index.ts';
 import type { SecretData } from '../credentials/index.ts';
-import { DOCKER_CONFIG_JSON_KEY } from '../kube/objects.ts';
 import { BY_OWNER, type Caches } from './caches.ts';
 import { secretData } from './cloud-sources.ts';
 import type { ControllerState } from './state.ts';
@@ -52,8 +51,6 @@ export class BuilderView {
   }
 
   private writtenBytes(name: string): string | undefined {
-    const secret = this.caches.managedSecrets.store.byIndex(BY_OWNER, name)[0];
-    const data = secret?.data?.[DOCKER_CONFIG_JSON_KEY];
-    return data === undefined ? undefined : Buffer.from(data, 'base64').toString('utf8');
+    return this.caches.writtenBytes.of(name, this.caches.managedSecrets.store.byIndex(BY_OWNER, name));
   }
 }

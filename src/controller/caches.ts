@@ -1,12 +1,14 @@
 // What the controller watches, and how narrowly (STYLE principle 9): ImagePullSecrets; namespaces and
-// pods as metadata only; Secrets only when they carry our managed-by label; ServiceAccounts trimmed to
-// their pull-secret list; and each source Secret a resource names, through a watch of its own.
+// pods as metadata only; Secrets only when they carry our managed-by label, cached without their data
+// (managed-secret.ts); ServiceAccounts trimmed to their pull-secret list; and each source Secret a
+// resource names, through a watch of its own.
 import { API_VERSION, PLURAL, type ImagePullSecret } from '../api/v1alpha1/types.ts';
 import { MANAGED_BY_LABEL, MANAGED_BY_VALUE, OWNER_LABEL } from '../api/v1alpha1/labels.ts';
 import { Informer, type InformerLog } from '../kube/informer.ts';
-import type { MetadataObject, Secret, ServiceAccount } from '../kube/objects.ts';
+import type { MetadataObject, ServiceAccount } from '../kube/objects.ts';
 import type { KubeRest } from '../kube/rest.ts';
 import type { KubeObject } from '../kube/store.ts';
+import { toManagedSecret, WrittenBytes, type ManagedSecret } from './managed-secret.ts';
 import { SourceSecrets } from './source-secrets.ts';
 
 export const BY_OWNER = 'owner';
@@ -16,7 +18,9 @@ export interface Caches {
   imagePullSecrets: Informer<ImagePullSecret>;
   namespaces: Informer<MetadataObject>;
   pods: Informer<MetadataObject>;
-  managedSecrets: Informer<Secret>;
+  managedSecrets: Informer<ManagedSecret>;
+  /** The bytes of each resource's Secrets, one copy per resource, for the builder front. */
+  writtenBytes: WrittenBytes;
   serviceAccounts: Informer<ServiceAccount>;
   sourceSecrets: SourceSecrets;
 }
@@ -42,8 +46,14 @@ export interface CacheOptions {
 
 export function createCaches(rest: KubeRest, opts: CacheOptions = {}): Caches {
   const common = { log: opts.log, minWatchTimeoutSeconds: opts.minWatchTimeoutSeconds };
-  const managedSecrets = new Informer<Secret>(rest, {
+  const writtenBytes = new WrittenBytes();
+  const managedSecrets = new Informer<ManagedSecret>(rest, {
     ...common, resource: 'secrets', path: '/api/v1/secrets', labelSelector: `${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE}`,
+    transform: (obj) => {
+      const { secret, bytes } = toManagedSecret(obj);
+      writtenBytes.observe(secret, bytes);
+      return secret;
+    },
   });
   managedSecrets.store.addIndex(BY_OWNER, (s) => {
     const owner = s.metadata.labels?.[OWNER_LABEL];
@@ -62,6 +72,7 @@ export function createCaches(rest: KubeRest, opts: CacheOptions = {}): Caches {
     namespaces: new Informer<MetadataObject>(rest, { ...common, resource: 'namespaces', path: '/api/v1/namespaces', metadataOnly: true, transform: compact }),
     pods,
     managedSecrets,
+    writtenBytes,
     serviceAccounts,
     sourceSecrets: new SourceSecrets(rest, common),
   };

@@ -3,6 +3,7 @@ import { API_VERSION, KIND, type ImagePullSecret } from '../api/v1alpha1/types.t
 import { DATA_HASH_ANNOTATION, MANAGED_BY_LABEL, MANAGED_BY_VALUE, OWNER_LABEL } from '../api/v1alpha1/labels.ts';
 import { ownValue } from '../util/own.ts';
 import { DOCKER_CONFIG_JSON, DOCKER_CONFIG_JSON_KEY, type Secret } from '../kube/objects.ts';
+import type { ManagedSecret } from './managed-secret.ts';
 
 /** The merged credentials of one resource: the `.dockerconfigjson` bytes and their hash. */
 export interface Rendered {
@@ -32,22 +33,20 @@ function sameMap(want: Record<string, string> | undefined, have: Record<string, 
 }
 
 /**
- * True when `existing` already carries everything `desired` says: type, data, our labels and
- * annotations, our ownerReference. Extra labels or annotations someone else added are left alone, so
- * they cause no write either.
+ * True when `existing` already carries everything `desired` says: type and data (intact bytes whose hash
+ * is the annotation `desired` carries), our labels and annotations, our ownerReference. Extra labels or
+ * annotations someone else added are left alone, so they cause no write either.
  */
-export function upToDate(existing: Secret, desired: Secret): boolean {
+export function upToDate(existing: ManagedSecret, desired: Secret): boolean {
   const ref = desired.metadata.ownerReferences?.[0];
-  const keys = Object.keys(existing.data ?? {});
-  return existing.type === desired.type
-    && keys.length === 1 && existing.data?.[DOCKER_CONFIG_JSON_KEY] === desired.data?.[DOCKER_CONFIG_JSON_KEY]
+  return existing.intact
     && sameMap(desired.metadata.labels, existing.metadata.labels)
     && sameMap(desired.metadata.annotations, existing.metadata.annotations)
     && (existing.metadata.ownerReferences ?? []).some((r) => r.uid === ref?.uid && r.kind === ref.kind);
 }
 
 /** The update that turns `existing` into `desired`, keeping labels and annotations others added. */
-export function updatedSecret(existing: Secret, desired: Secret): Secret {
+export function updatedSecret(existing: Pick<Secret, 'metadata'>, desired: Secret): Secret {
   return {
     ...desired,
     metadata: {
