@@ -1,5 +1,6 @@
-// Writes the generated artifacts from their sources of truth: the CRD into crds/ and into the chart.
-import { mkdir, writeFile } from 'node:fs/promises';
+// Writes the generated artifacts from their sources of truth: the CRD into crds/ and into the chart, and
+// the Grafana dashboard of docs/dashboards/ into the chart (helm packages only files inside the chart).
+import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { CRD_FILE, crdYaml } from '../src/api/v1alpha1/crd.ts';
 
@@ -10,3 +11,6 @@ for (const dir of ['crds', 'charts/pullsecret-sync/crds']) {
   await writeFile(file, crdYaml());
   console.log(`wrote ${join(dir, CRD_FILE)}`);
 }
+const dashboard = 'pullsecret-sync.json';
+await copyFile(join(root, 'docs', 'dashboards', dashboard), join(root, 'charts', 'pullsecret-sync', 'dashboards', dashboard));
+console.log(`wrote charts/pullsecret-sync/dashboards/${dashboard}`);
