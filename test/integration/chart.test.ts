@@ -56,7 +56,8 @@ async function kubectl(args: string[], input: string): Promise<{ code: number; s
 }
 
 test('helm lint is clean, with and without the optional objects', async () => {
-  for (const set of [[], ['--set', 'serviceMonitor.enabled=true', '--set', 'prometheusRule.enabled=true', '--set', 'builder.tls.secretName=tls']]) {
+  for (const set of [[], ['--set', 'serviceMonitor.enabled=true', '--set', 'prometheusRule.enabled=true', '--set', 'builder.tls.secretName=tls',
+    '--set', 'grafanaDashboard.enabled=true']]) {
     const result = await runHelm(['lint', '--strict', CHART_DIR, ...set]);
     assert.equal(result.code, 0, result.stdout + result.stderr);
     assert.doesNotMatch(result.stdout, /\[(WARNING|ERROR)\]/);
@@ -66,12 +67,12 @@ test('helm lint is clean, with and without the optional objects', async () => {
 
 test('the rendered chart passes a server-side dry run on the API server', async () => {
   const namespace = await newNamespace('chart-dry-run');
-  const variants: Record<string, string>[] = [{}, { 'builder.tls.secretName': 'builder-tls', replicaCount: '3' }];
+  const variants: Record<string, string>[] = [{}, { 'builder.tls.secretName': 'builder-tls', replicaCount: '3', 'grafanaDashboard.enabled': 'true' }];
   for (const set of variants) {
     const manifest = await renderChart({ release: 'pullsecret-sync', namespace, includeCrds: true, set });
     const kinds = parseObjects(manifest).map((o) => o.kind).sort();
-    assert.deepEqual(kinds, ['ClusterRole', 'ClusterRoleBinding', 'CustomResourceDefinition', 'Deployment', 'PodDisruptionBudget',
-      'Role', 'RoleBinding', 'Service', 'ServiceAccount']);
+    assert.deepEqual(kinds, ['ClusterRole', 'ClusterRoleBinding', ...(set['grafanaDashboard.enabled'] ? ['ConfigMap'] : []), 'CustomResourceDefinition',
+      'Deployment', 'PodDisruptionBudget', 'Role', 'RoleBinding', 'Service', 'ServiceAccount']);
     const result = await kubectl(['apply', '--server-side', '--force-conflicts', '--field-manager=chart-test', '--dry-run=server', '-f', '-'], manifest);
     assert.equal(result.code, 0, result.stderr);
     assert.equal(result.stdout.match(/serverside-applied \(server dry run\)/g)?.length, kinds.length, result.stdout);
