@@ -54,6 +54,13 @@ function defaultProviders(opts: DaemonOptions): CloudProviders {
   };
 }
 
+/** The one message an operator gets when the Lease namespace is missing: what is wrong and both fixes. */
+export function missingLeaseNamespace(namespace: string): string {
+  return `Leader election needs the namespace "${namespace}" for its Lease, and it does not exist: create it, `
+    + 'or pass --namespace (POD_NAMESPACE) naming an existing namespace, or run a single replica with '
+    + '--leader-elect=false. Not ready and not reconciling until then; retrying with backoff';
+}
+
 /** Builds and starts the daemon; resolves once caches are synced (and, without election, workers run). */
 export async function startDaemon(config: Config, log: Logger = createLogger(config.logLevel), opts: DaemonOptions = {}): Promise<Daemon> {
   const kc = await loadKubeConfig(config);
@@ -76,13 +83,17 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
   });
   registerResourceCollectors(metrics, () => controller.snapshot());
   const servers: HttpServer[] = [];
+  let leaseProblem: string | undefined;
   servers.push(await serveMetrics(config.metricsAddr, metrics));
   servers.push(await serveHealth(config.healthAddr, {
     healthz: () => {
       const stalled = controller.stalledWatches();
       return stalled.length ? { ok: false, message: `watches stalled: ${stalled.join(', ')}` } : { ok: true, message: 'ok' };
     },
-    readyz: () => (controller.cachesSynced() ? { ok: true, message: 'ok' } : { ok: false, message: 'caches not synced' }),
+    readyz: () => {
+      if (leaseProblem) return { ok: false, message: leaseProblem };
+      return controller.cachesSynced() ? { ok: true, message: 'ok' } : { ok: false, message: 'caches not synced' };
+    },
   }));
   const builder = await startBuilder(config, { controller, rest, metrics, log });
   log.info({ server: kc.getCurrentCluster()?.server, builder: builder.url }, 'Starting caches');
@@ -95,6 +106,11 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
       namespace: config.namespace, name: LEASE_NAME, identity, clock: realClock,
       onStartedLeading: () => { metrics.leader.set(1); controller.startWorkers(); },
       onStoppedLeading: () => { metrics.leader.set(0); lost.resolve(undefined); },
+      onBlocked: (problem) => {
+        leaseProblem = problem && missingLeaseNamespace(config.namespace);
+        if (leaseProblem) log.error({ namespace: config.namespace }, leaseProblem);
+        else log.info({ namespace: config.namespace }, 'Lease namespace found; campaigning for leadership');
+      },
       log: (level, msg, fields) => { log[level](fields ?? {}, msg); },
     });
     log.info({ lease: `${config.namespace}/${LEASE_NAME}`, identity }, 'Caches synced; campaigning for leadership');

@@ -3,9 +3,10 @@
 // own clock from when we last saw it change, so clock skew between nodes does not matter), renews it
 // every retry period, and gives up leadership when it could not renew within the renew deadline.
 // Writes are optimistic (resourceVersion), so two candidates never both win.
+import { exponentialBackoff } from '../util/backoff.ts';
 import type { Clock } from '../util/clock.ts';
 import { sleep } from '../util/clock.ts';
-import { isStatus, type KubeRest } from './rest.ts';
+import { isStatus, KubeApiError, type KubeRest } from './rest.ts';
 
 export interface LeaderElectionOptions {
   namespace: string;
@@ -17,8 +18,21 @@ export interface LeaderElectionOptions {
   clock: Clock;
   onStartedLeading(): void;
   onStoppedLeading(): void;
-  log?: (level: 'info' | 'warn', msg: string, fields?: Record<string, unknown>) => void;
+  /**
+   * Election cannot proceed until the operator acts (the Lease namespace is missing): called with that
+   * problem when it starts, and with undefined once it is gone. Retries back off meanwhile.
+   */
+  onBlocked?(problem: 'NamespaceNotFound' | undefined): void;
+  log?: (level: 'debug' | 'info' | 'warn', msg: string, fields?: Record<string, unknown>) => void;
 }
+
+/** The API server's answer to creating a Lease in a namespace that does not exist. */
+export function isMissingNamespace(err: unknown, namespace: string): boolean {
+  return err instanceof KubeApiError && err.code === 404 && err.message.includes(`namespaces "${namespace}" not found`);
+}
+
+/** Delay before attempt `n` (1-based) while the namespace is missing: from two retry periods to 5 minutes. */
+export const missingNamespaceBackoff = (retryMs: number) => exponentialBackoff({ baseMs: 2 * retryMs, capMs: 300_000 });
 
 interface Lease {
   metadata: { name: string; namespace: string; resourceVersion?: string };
@@ -33,6 +47,7 @@ export class LeaderElector {
   private observed: { record: string; atMs: number } | undefined;
   private lastLookMs: number | undefined;
   private running: Promise<void> | undefined;
+  private blockedAttempts = 0;
 
   constructor(private readonly rest: KubeRest, private readonly opts: LeaderElectionOptions) {}
 
@@ -62,11 +77,16 @@ export class LeaderElector {
   private async loop(): Promise<void> {
     const { retry, renew } = this.durations;
     let lastRenew = 0;
+    const blockedDelay = missingNamespaceBackoff(retry);
     while (!this.abort.signal.aborted) {
-      const ok = await this.tryAcquireOrRenew().catch((err: unknown) => {
+      const outcome = await this.tryAcquireOrRenew().catch((err: unknown) => {
+        if (isMissingNamespace(err, this.opts.namespace)) return 'blocked' as const;
         this.opts.log?.('warn', 'Lease update failed', { error: err instanceof Error ? err.message : String(err) });
         return false;
       });
+      const blocked = outcome === 'blocked';
+      const ok = outcome === true;
+      this.setBlocked(blocked);
       const now = this.opts.clock.nowMs();
       if (ok) {
         lastRenew = now;
@@ -80,8 +100,16 @@ export class LeaderElector {
         this.opts.log?.('warn', 'Lost leadership: could not renew the Lease within the renew deadline');
         this.opts.onStoppedLeading();
       }
-      await sleep(this.opts.clock, retry, this.abort.signal);
+      const delay = blocked ? blockedDelay(this.blockedAttempts) : retry;
+      if (blocked) this.opts.log?.('debug', 'Lease namespace not found; retrying', { namespace: this.opts.namespace, retryInMs: delay });
+      await sleep(this.opts.clock, delay, this.abort.signal);
     }
+  }
+
+  private setBlocked(blocked: boolean): void {
+    const was = this.blockedAttempts > 0;
+    this.blockedAttempts = blocked ? this.blockedAttempts + 1 : 0;
+    if (blocked !== was) this.opts.onBlocked?.(blocked ? 'NamespaceNotFound' : undefined);
   }
 
   private async tryAcquireOrRenew(): Promise<boolean> {
