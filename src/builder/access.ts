@@ -14,6 +14,8 @@ export interface BuilderAccess {
   resourcesFor(sa: ServiceAccountRef): ImagePullSecret[];
   /** The current merged credentials of resource `name` for canonical registry key `registry`, if any. */
   credentials(name: string, registry: string): RegistryCredentials | undefined;
+  /** Calls `listener` whenever a ServiceAccount is deleted (watched), so cached authentications end at once. */
+  onServiceAccountDeleted?(listener: (sa: ServiceAccountRef) => void): void;
 }
 
 export interface EcrRepositories {

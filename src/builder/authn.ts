@@ -2,8 +2,11 @@
 // accepts for the builder audience. We ask the API server with a TokenReview (spec.audiences = [audience])
 // and accept only `status.authenticated` with the audience echoed in `status.audiences` and a username
 // `system:serviceaccount:<namespace>:<name>`. Positive answers are cached briefly under the sha256 of the
-// token (never the token itself), for at most `cacheTtlMs` and never past the token's own `exp`, so a
-// builder that calls several times in a row costs one TokenReview. Negative answers are not cached.
+// token (never the token itself), for at most `cacheTtlMs` (default 3 s) and never past the token's own
+// `exp`, so a builder that calls several times in a row costs one TokenReview. Negative answers are not
+// cached. Revocation: `revoke(sa)` drops every cached answer of a ServiceAccount at once (the server calls
+// it when the ServiceAccount is deleted), and the short TTL bounds everything else — a token the API
+// server stops accepting is refused within the TTL.
 import { createHash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import type { KubeRest } from '../kube/rest.ts';
@@ -11,6 +14,7 @@ import { realClock, type Clock } from '../util/clock.ts';
 import type { ServiceAccountRef } from './access.ts';
 
 const SA_PREFIX = 'system:serviceaccount:';
+export const DEFAULT_CACHE_TTL_MS = 3000;
 const NAME_RE = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
 
 interface TokenReviewStatus {
@@ -32,7 +36,7 @@ export interface AuthenticatorOptions {
   rest: Pick<KubeRest, 'call'>;
   audience: string;
   clock?: Clock;
-  /** Upper bound of the positive cache; default 60 s. */
+  /** Upper bound of the positive cache; default 3 s. */
   cacheTtlMs?: number;
   /** Cached tokens at most; default 10,000. */
   max?: number;
@@ -66,8 +70,15 @@ export class Authenticator {
 
   constructor(private readonly opts: AuthenticatorOptions) {
     this.clock = opts.clock ?? realClock;
-    this.ttlMs = opts.cacheTtlMs ?? 60_000;
+    this.ttlMs = opts.cacheTtlMs ?? DEFAULT_CACHE_TTL_MS;
     this.cache = new LRUCache({ max: opts.max ?? 10_000 });
+  }
+
+  /** Forgets every cached answer for `sa`: its next call costs a TokenReview, which a deleted SA fails. */
+  revoke(sa: ServiceAccountRef): void {
+    for (const [key, value] of this.cache.entries()) {
+      if (value.sa.namespace === sa.namespace && value.sa.name === sa.name) this.cache.delete(key);
+    }
   }
 
   /** True when the token would be answered from the cache (no TokenReview needed). */

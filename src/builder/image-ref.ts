@@ -9,12 +9,12 @@ export const DOCKER_HUB_HOST = 'docker.io';
 /** Where Docker Hub's v2 API answers. */
 export const DOCKER_HUB_API_HOST = 'registry-1.docker.io';
 
-const HUB_ALIASES = new Set(['docker.io', 'index.docker.io', 'registry-1.docker.io', 'registry.hub.docker.com']);
+export const HUB_ALIASES = new Set(['docker.io', 'index.docker.io', 'registry-1.docker.io', 'registry.hub.docker.com']);
 const MAX_NAME_LENGTH = 255;
 
 const HOST_LABEL = '[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?';
-const HOST_RE = new RegExp(`^(?:${HOST_LABEL}(?:\\.${HOST_LABEL})*|\\[[0-9a-fA-F:.]+\\])(?::[0-9]{1,5})?$`);
-const COMPONENT_RE = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
+export const HOST_RE = new RegExp(`^(?:${HOST_LABEL}(?:\\.${HOST_LABEL})*|\\[[0-9a-fA-F:.]+\\])(?::[0-9]{1,5})?$`);
+export const COMPONENT_RE = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
 const TAG_RE = /^\w[\w.-]{0,127}$/;
 const DIGEST_RE = /^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]{32,}$/;
 
@@ -27,7 +27,7 @@ export interface ImageRef {
   digest?: string;
 }
 
-function isHost(component: string): boolean {
+export function isHost(component: string): boolean {
   return component.includes('.') || component.includes(':') || component === 'localhost' || component !== component.toLowerCase();
 }
 
@@ -46,8 +46,9 @@ function splitName(name: string): { host: string; path: string } | string {
 
 /** The parsed reference, or a message saying what is wrong with it (safe to return to the caller). */
 export function parseImageRef(raw: string): ImageRef | string {
-  const text = raw.trim();
-  if (text === '') return 'the image reference is empty';
+  if (raw === '') return 'the image reference is empty';
+  if (/\s/.test(raw)) return 'an image reference has no spaces';
+  const text = raw;
   let rest = text;
   let digest: string | undefined;
   const at = rest.indexOf('@');

@@ -38,3 +38,29 @@ export class KeyedRateLimiter {
     return allowed;
   }
 }
+
+/**
+ * Requests in progress per key (a ServiceAccount): beside the token bucket, which bounds how often a caller
+ * may start work, this bounds how much of its work runs at once, so one caller's slow or oversized
+ * registry answers cannot hold the server's memory and sockets. Keys with nothing in flight are dropped.
+ */
+export class InFlightLimiter {
+  private readonly inFlight = new Map<string, number>();
+
+  constructor(private readonly maxPerKey: number) {}
+
+  /** Takes a slot for `key`; the release function, or undefined when the key is at its limit. */
+  tryAcquire(key: string): (() => void) | undefined {
+    const current = this.inFlight.get(key) ?? 0;
+    if (this.maxPerKey > 0 && current >= this.maxPerKey) return undefined;
+    this.inFlight.set(key, current + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const left = (this.inFlight.get(key) ?? 1) - 1;
+      if (left <= 0) this.inFlight.delete(key);
+      else this.inFlight.set(key, left);
+    };
+  }
+}

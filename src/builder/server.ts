@@ -1,10 +1,11 @@
 // The builder front's HTTPS server (SPEC 5). Every authenticated call runs the same gate, in this order:
 // a bearer token (401 when missing), TokenReview for the builder audience (401 when refused, 503 when the
 // review cannot be made; reviews of uncached tokens are limited per remote address), the per-ServiceAccount
-// token bucket (429), and at least one ImagePullSecret allowing the ServiceAccount (403) — so a caller
-// without access learns nothing about registries. Then handlers.ts does the work. `GET /v1/ca.crt` and
-// `GET /v1/credential-helper` need no token. Logs name the route, status and ServiceAccount, never tokens,
-// credentials or bodies.
+// token bucket and in-flight limit (429), and at least one ImagePullSecret allowing the ServiceAccount
+// (403) — so a caller without access learns nothing about registries. Then handlers.ts does the work.
+// `GET /v1/ca.crt` and `GET /v1/credential-helper` need no token. Every answer, errors included, is JSON
+// (http-io.ts). The serving certificate can be replaced while running (`setTls`) without dropping
+// connections. Logs name the route, status and ServiceAccount, never tokens, credentials or bodies.
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -18,8 +19,10 @@ import { AuthenticationUnavailable, Authenticator } from './authn.ts';
 import { resourcesAllowing } from './authz.ts';
 import { credentials, HttpError, images, repositories, type Caller, type HandlerContext } from './handlers.ts';
 import { readHelperScript } from './helper-script.ts';
-import { KeyedRateLimiter, type RateLimit } from './rate-limit.ts';
+import { answerClientError, bearer, MAX_HEADER_BYTES, MAX_URL, readJson, send, sendAndDrain } from './http-io.ts';
+import { InFlightLimiter, KeyedRateLimiter, type RateLimit } from './rate-limit.ts';
 import type { FetchLike } from './registry-client.ts';
+import type { CredentialScoper } from './scoped-credentials.ts';
 import type { ServingTls } from './tls.ts';
 
 export interface BuilderServerOptions {
@@ -31,8 +34,13 @@ export interface BuilderServerOptions {
   rest: Pick<KubeRest, 'call'>;
   audience: string;
   ecr?: EcrRepositories;
+  scoper?: CredentialScoper;
   fetch?: FetchLike;
   rateLimit: RateLimit;
+  /** Requests one ServiceAccount may have in progress at once; default 4. */
+  maxInFlight?: number;
+  /** Upper bound of the TokenReview cache; default 3 s (see authn.ts). */
+  authCacheTtlMs?: number;
   logger: Logger;
   clock?: Clock;
   /** The helper script's text; default: the file shipped in scripts/. */
@@ -48,23 +56,25 @@ export interface BuilderServer {
   /** `https://host:port` of the bound address. */
   url: string;
   port: number;
+  /** Serves `tls` to new connections from now on; open connections keep theirs. */
+  setTls(tls: ServingTls): void;
   close(): Promise<void>;
 }
 
-const MAX_BODY = 64 * 1024;
-const MAX_TOKEN = 16 * 1024;
 type Route = 'ca' | 'helper' | 'credentials' | 'images' | 'repositories';
-const ROUTES: Record<string, { method: string; route: Route }> = {
-  '/v1/ca.crt': { method: 'GET', route: 'ca' },
-  '/v1/credential-helper': { method: 'GET', route: 'helper' },
-  '/v1/credentials': { method: 'POST', route: 'credentials' },
-  '/v1/images': { method: 'GET', route: 'images' },
-  '/v1/repositories': { method: 'POST', route: 'repositories' },
-};
+const ROUTES = new Map<string, { method: string; route: Route }>([
+  ['/v1/ca.crt', { method: 'GET', route: 'ca' }],
+  ['/v1/credential-helper', { method: 'GET', route: 'helper' }],
+  ['/v1/credentials', { method: 'POST', route: 'credentials' }],
+  ['/v1/images', { method: 'GET', route: 'images' }],
+  ['/v1/repositories', { method: 'POST', route: 'repositories' }],
+]);
+
+const RESULTS = new Map<number, RequestResult>([[400, 'bad_request'], [401, 'unauthenticated'], [403, 'forbidden'], [404, 'not_found'],
+  [405, 'bad_request'], [413, 'bad_request'], [414, 'bad_request'], [429, 'rate_limited']]);
 
 export function resultOf(status: number): RequestResult {
-  const results: Record<number, RequestResult> = { 400: 'bad_request', 401: 'unauthenticated', 403: 'forbidden', 404: 'not_found', 405: 'bad_request', 413: 'bad_request', 429: 'rate_limited' };
-  return status < 300 ? 'ok' : results[status] ?? 'error';
+  return status < 300 ? 'ok' : RESULTS.get(status) ?? 'error';
 }
 
 export function parseAddr(addr: string): { host?: string; port: number } {
@@ -73,48 +83,24 @@ export function parseAddr(addr: string): { host?: string; port: number } {
   return parsed;
 }
 
-function bearer(req: IncomingMessage): string {
-  const m = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
-  const token = m?.[1];
-  if (!token || token.length > MAX_TOKEN) throw new HttpError(401, 'a ServiceAccount token is required (Authorization: Bearer)');
-  return token;
-}
-
-async function readJson(req: IncomingMessage): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BODY) throw new HttpError(413, 'request body too large');
-    chunks.push(chunk as Buffer);
-  }
-  try {
-    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
-  } catch {
-    throw new HttpError(400, 'the request body is not JSON');
-  }
-}
-
-function send(res: ServerResponse, status: number, body: unknown, contentType = 'application/json'): void {
-  const text = typeof body === 'string' ? body : JSON.stringify(body);
-  res.writeHead(status, { 'Content-Type': contentType, 'Cache-Control': 'no-store', 'Content-Length': Buffer.byteLength(text) });
-  res.end(text);
-}
-
 export async function startBuilderServer(opts: BuilderServerOptions): Promise<BuilderServer> {
   const clock = opts.clock ?? realClock;
-  const authn = new Authenticator({ rest: opts.rest, audience: opts.audience, clock });
+  const authn = new Authenticator({ rest: opts.rest, audience: opts.audience, clock, ...(opts.authCacheTtlMs === undefined ? {} : { cacheTtlMs: opts.authCacheTtlMs }) });
+  opts.access.onServiceAccountDeleted?.((sa) => { authn.revoke(sa); });
   const perSa = new KeyedRateLimiter(opts.rateLimit, clock);
+  const inFlight = new InFlightLimiter(opts.maxInFlight ?? 4);
   // Unknown tokens cost a TokenReview each; bound them per remote address, more generously than calls.
   const perAddress = new KeyedRateLimiter({ qps: Math.max(1, opts.rateLimit.qps) * 5, burst: Math.max(1, opts.rateLimit.burst) * 5 }, clock);
   const helper = opts.helperScript ?? readHelperScript();
   if (helper === undefined) opts.logger.warn('credential helper script not found; GET /v1/credential-helper answers 404');
+  let tls = opts.tls;
   const ctx: HandlerContext = {
     access: opts.access, ...(opts.ecr ? { ecr: opts.ecr } : {}), ...(opts.fetch ? { fetch: opts.fetch } : {}),
-    ...(opts.registryTimeoutMs ? { registryTimeoutMs: opts.registryTimeoutMs } : {}),
+    ...(opts.scoper ? { scoper: opts.scoper } : {}), ...(opts.registryTimeoutMs ? { registryTimeoutMs: opts.registryTimeoutMs } : {}),
   };
 
-  async function caller(req: IncomingMessage): Promise<Caller> {
+  /** The authenticated, allowed caller, holding an in-flight slot the caller of this function releases. */
+  async function caller(req: IncomingMessage): Promise<Caller & { release: () => void }> {
     const token = bearer(req);
     if (!authn.isCached(token) && !perAddress.tryTake(`addr:${req.socket.remoteAddress ?? ''}`)) throw new HttpError(429, 'too many requests');
     let sa: ServiceAccountRef | undefined;
@@ -125,16 +111,19 @@ export async function startBuilderServer(opts: BuilderServerOptions): Promise<Bu
       throw err;
     }
     if (!sa) throw new HttpError(401, 'the token is not a valid ServiceAccount token for this audience');
-    if (!perSa.tryTake(`${sa.namespace}/${sa.name}`)) throw new HttpError(429, `too many requests from ServiceAccount ${sa.namespace}/${sa.name}`);
+    const who = `${sa.namespace}/${sa.name}`;
+    if (!perSa.tryTake(who)) throw new HttpError(429, `too many requests from ServiceAccount ${who}`);
     const resources = resourcesAllowing(opts.access.resourcesFor(sa), sa);
-    if (resources.length === 0) throw new HttpError(403, `no ImagePullSecret allows ServiceAccount ${sa.namespace}/${sa.name}`);
-    return { sa, resources };
+    if (resources.length === 0) throw new HttpError(403, `no ImagePullSecret allows ServiceAccount ${who}`);
+    const release = inFlight.tryAcquire(who);
+    if (!release) throw new HttpError(429, `too many requests in progress from ServiceAccount ${who}`);
+    return { sa, resources, release };
   }
 
   async function dispatch(route: Route, req: IncomingMessage, url: URL, res: ServerResponse, log: { sa?: string }): Promise<void> {
     if (route === 'ca') {
-      if (opts.tls.ca === undefined) throw new HttpError(404, 'no CA certificate is configured');
-      send(res, 200, opts.tls.ca, 'application/x-pem-file');
+      if (tls.ca === undefined) throw new HttpError(404, 'no CA certificate is configured');
+      send(res, 200, tls.ca, 'application/x-pem-file');
       return;
     }
     if (route === 'helper') {
@@ -144,33 +133,44 @@ export async function startBuilderServer(opts: BuilderServerOptions): Promise<Bu
     }
     const who = await caller(req);
     log.sa = `${who.sa.namespace}/${who.sa.name}`;
-    if (route === 'credentials') send(res, 200, credentials(ctx, who, await readJson(req)));
-    else if (route === 'images') send(res, 200, await images(ctx, who, url.searchParams.get('ref')));
-    else send(res, 200, await repositories(ctx, who, await readJson(req)));
+    try {
+      if (route === 'credentials') send(res, 200, await credentials(ctx, who, await readJson(req)));
+      else if (route === 'images') send(res, 200, await images(ctx, who, url.searchParams.get('ref')));
+      else send(res, 200, await repositories(ctx, who, await readJson(req)));
+    } finally {
+      who.release();
+    }
+  }
+
+  /** The route to run, or the HttpError (414, 404, 405) the request line earns. */
+  function routeOf(req: IncomingMessage, res: ServerResponse, rawUrl: string, match: { method: string; route: Route } | undefined): Route {
+    if (rawUrl.length > MAX_URL) throw new HttpError(414, `the request URL is longer than ${MAX_URL / 1024} KiB`);
+    if (!match) throw new HttpError(404, 'not found');
+    if (req.method !== match.method) {
+      res.setHeader('Allow', match.method);
+      throw new HttpError(405, `use ${match.method}`);
+    }
+    return match.route;
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = clock.nowMs();
-    const url = new URL(req.url ?? '/', 'https://builder.invalid');
-    const match = ROUTES[url.pathname];
+    const rawUrl = req.url ?? '/';
+    const url = new URL(rawUrl.length > MAX_URL ? '/' : rawUrl, 'https://builder.invalid');
+    const match = ROUTES.get(url.pathname);
     const log: { sa?: string } = {};
     let status = 200;
     let reason: string | undefined;
     try {
-      if (!match) throw new HttpError(404, 'not found');
-      if (req.method !== match.method) {
-        res.setHeader('Allow', match.method);
-        throw new HttpError(405, `use ${match.method}`);
-      }
-      await dispatch(match.route, req, url, res, log);
+      await dispatch(routeOf(req, res, rawUrl, match), req, url, res, log);
     } catch (err) {
       status = err instanceof HttpError ? err.status : 500;
       reason = err instanceof HttpError ? err.message : 'internal error';
       if (!(err instanceof HttpError)) opts.logger.error({ err: errorMessage(err) }, 'builder request failed');
-      if (!res.headersSent) send(res, status, { message: reason });
+      if (!res.headersSent) sendAndDrain(req, res, status, reason);
       else res.destroy();
     }
-    const route = match?.route ?? 'unknown';
+    const route = status === 414 ? 'unknown' : match?.route ?? 'unknown';
     opts.onRequest?.(route, resultOf(status));
     const fields = { route, status, serviceAccount: log.sa, durationMs: clock.nowMs() - started, ...(reason ? { reason } : {}) };
     if (status >= 500) opts.logger.warn(fields, 'builder request');
@@ -178,7 +178,8 @@ export async function startBuilderServer(opts: BuilderServerOptions): Promise<Bu
     else opts.logger.debug(fields, 'builder request');
   }
 
-  const server: Server = createServer({ cert: opts.tls.cert, key: opts.tls.key }, (req, res) => { void handle(req, res); });
+  const server: Server = createServer({ cert: tls.cert, key: tls.key, maxHeaderSize: MAX_HEADER_BYTES }, (req, res) => { void handle(req, res); });
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => { answerClientError(err, socket); });
   const { host, port } = parseAddr(opts.addr);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -190,6 +191,10 @@ export async function startBuilderServer(opts: BuilderServerOptions): Promise<Bu
   return {
     url: `https://${urlHost}:${address.port}`,
     port: address.port,
+    setTls(next) {
+      server.setSecureContext({ cert: next.cert, key: next.key });
+      tls = next;
+    },
     close: () => new Promise<void>((resolve) => {
       server.close(() => { resolve(); });
       server.closeAllConnections();

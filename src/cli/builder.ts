@@ -3,6 +3,7 @@
 // builder requests metric, and TLS from files or a self-signed certificate made at start.
 import type { Logger } from 'pino';
 import { EcrRepositoryManager } from '../builder/ecr-repositories.ts';
+import { createScoper } from '../builder/scoped-credentials.ts';
 import { startBuilderServer, type BuilderServer } from '../builder/server.ts';
 import { resolveTls, servingHosts } from '../builder/tls.ts';
 import type { Controller } from '../controller/controller.ts';
@@ -32,6 +33,7 @@ export async function startBuilder(config: Config, deps: { controller: Controlle
     servingHosts({ name: 'pullsecret-sync', namespace: config.namespace }));
   return startBuilderServer({
     addr: config.builderAddr, tls, access: view, rest: deps.rest, audience: config.builderAudience, ecr, rateLimit: RATE_LIMIT,
+    scoper: createScoper({}),
     logger: deps.log.child({ component: 'builder' }),
     onRequest: (route, result) => { deps.metrics.builderRequests.inc({ endpoint: route, result }); },
   });

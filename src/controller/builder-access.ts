@@ -29,6 +29,16 @@ export class BuilderView {
     return { entry, ...(source?.expiresAt ? { expiresAt: new Date(source.expiresAt) } : {}) };
   }
 
+  /** Calls `listener` with each deleted ServiceAccount, from the ServiceAccount watch every replica runs. */
+  onServiceAccountDeleted(listener: (sa: { namespace: string; name: string }) => void): void {
+    this.caches.serviceAccounts.on({
+      delete: (sa) => {
+        const { namespace, name } = sa.metadata;
+        if (namespace !== undefined) listener({ namespace, name });
+      },
+    });
+  }
+
   /** The ECR source of `ips` for `region` and the data of its key Secret, for repository creation. */
   ecrSource(ips: ImagePullSecret, region: string): { source: EcrSource; secret?: SecretData } | undefined {
     const source = ips.spec.registry.ecr?.find((e) => e.region === region);

@@ -5,7 +5,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -18,13 +17,13 @@ import type { ImagePullSecret } from '../../src/api/v1alpha1/types.ts';
 import type { BuilderAccess, RegistryCredentials } from '../../src/builder/access.ts';
 import { allowsServiceAccount } from '../../src/builder/authz.ts';
 import { EcrRepositoryManager } from '../../src/builder/ecr-repositories.ts';
-import type { FetchLike } from '../../src/builder/registry-client.ts';
 import { startBuilderServer, type BuilderServer } from '../../src/builder/server.ts';
 import { generateTls, servingHosts } from '../../src/builder/tls.ts';
 import { KubeRest } from '../../src/kube/rest.ts';
 import { createLogger } from '../../src/log/logger.ts';
 import { createNamespace, deleteNamespace } from '../support/cluster.ts';
 import { uniqueName } from '../support/eventually.ts';
+import { caFetch, textOf } from '../support/https-fetch.ts';
 import { makeOciImage } from '../support/oci-image.ts';
 import { adminKubeConfig, mintToken } from '../testbed/clients.ts';
 import { currentTestbed } from '../testbed/testbed.ts';
@@ -76,26 +75,6 @@ const access: BuilderAccess = {
   credentials: (name, key) => (name === main.metadata.name || name === scoped.metadata.name ? credentials.get(key) : undefined),
 };
 
-/** A FetchLike over node:https that trusts `ca`, for the registry and for calls to the builder API. */
-function caFetch(ca: string | Buffer): FetchLike {
-  return (url, init) => new Promise((resolve, reject) => {
-    const req = request(url, { method: init.method, headers: init.headers, ca, ...(init.signal ? { signal: init.signal } : {}) }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('error', reject);
-      res.on('end', () => {
-        const get = (n: string): string | null => {
-          const v = res.headers[n.toLowerCase()];
-          return v === undefined ? null : Array.isArray(v) ? v.join(', ') : v;
-        };
-        resolve({ status: res.statusCode ?? 0, headers: { get }, text: () => Promise.resolve(Buffer.concat(chunks).toString('utf8')) });
-      });
-    });
-    req.on('error', reject);
-    req.end(init.body);
-  });
-}
-
 const client = caFetch(tls.ca ?? '');
 let server: BuilderServer;
 let limitedServer: BuilderServer;
@@ -104,7 +83,7 @@ const tokens: Record<string, string> = {};
 async function api(base: BuilderServer, method: string, path: string, token?: string, body?: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
   const headers: Record<string, string> = { ...(token ? { Authorization: `Bearer ${token}` } : {}), ...(body ? { 'Content-Type': 'application/json' } : {}) };
   const res = await client(`${base.url}${path}`, { method, headers, ...(body ? { body: JSON.stringify(body) } : {}) });
-  const text = await res.text();
+  const text = await textOf(res);
   return { status: res.status, json: (res.headers.get('content-type') === 'application/json' ? JSON.parse(text) : { text }) as Record<string, unknown> };
 }
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { AuthenticationUnavailable, Authenticator, serviceAccountOf, tokenExpiryMs } from '../../../src/builder/authn.ts';
-import { KeyedRateLimiter } from '../../../src/builder/rate-limit.ts';
+import { AuthenticationUnavailable, Authenticator, DEFAULT_CACHE_TTL_MS, serviceAccountOf, tokenExpiryMs } from '../../../src/builder/authn.ts';
+import { InFlightLimiter, KeyedRateLimiter } from '../../../src/builder/rate-limit.ts';
 import { KubeApiError, type RequestSpec } from '../../../src/kube/rest.ts';
 import { FakeClock } from '../../../src/util/clock.ts';
 
@@ -65,6 +65,44 @@ test('positive answers are cached for at most the TTL and never past the token e
   assert.equal(authn.isCached(shortLived), false);
   await authn.authenticate(shortLived);
   assert.equal(specs.length, 4);
+});
+
+test('the cache holds answers 3 s by default, and revoking a ServiceAccount drops only its answers', async () => {
+  const clock = new FakeClock(0);
+  let username = 'system:serviceaccount:ci:k';
+  const specs: unknown[] = [];
+  const rest = { call: <T>(spec: unknown): Promise<T> => { specs.push(spec); return Promise.resolve({ status: { authenticated: true, user: { username }, audiences: ['a'] } } as T); } };
+  const authn = new Authenticator({ rest, audience: 'a', clock });
+  const k = jwt({ exp: 3600, n: 1 });
+  const other = jwt({ exp: 3600, n: 2 });
+  await authn.authenticate(k);
+  username = 'system:serviceaccount:ci:other';
+  await authn.authenticate(other);
+  clock.advance(2999);
+  assert.equal(authn.isCached(k), true);
+  clock.advance(2);
+  assert.equal(authn.isCached(k), false, `default TTL is ${DEFAULT_CACHE_TTL_MS} ms`);
+  await authn.authenticate(other);
+  username = 'system:serviceaccount:ci:k';
+  await authn.authenticate(k);
+  assert.equal(authn.isCached(k) && authn.isCached(other), true);
+  authn.revoke({ namespace: 'ci', name: 'k' });
+  assert.equal(authn.isCached(k), false);
+  assert.equal(authn.isCached(other), true);
+});
+
+test('in-flight limits hold per key and release once', () => {
+  const limiter = new InFlightLimiter(2);
+  const a1 = limiter.tryAcquire('a');
+  const a2 = limiter.tryAcquire('a');
+  assert.ok(a1 && a2);
+  assert.equal(limiter.tryAcquire('a'), undefined);
+  assert.ok(limiter.tryAcquire('b'));
+  a1();
+  a1();
+  const a3 = limiter.tryAcquire('a');
+  assert.ok(a3);
+  assert.equal(limiter.tryAcquire('a'), undefined, 'a double release frees one slot, not two');
 });
 
 test('a failing TokenReview is "unavailable", with no token in the message', async () => {

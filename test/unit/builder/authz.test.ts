@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Builder, ImagePullSecret } from '../../../src/api/v1alpha1/types.ts';
-import { allowsImage, allowsRegistry, allowsServiceAccount, authorize, resourcesAllowing } from '../../../src/builder/authz.ts';
+import { allowsImage, allowsRegistry, allowsServiceAccount, authorize, isLimited, namedRepositories, resourcesAllowing } from '../../../src/builder/authz.ts';
 import { parseImageRef, type ImageRef } from '../../../src/builder/image-ref.ts';
 
 function ips(name: string, builder: Builder | undefined, created = '2025-01-01T00:00:00Z'): ImagePullSecret {
@@ -28,8 +28,8 @@ test('ServiceAccounts are allowed by exact name or by "*" within the namespace o
   for (const [builder, want, name] of cases) assert.equal(allowsServiceAccount(ips('r', builder), kaniko), want, name);
 });
 
-test('builder.repositories limits images by prefix and registries by host', () => {
-  const limited = ips('r', { serviceAccounts: [], repositories: [`${ECR}/builds/`, 'https://R.io/team/app', 'team/'] });
+test('builder.repositories limits images by whole path segments and registries by host', () => {
+  const limited = ips('r', { serviceAccounts: [], repositories: [`${ECR}/builds/`, 'https://R.io/team/app', 'team/', 'gcr.io/proj/app'] });
   const open = ips('r', { serviceAccounts: [] });
   const images: [string, boolean][] = [
     [`${ECR}/builds/app:1`, true],
@@ -37,7 +37,11 @@ test('builder.repositories limits images by prefix and registries by host', () =
     [`${ECR}/other/app`, false],
     [`${ECR}/builds`, false],
     ['r.io/team/app:1', true],
-    ['r.io/team/app-two', true], // plain string prefix: end a prefix with "/" to mean "below"
+    ['r.io/team/app-two', false], // whole segments only
+    ['r.io/team/app/cache:1', true],
+    ['gcr.io/proj/app:1', true],
+    ['gcr.io/proj/appendix:1', false],
+    ['gcr.io/proj/app@sha256:' + 'a'.repeat(64), true],
     ['r.io/team/other', false],
     ['team/app', true], // Docker Hub shorthand on both sides
     ['docker.io/library/nginx', false],
@@ -68,4 +72,16 @@ test('authorize narrows to resources in scope, oldest first, and says why when n
   const nobody = authorize([stranger], kaniko, { registry: 'r.io' });
   assert.equal(nobody.allowed, false);
   assert.match(nobody.reason, /no ImagePullSecret allows ServiceAccount ci\/kaniko/);
+});
+
+test('a limited resource admits named repositories only within its entries, and names the ones it can scope to', () => {
+  const limited = ips('r', { serviceAccounts: [], repositories: ['r.io/team/', 'r.io/solo/app', 'https://R.io/other', 'gcr.io/proj/app'] });
+  assert.equal(allowsRegistry(limited, 'r.io', ['team/a', 'solo/app']), true);
+  assert.equal(allowsRegistry(limited, 'r.io', ['team/a', 'solo/appendix']), false);
+  assert.equal(allowsRegistry(limited, 'r.io', ['team']), false); // "team/" admits only what is below it
+  assert.equal(allowsRegistry(limited, 'gcr.io', ['proj/app/x']), true);
+  assert.deepEqual(namedRepositories(limited, 'r.io'), ['other', 'solo/app']);
+  assert.deepEqual(namedRepositories(limited, 'ghcr.io'), []);
+  assert.equal(isLimited(limited), true);
+  assert.equal(isLimited(ips('o', { serviceAccounts: [] })), false);
 });

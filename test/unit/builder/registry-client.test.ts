@@ -1,9 +1,12 @@
 import assert from 'node:assert/strict';
+import { Readable } from 'node:stream';
 import { test } from 'node:test';
-import { checkManifest, MANIFEST_ACCEPT, parseChallenge, RegistryError, type FetchLike } from '../../../src/builder/registry-client.ts';
+import { createHash } from 'node:crypto';
+import { checkManifest, MANIFEST_ACCEPT, MAX_MANIFEST_BYTES, parseChallenge, RegistryError, type FetchLike } from '../../../src/builder/registry-client.ts';
+import { requestToken } from '../../../src/builder/registry-token.ts';
 
 interface Call { url: string; method: string; headers: Record<string, string>; body?: string }
-interface Reply { status: number; headers?: Record<string, string>; body?: string }
+interface Reply { status: number; headers?: Record<string, string>; body?: string | Buffer | Iterable<Buffer> }
 
 /** A scripted registry: answers from `respond`, records every request. */
 function fakeFetch(respond: (call: Call) => Reply): { fetch: FetchLike; calls: Call[] } {
@@ -13,7 +16,7 @@ function fakeFetch(respond: (call: Call) => Reply): { fetch: FetchLike; calls: C
     calls.push(call);
     const r = respond(call);
     const headers = new Map(Object.entries(r.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
-    return Promise.resolve({ status: r.status, headers: { get: (n: string) => headers.get(n.toLowerCase()) ?? null }, text: () => Promise.resolve(r.body ?? '') });
+    return Promise.resolve({ status: r.status, headers: { get: (n: string) => headers.get(n.toLowerCase()) ?? null }, body: r.body === undefined ? null : Readable.from(typeof r.body === 'string' || Buffer.isBuffer(r.body) ? [Buffer.from(r.body)] : r.body) });
   };
   return { fetch, calls };
 }
@@ -22,10 +25,11 @@ const entry = { registry: 'r.io', auth: Buffer.from('user:pw').toString('base64'
 const DIGEST = `sha256:${'b'.repeat(64)}`;
 
 test('WWW-Authenticate challenges parse into scheme and parameters', () => {
-  assert.deepEqual(parseChallenge('Bearer realm="https://auth.r.io/token",service="r.io",scope="repository:a/b:pull,push"'),
+  const parse = (h: string) => { const c = parseChallenge(h); return { scheme: c.scheme, params: { ...c.params } }; };
+  assert.deepEqual(parse('Bearer realm="https://auth.r.io/token",service="r.io",scope="repository:a/b:pull,push"'),
     { scheme: 'bearer', params: { realm: 'https://auth.r.io/token', service: 'r.io', scope: 'repository:a/b:pull,push' } });
-  assert.deepEqual(parseChallenge('Basic realm="Registry Realm"'), { scheme: 'basic', params: { realm: 'Registry Realm' } });
-  assert.deepEqual(parseChallenge(''), { scheme: '', params: {} });
+  assert.deepEqual(parse('Basic realm="Registry Realm"'), { scheme: 'basic', params: { realm: 'Registry Realm' } });
+  assert.deepEqual(parse(''), { scheme: '', params: {} });
 });
 
 test('Basic registries answer the HEAD directly: digest on 200, absent on 404', async () => {
@@ -92,4 +96,41 @@ test('a HEAD answer without a digest is completed by hashing the GET body', asyn
   const { fetch } = fakeFetch((c) => (c.method === 'HEAD' ? { status: 200 } : { status: 200, body }));
   const result = await checkManifest({ host: 'r.io', repository: 'a', reference: 'x', entry, fetch });
   assert.deepEqual(result, { exists: true, digest: 'sha256:' + (await import('node:crypto')).createHash('sha256').update(body).digest('hex') });
+});
+
+test('the GET body is hashed as bytes, not as decoded text', async () => {
+  const body = Buffer.from([0x7b, 0xff, 0xfe, 0x7d]); // not valid UTF-8: decoding would change the bytes
+  const { fetch } = fakeFetch((c) => (c.method === 'HEAD' ? { status: 200 } : { status: 200, body }));
+  const result = await checkManifest({ host: 'r.io', repository: 'a', reference: 'x', entry, fetch });
+  assert.deepEqual(result, { exists: true, digest: `sha256:${createHash('sha256').update(body).digest('hex')}` });
+});
+
+test('a manifest body past 4 MiB is refused naming the cap, and is not read further', async () => {
+  let produced = 0;
+  function* endless(): Generator<Buffer> {
+    for (;;) {
+      produced += 1024 * 1024;
+      yield Buffer.alloc(1024 * 1024, 0x20);
+    }
+  }
+  const streamed = fakeFetch((c) => (c.method === 'HEAD' ? { status: 200 } : { status: 200, body: endless() }));
+  await assert.rejects(checkManifest({ host: 'r.io', repository: 'a', reference: 'x', entry, fetch: streamed.fetch }),
+    /^RegistryError: the manifest is larger than 4 MiB: the registry at r\.io sent more than registries accept$/);
+  assert.ok(produced <= MAX_MANIFEST_BYTES + 2 * 1024 * 1024, `read ${produced} bytes`);
+  const declared = fakeFetch((c) => (c.method === 'HEAD' ? { status: 200 } : { status: 200, headers: { 'Content-Length': String(MAX_MANIFEST_BYTES + 1) }, body: 'x' }));
+  await assert.rejects(checkManifest({ host: 'r.io', repository: 'a', reference: 'x', entry, fetch: declared.fetch }), /larger than 4 MiB/);
+  const exact = fakeFetch((c) => (c.method === 'HEAD' ? { status: 200 } : { status: 200, body: Buffer.alloc(MAX_MANIFEST_BYTES, 0x20) }));
+  assert.equal((await checkManifest({ host: 'r.io', repository: 'a', reference: 'x', entry, fetch: exact.fetch })).exists, true);
+});
+
+test('a token is asked for every scope at once, and its lifetime comes from the answer', async () => {
+  const { fetch, calls } = fakeFetch(() => ({ status: 200, body: JSON.stringify({ token: 't', expires_in: 300, issued_at: '2030-01-01T00:00:00Z' }) }));
+  const got = await requestToken(fetch, { realm: 'https://auth.r.io/token', service: 'r.io' }, entry,
+    ['repository:a:pull,push', 'repository:b/c:pull,push'], AbortSignal.timeout(1000), Date.parse('2030-01-01T00:00:10Z'));
+  assert.equal(got.token, 't');
+  assert.equal(got.expiresAt.toISOString(), '2030-01-01T00:05:00.000Z');
+  assert.deepEqual(new URL(calls[0]?.url ?? '').searchParams.getAll('scope'), ['repository:a:pull,push', 'repository:b/c:pull,push']);
+  const short = fakeFetch(() => ({ status: 200, body: JSON.stringify({ token: 't' }) }));
+  const now = Date.parse('2030-01-01T00:00:00Z');
+  assert.equal((await requestToken(short.fetch, { realm: 'https://a.r.io/' }, entry, ['repository:a:pull'], AbortSignal.timeout(1000), now)).expiresAt.getTime(), now + 60_000);
 });

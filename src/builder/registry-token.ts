@@ -1,0 +1,122 @@
+// The Distribution token protocol (https://distribution.github.io/distribution/spec/auth/token/), from the
+// client's side: a registry that answers 401 with `WWW-Authenticate: Bearer realm=…,service=…` issues
+// bearer tokens at its realm for the scopes a client asks (`repository:<name>:pull,push`). The daemon asks
+// with the resource's credentials: Basic auth on a GET, or the OAuth2 refresh-token grant when it holds an
+// identity token. Used for the pull-scoped token of a manifest check and for the repository-scoped tokens
+// handed to limited callers. Realms must be https without userinfo, redirects are not followed, answers
+// are read with a size cap, and errors carry HTTP codes only, never credentials or response bodies.
+import type { AuthEntry } from '../dockerconfig/index.ts';
+import { BodyTooLarge, discard, readCapped, type FetchLike, type FetchResponse } from './http-body.ts';
+
+/** A token answer is a few KiB; anything larger is not a token service speaking the protocol. */
+const MAX_TOKEN_ANSWER = 1024 * 1024;
+/** The protocol's default lifetime when the realm states none (`expires_in` absent). */
+const DEFAULT_EXPIRES_IN_S = 60;
+
+/** The registry could not answer the question; `message` is safe to return to the caller. */
+export class RegistryError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RegistryError';
+  }
+}
+
+export interface BearerChallenge { realm: string; service?: string }
+
+/** username/password of an entry: explicit fields first, else decoded from `auth`. */
+export function basicCredentials(entry: AuthEntry): { username: string; password: string } {
+  if (entry.username !== undefined && entry.password !== undefined) return { username: entry.username, password: entry.password };
+  const text = Buffer.from(entry.auth, 'base64').toString('utf8');
+  const colon = text.indexOf(':');
+  return { username: text.slice(0, Math.max(0, colon)), password: text.slice(colon + 1) };
+}
+
+/** The scheme and parameters of a WWW-Authenticate header (`Bearer realm="…",service="…"`). */
+export function parseChallenge(header: string): { scheme: string; params: Record<string, string> } {
+  const space = header.indexOf(' ');
+  const scheme = (space < 0 ? header : header.slice(0, space)).toLowerCase();
+  const params: Record<string, string> = Object.create(null) as Record<string, string>;
+  const re = /([A-Za-z][\w-]*)=(?:"((?:[^"\\]|\\.)*)"|([^,\s]*))/g;
+  for (const m of (space < 0 ? '' : header.slice(space + 1)).matchAll(re)) {
+    const key = (m[1] ?? '').toLowerCase();
+    params[key] = m[2] !== undefined ? m[2].replace(/\\(.)/g, '$1') : (m[3] ?? '');
+  }
+  return { scheme, params };
+}
+
+/** The Bearer challenge of a 401 answer, or undefined when the registry asks for something else. */
+export function bearerChallenge(header: string | null): BearerChallenge | undefined {
+  const { scheme, params } = parseChallenge(header ?? '');
+  if (scheme !== 'bearer' || !Object.hasOwn(params, 'realm')) return undefined;
+  const realm = params.realm ?? '';
+  return Object.hasOwn(params, 'service') ? { realm, service: params.service ?? '' } : { realm };
+}
+
+/**
+ * The registry's Bearer challenge from an anonymous `GET /v2/`, or undefined when it does not speak token
+ * auth (Basic, or no authentication at all).
+ */
+export async function discoverChallenge(fetchFn: FetchLike, host: string, signal: AbortSignal): Promise<BearerChallenge | undefined> {
+  const res = await fetchFn(`https://${host}/v2/`, { method: 'GET', headers: {}, redirect: 'manual', signal });
+  await discard(res);
+  return res.status === 401 ? bearerChallenge(res.headers.get('www-authenticate')) : undefined;
+}
+
+export interface RegistryToken { token: string; expiresAt: Date }
+
+function realmURL(realm: string): URL {
+  let url: URL;
+  try {
+    url = new URL(realm);
+  } catch {
+    throw new RegistryError('the registry asked for a token from an invalid realm');
+  }
+  if (url.protocol !== 'https:' || url.username || url.password) throw new RegistryError('the registry asked for a token from a non-https realm');
+  return url;
+}
+
+/** The realm's answer: OAuth2 refresh-token grant for identity tokens, else a GET with Basic auth. */
+function askRealm(fetchFn: FetchLike, challenge: BearerChallenge, entry: AuthEntry, scopes: string[], signal: AbortSignal): ReturnType<FetchLike> {
+  const url = realmURL(challenge.realm);
+  if (entry.identitytoken !== undefined) {
+    const form = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: entry.identitytoken, scope: scopes.join(' '), client_id: 'pullsecret-sync' });
+    if (challenge.service !== undefined) form.set('service', challenge.service);
+    return fetchFn(url.toString(), { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: form.toString(), redirect: 'manual', signal });
+  }
+  if (challenge.service !== undefined) url.searchParams.set('service', challenge.service);
+  for (const scope of scopes) url.searchParams.append('scope', scope);
+  const { username, password } = basicCredentials(entry);
+  const basic = Buffer.from(`${username}:${password}`).toString('base64');
+  return fetchFn(url.toString(), { method: 'GET', headers: { Authorization: `Basic ${basic}` }, redirect: 'manual', signal });
+}
+
+type TokenAnswer = { token?: unknown; access_token?: unknown; expires_in?: unknown; issued_at?: unknown };
+
+async function tokenAnswer(res: FetchResponse): Promise<TokenAnswer> {
+  if (res.status !== 200) {
+    await discard(res);
+    throw new RegistryError(`the registry's token service answered HTTP ${res.status}`);
+  }
+  let bytes: Buffer;
+  try {
+    bytes = await readCapped(res, MAX_TOKEN_ANSWER, "token service's answer");
+  } catch (err) {
+    if (err instanceof BodyTooLarge) throw new RegistryError(err.message);
+    throw err;
+  }
+  try {
+    return JSON.parse(bytes.toString('utf8')) as TokenAnswer;
+  } catch {
+    throw new RegistryError("the registry's token service answered with something that is not JSON");
+  }
+}
+
+/** Asks the realm for a token covering `scopes`, with the entry's credentials. */
+export async function requestToken(fetchFn: FetchLike, challenge: BearerChallenge, entry: AuthEntry, scopes: string[], signal: AbortSignal, now = Date.now()): Promise<RegistryToken> {
+  const body = await tokenAnswer(await askRealm(fetchFn, challenge, entry, scopes, signal));
+  const token = typeof body.token === 'string' && body.token !== '' ? body.token : body.access_token;
+  if (typeof token !== 'string' || token === '') throw new RegistryError("the registry's token service returned no token");
+  const expiresIn = typeof body.expires_in === 'number' && body.expires_in > 0 ? body.expires_in : DEFAULT_EXPIRES_IN_S;
+  const issued = typeof body.issued_at === 'string' ? Date.parse(body.issued_at) : NaN;
+  return { token, expiresAt: new Date((Number.isFinite(issued) ? Math.min(issued, now) : now) + expiresIn * 1000) };
+}
