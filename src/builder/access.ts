@@ -15,7 +15,7 @@ export interface BuilderAccess {
   /** The current merged credentials of resource `name` for canonical registry key `registry`, if any. */
   credentials(name: string, registry: string): RegistryCredentials | undefined;
   /** Calls `listener` whenever a ServiceAccount is deleted (watched), so cached authentications end at once. */
-  onServiceAccountDeleted?(listener: (sa: ServiceAccountRef) => void): void;
+  onServiceAccountDeleted?(listener: (sa: ServiceAccountRef & { uid?: string }) => void): void;
 }
 
 export interface EcrRepositories {

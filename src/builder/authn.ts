@@ -4,9 +4,12 @@
 // `system:serviceaccount:<namespace>:<name>`. Positive answers are cached briefly under the sha256 of the
 // token (never the token itself), for at most `cacheTtlMs` (default 3 s) and never past the token's own
 // `exp`, so a builder that calls several times in a row costs one TokenReview. Negative answers are not
-// cached. Revocation: `revoke(sa)` drops every cached answer of a ServiceAccount at once (the server calls
-// it when the ServiceAccount is deleted), and the short TTL bounds everything else — a token the API
-// server stops accepting is refused within the TTL.
+// cached. Revocation: `revoke(sa)` (the server calls it when the watch sees a ServiceAccount deleted)
+// drops every cached answer of the ServiceAccount at once and remembers its UID, and answers naming a
+// revoked UID are refused: the API server itself keeps accepting a deleted ServiceAccount's token for a
+// while (its own TokenReview cache, 10 s by default), so forgetting our cache alone would not be enough.
+// A ServiceAccount created again under the same name has a new UID and works at once. The short TTL
+// bounds every other change the API server makes to a token's validity.
 import { createHash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import type { KubeRest } from '../kube/rest.ts';
@@ -14,12 +17,15 @@ import { realClock, type Clock } from '../util/clock.ts';
 import type { ServiceAccountRef } from './access.ts';
 
 const SA_PREFIX = 'system:serviceaccount:';
+/** How long a deleted ServiceAccount's UID is refused: far past any API server token cache. */
+const REVOKED_TTL_MS = 10 * 60 * 1000;
 export const DEFAULT_CACHE_TTL_MS = 3000;
 const NAME_RE = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
 
 interface TokenReviewStatus {
   authenticated?: boolean;
-  user?: { username?: string };
+  /** For ServiceAccount tokens, `uid` is the ServiceAccount's UID. */
+  user?: { username?: string; uid?: string };
   audiences?: string[];
   error?: string;
 }
@@ -65,6 +71,7 @@ export function tokenExpiryMs(token: string): number | undefined {
 
 export class Authenticator {
   private readonly cache: LRUCache<string, { sa: ServiceAccountRef; untilMs: number }>;
+  private readonly revoked: LRUCache<string, true>;
   private readonly clock: Clock;
   private readonly ttlMs: number;
 
@@ -72,10 +79,12 @@ export class Authenticator {
     this.clock = opts.clock ?? realClock;
     this.ttlMs = opts.cacheTtlMs ?? DEFAULT_CACHE_TTL_MS;
     this.cache = new LRUCache({ max: opts.max ?? 10_000 });
+    this.revoked = new LRUCache({ max: opts.max ?? 10_000, ttl: REVOKED_TTL_MS, perf: { now: () => this.clock.nowMs() } });
   }
 
-  /** Forgets every cached answer for `sa`: its next call costs a TokenReview, which a deleted SA fails. */
-  revoke(sa: ServiceAccountRef): void {
+  /** Forgets every cached answer for `sa` and refuses its UID from now on (see the file comment). */
+  revoke(sa: ServiceAccountRef & { uid?: string }): void {
+    if (sa.uid) this.revoked.set(sa.uid, true);
     for (const [key, value] of this.cache.entries()) {
       if (value.sa.namespace === sa.namespace && value.sa.name === sa.name) this.cache.delete(key);
     }
@@ -98,7 +107,8 @@ export class Authenticator {
     if (hit && hit.untilMs > now) return hit.sa;
     if (hit) this.cache.delete(key);
     const status = await this.review(token);
-    const sa = status.authenticated === true && (status.audiences ?? []).includes(this.opts.audience)
+    const uid = status.user?.uid;
+    const sa = status.authenticated === true && (status.audiences ?? []).includes(this.opts.audience) && !(uid && this.revoked.has(uid))
       ? serviceAccountOf(status.user?.username)
       : undefined;
     if (!sa) return undefined;

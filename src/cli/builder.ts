@@ -3,6 +3,7 @@
 // builder requests metric, and TLS from files or a self-signed certificate made at start.
 import type { Logger } from 'pino';
 import { EcrRepositoryManager } from '../builder/ecr-repositories.ts';
+import type { FetchLike } from '../builder/http-body.ts';
 import { createScoper } from '../builder/scoped-credentials.ts';
 import { startBuilderServer, type BuilderServer } from '../builder/server.ts';
 import { resolveTls, servingHosts } from '../builder/tls.ts';
@@ -15,7 +16,7 @@ import type { Config } from './config.ts';
 /** Builder requests per ServiceAccount: a burst for a multi-stage build, then a steady trickle. */
 const RATE_LIMIT = { qps: 5, burst: 20 };
 
-export async function startBuilder(config: Config, deps: { controller: Controller; rest: KubeRest; metrics: Metrics; log: Logger }): Promise<BuilderServer> {
+export async function startBuilder(config: Config, deps: { controller: Controller; rest: KubeRest; metrics: Metrics; log: Logger; fetch?: FetchLike }): Promise<BuilderServer> {
   const view = deps.controller.builderView();
   const awsCredentials = defaultAwsCredentials();
   const ecr = new EcrRepositoryManager({
@@ -33,7 +34,7 @@ export async function startBuilder(config: Config, deps: { controller: Controlle
     servingHosts({ name: 'pullsecret-sync', namespace: config.namespace }));
   return startBuilderServer({
     addr: config.builderAddr, tls, access: view, rest: deps.rest, audience: config.builderAudience, ecr, rateLimit: RATE_LIMIT,
-    scoper: createScoper({}),
+    scoper: createScoper(deps.fetch ? { fetch: deps.fetch } : {}), ...(deps.fetch ? { fetch: deps.fetch } : {}),
     logger: deps.log.child({ component: 'builder' }),
     onRequest: (route, result) => { deps.metrics.builderRequests.inc({ endpoint: route, result }); },
   });

@@ -16,6 +16,7 @@ import { serveHealth, serveMetrics, type HttpServer } from '../metrics/http.ts';
 import { Metrics } from '../metrics/metrics.ts';
 import { realClock } from '../util/clock.ts';
 import { errorMessage } from '../util/errors.ts';
+import type { FetchLike } from '../builder/http-body.ts';
 import { startBuilder } from './builder.ts';
 import type { Config } from './config.ts';
 
@@ -43,6 +44,8 @@ export interface DaemonOptions {
   tokenCache?: Pick<TokenCacheOptions, 'floorMs' | 'backoff' | 'jitter'>;
   /** Workload identity token file of Azure (AZURE_FEDERATED_TOKEN_FILE). */
   azureFederatedTokenFile?: string;
+  /** How the builder front reaches registries; default globalThis.fetch (tests add their CA). */
+  builderFetch?: FetchLike;
 }
 
 function defaultProviders(opts: DaemonOptions): CloudProviders {
@@ -95,7 +98,7 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
       return controller.cachesSynced() ? { ok: true, message: 'ok' } : { ok: false, message: 'caches not synced' };
     },
   }));
-  const builder = await startBuilder(config, { controller, rest, metrics, log });
+  const builder = await startBuilder(config, { controller, rest, metrics, log, ...(opts.builderFetch ? { fetch: opts.builderFetch } : {}) });
   log.info({ server: kc.getCurrentCluster()?.server, builder: builder.url }, 'Starting caches');
   await controller.startCaches();
 

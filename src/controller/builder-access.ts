@@ -30,11 +30,11 @@ export class BuilderView {
   }
 
   /** Calls `listener` with each deleted ServiceAccount, from the ServiceAccount watch every replica runs. */
-  onServiceAccountDeleted(listener: (sa: { namespace: string; name: string }) => void): void {
+  onServiceAccountDeleted(listener: (sa: { namespace: string; name: string; uid?: string }) => void): void {
     this.caches.serviceAccounts.on({
       delete: (sa) => {
-        const { namespace, name } = sa.metadata;
-        if (namespace !== undefined) listener({ namespace, name });
+        const { namespace, name, uid } = sa.metadata;
+        if (namespace !== undefined) listener({ namespace, name, ...(uid === undefined ? {} : { uid }) });
       },
     });
   }

@@ -23,13 +23,13 @@ import { KubeRest } from '../../src/kube/rest.ts';
 import { createLogger } from '../../src/log/logger.ts';
 import { createNamespace, deleteNamespace } from '../support/cluster.ts';
 import { uniqueName } from '../support/eventually.ts';
+import { helperGet as runHelper, HELPER } from '../support/credential-helper.ts';
 import { caFetch, textOf } from '../support/https-fetch.ts';
 import { makeOciImage } from '../support/oci-image.ts';
 import { adminKubeConfig, mintToken } from '../testbed/clients.ts';
 import { currentTestbed } from '../testbed/testbed.ts';
 
 const run = promisify(execFile);
-const HELPER = join(import.meta.dirname, '../../scripts/docker-credential-pullsecret-sync');
 const AUDIENCE = 'pullsecret-sync';
 const ECR_HOST = '123456789012.dkr.ecr.us-east-1.amazonaws.com';
 const ACCESS_POLICY = JSON.stringify({ Version: '2012-10-17', Statement: [{ Sid: 'ci', Effect: 'Allow',
@@ -152,15 +152,8 @@ function helperEnv(): NodeJS.ProcessEnv {
   return { ...process.env, PULLSECRET_SYNC_URL: server.url, PULLSECRET_SYNC_TOKEN_FILE: tokenFile, PULLSECRET_SYNC_CA_FILE: caFile };
 }
 
-async function helperGet(serverURL: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  const child = execFile('sh', [HELPER, 'get'], { env: helperEnv() });
-  child.stdin?.end(`${serverURL}\n`);
-  let stdout = '';
-  let stderr = '';
-  child.stdout?.on('data', (d: Buffer) => { stdout += d.toString(); });
-  child.stderr?.on('data', (d: Buffer) => { stderr += d.toString(); });
-  const code = await new Promise<number>((resolve) => child.on('close', (c) => { resolve(c ?? -1); }));
-  return { code, stdout, stderr };
+function helperGet(serverURL: string): ReturnType<typeof runHelper> {
+  return runHelper(helperEnv(), serverURL);
 }
 
 test("the helper's get prints the registry credentials; an unknown registry fails as Docker expects", async () => {

@@ -38,3 +38,8 @@ export function push(source: string, destination: string, certDir: string, creds
 export function inspect(image: string, certDir: string, authfile?: string): Promise<SkopeoResult> {
   return skopeo(['inspect', '--raw', `--cert-dir=${certDir}`, ...(authfile ? [`--authfile=${authfile}`] : ['--no-creds']), `docker://${image}`]);
 }
+
+/** A push that authenticates with a registry (bearer) token only, as `--dest-registry-token` sends it. */
+export function pushWithRegistryToken(source: string, destination: string, certDir: string, token: string): Promise<SkopeoResult> {
+  return skopeo(['copy', '--insecure-policy', `--dest-cert-dir=${certDir}`, `--dest-registry-token=${token}`, source, `docker://${destination}`]);
+}

@@ -35,12 +35,29 @@ function probe(url: string, ca: Buffer): Promise<boolean> {
   });
 }
 
+/** Distribution token auth instead of htpasswd: the registry trusts tokens signed under rootCertBundle. */
+export interface RegistryTokenAuth {
+  realm: string;
+  service: string;
+  issuer: string;
+  /** PEM file of the certificate(s) whose keys sign the tokens. */
+  rootCertBundle: string;
+}
+
 export interface RegistryOptions {
   dir: string;
   users: RegistryUser[];
   ca: string;
   cert: string;
   key: string;
+  /** When given, the registry uses token auth from this realm (users then live in the realm). */
+  token?: RegistryTokenAuth;
+}
+
+function authConfig(opts: RegistryOptions, htpasswd: string): string[] {
+  if (!opts.token) return ['auth:', '  htpasswd:', '    realm: pullsecret-sync-testbed', `    path: ${htpasswd}`];
+  const t = opts.token;
+  return ['auth:', '  token:', `    realm: ${t.realm}`, `    service: ${t.service}`, `    issuer: ${t.issuer}`, `    rootcertbundle: ${t.rootCertBundle}`];
 }
 
 export async function startRegistry(opts: RegistryOptions): Promise<RegistryInfo> {
@@ -57,7 +74,7 @@ export async function startRegistry(opts: RegistryOptions): Promise<RegistryInfo
     'version: 0.1', 'log:', '  level: warn', '  accesslog:', '    disabled: true',
     'storage:', '  filesystem:', `    rootdirectory: ${join(opts.dir, 'storage')}`, '  delete:', '    enabled: true',
     'http:', `  addr: 127.0.0.1:${port}`, '  tls:', `    certificate: ${opts.cert}`, `    key: ${opts.key}`,
-    'auth:', '  htpasswd:', '    realm: pullsecret-sync-testbed', `    path: ${htpasswd}`, '',
+    ...authConfig(opts, htpasswd), '',
   ].join('\n'));
   const certDir = join(opts.dir, 'certs.d');
   mkdirSync(certDir, { recursive: true });

@@ -67,16 +67,17 @@ test('positive answers are cached for at most the TTL and never past the token e
   assert.equal(specs.length, 4);
 });
 
-test('the cache holds answers 3 s by default, and revoking a ServiceAccount drops only its answers', async () => {
+test('the cache holds answers 3 s by default; revoking a ServiceAccount drops its answers and refuses its UID', async () => {
   const clock = new FakeClock(0);
   let username = 'system:serviceaccount:ci:k';
-  const specs: unknown[] = [];
-  const rest = { call: <T>(spec: unknown): Promise<T> => { specs.push(spec); return Promise.resolve({ status: { authenticated: true, user: { username }, audiences: ['a'] } } as T); } };
+  let uid = 'uid-k';
+  const rest = { call: <T>(): Promise<T> => Promise.resolve({ status: { authenticated: true, user: { username, uid }, audiences: ['a'] } } as T) };
   const authn = new Authenticator({ rest, audience: 'a', clock });
   const k = jwt({ exp: 3600, n: 1 });
   const other = jwt({ exp: 3600, n: 2 });
   await authn.authenticate(k);
   username = 'system:serviceaccount:ci:other';
+  uid = 'uid-other';
   await authn.authenticate(other);
   clock.advance(2999);
   assert.equal(authn.isCached(k), true);
@@ -84,11 +85,16 @@ test('the cache holds answers 3 s by default, and revoking a ServiceAccount drop
   assert.equal(authn.isCached(k), false, `default TTL is ${DEFAULT_CACHE_TTL_MS} ms`);
   await authn.authenticate(other);
   username = 'system:serviceaccount:ci:k';
+  uid = 'uid-k';
   await authn.authenticate(k);
   assert.equal(authn.isCached(k) && authn.isCached(other), true);
-  authn.revoke({ namespace: 'ci', name: 'k' });
+  authn.revoke({ namespace: 'ci', name: 'k', uid: 'uid-k' });
   assert.equal(authn.isCached(k), false);
   assert.equal(authn.isCached(other), true);
+  // The API server may go on accepting the deleted ServiceAccount's token for a while; its UID is refused.
+  assert.equal(await authn.authenticate(k), undefined);
+  uid = 'uid-k-recreated';
+  assert.deepEqual(await authn.authenticate(jwt({ exp: 3600, n: 3 })), { namespace: 'ci', name: 'k' }, 'a re-created ServiceAccount works');
 });
 
 test('in-flight limits hold per key and release once', () => {
