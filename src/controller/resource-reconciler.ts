@@ -106,9 +106,11 @@ async function writeStatus(deps: ResourceDeps, ips: ImagePullSecret, input: Stat
     await deps.writes.patchStatus(resourcePath(ips.metadata.name), status);
     state.writtenStatus = fingerprint;
   }
+  // One Event per transition of the condition (status and reason), never per change of its message:
+  // the namespace count in the message lives in status, and a busy cluster changes it all day.
   const ready = status.conditions?.find((c) => c.type === 'Ready');
-  if (!ready || state.reportedReason === `${ready.reason}/${ready.message}`) return;
-  state.reportedReason = `${ready.reason}/${ready.message}`;
+  if (!ready || state.reportedReason === `${ready.status}/${ready.reason}`) return;
+  state.reportedReason = `${ready.status}/${ready.reason}`;
   const target = { apiVersion: API_VERSION, kind: KIND, name: ips.metadata.name, uid: ips.metadata.uid };
   await deps.events.record(target, ready.status === 'False' ? 'Warning' : 'Normal', ready.reason, ready.message);
 }
@@ -117,10 +119,10 @@ async function writeStatus(deps: ResourceDeps, ips: ImagePullSecret, input: Stat
 async function finalize(deps: ResourceDeps, ips: ImagePullSecret): Promise<void> {
   const name = ips.metadata.name;
   for (const secret of deps.caches.managedSecrets.store.byIndex(BY_OWNER, name)) {
+    if (secret.metadata.namespace) await deps.serviceAccounts.remove(secret.metadata.namespace, secret.metadata.name);
     await deps.writes.deleteSecret(secret).catch((err: unknown) => {
       if ((err as { code?: number }).code !== 404) throw err;
     });
-    if (secret.metadata.namespace) await deps.serviceAccounts.sync(ips, secret.metadata.namespace, false);
   }
   if (ips.metadata.finalizers?.includes(FINALIZER)) {
     await deps.writes.patchClusterObject(resourcePath(name), ips.metadata.resourceVersion,

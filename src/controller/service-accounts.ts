@@ -43,9 +43,21 @@ export class ServiceAccountSync {
 
   /** Brings every ServiceAccount of `namespace` in line with the resource; `selected` is the namespace's state. */
   async sync(ips: ImagePullSecret, namespace: string, selected: boolean): Promise<void> {
-    const secretName = ips.spec.target.secret.name;
+    await this.apply(namespace, ips.spec.target.secret.name, (sa) => selected && wantsServiceAccount(ips, sa.metadata.name));
+  }
+
+  /**
+   * Removes the entries we added for Secret `secretName` from every ServiceAccount of `namespace`: called
+   * before a Secret of ours is deleted (deselection, or its old name after a rename), so that a failed
+   * patch is retried while the Secret still shows which name to remove.
+   */
+  async remove(namespace: string, secretName: string): Promise<void> {
+    await this.apply(namespace, secretName, () => false);
+  }
+
+  private async apply(namespace: string, secretName: string, present: (sa: ServiceAccount) => boolean): Promise<void> {
     for (const sa of this.caches.serviceAccounts.store.byIndex(BY_NAMESPACE, namespace)) {
-      const plan = planPullSecrets(sa, secretName, selected && wantsServiceAccount(ips, sa.metadata.name));
+      const plan = planPullSecrets(sa, secretName, present(sa));
       if (!plan) continue;
       try {
         await this.writes.patchServiceAccount(sa, plan.imagePullSecrets, { [ADDED_PULL_SECRETS_ANNOTATION]: plan.added });

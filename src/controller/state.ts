@@ -14,7 +14,7 @@ export interface ResourceState {
   renderedFor?: string;
   /** Fingerprint of the status we last wrote (see status-diff.ts). */
   writtenStatus?: string;
-  /** The Ready reason last reported with an Event, so each change is reported once. */
+  /** The Ready status and reason last reported with an Event, so each transition is reported once. */
   reportedReason?: string;
 }
 

@@ -79,10 +79,10 @@ function sourceStatus(o: SourceOutcome, shadowed: Shadow[]): SourceStatus {
   };
 }
 
-function validitySeconds(outcomes: SourceOutcome[], now: Date): number | undefined {
+/** The earliest expiry among the sources that contribute entries; undefined when none expires. */
+function earliestExpiry(outcomes: SourceOutcome[]): Date | undefined {
   const expiries = outcomes.filter((o) => o.entries.length && o.expiresAt).map((o) => o.expiresAt?.getTime() ?? 0);
-  if (!expiries.length) return undefined;
-  return Math.max(0, Math.floor((Math.min(...expiries) - now.getTime()) / 1000));
+  return expiries.length ? new Date(Math.min(...expiries)) : undefined;
 }
 
 /** The full status; every field is present so a merge patch also clears what no longer holds. */
@@ -91,6 +91,7 @@ export function buildStatus(input: StatusInput, previous: ImagePullSecretStatus 
   const conflicts: ConflictStatus[] = [...input.conflicts].sort(([a], [b]) => (a < b ? -1 : 1))
     .slice(0, MAX_LISTED_CONFLICTS).map(([namespace, holder]) => ({ namespace, holder }));
   const synced = verdict.status === 'True';
+  const expiresAt = earliestExpiry(input.outcomes);
   return {
     observedGeneration: input.ips.metadata.generation,
     conditions: setCondition(previous?.conditions, { type: READY, ...verdict, observedGeneration: input.ips.metadata.generation }, input.now),
@@ -100,6 +101,7 @@ export function buildStatus(input: StatusInput, previous: ImagePullSecretStatus 
     conflicts,
     conflictCount: input.conflicts.size,
     lastSuccessfulReconciliation: synced ? input.now.toISOString() : previous?.lastSuccessfulReconciliation,
-    validitySeconds: validitySeconds(input.outcomes, input.now),
+    expiresAt: expiresAt?.toISOString(),
+    validitySeconds: expiresAt && Math.max(0, Math.floor((expiresAt.getTime() - input.now.getTime()) / 1000)),
   };
 }

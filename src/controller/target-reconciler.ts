@@ -109,6 +109,7 @@ async function removeStale(deps: TargetDeps, secrets: Secret[]): Promise<void> {
 }
 
 async function removeSecret(deps: TargetDeps, secret: Secret): Promise<void> {
+  await deps.serviceAccounts.remove(secret.metadata.namespace ?? '', secret.metadata.name);
   try {
     await deps.writes.deleteSecret(secret);
   } catch (err) {

@@ -2,7 +2,8 @@
 // Secret, else workload identity when a federated token file is configured, else managed identity),
 // then `POST https://<registry>/oauth2/exchange` trades it for an ACR refresh token, which docker clients
 // use as the password of the fixed user 00000000-0000-0000-0000-000000000000. The refresh token is a JWT;
-// its `exp` is the expiry (about 3 h on ACR).
+// its `exp` is the expiry (about 3 h on ACR). The Entra token is shared by every registry of one Entra
+// identity; the exchange runs per registry.
 //
 // The Entra token is ARM-scoped by default (ACR accepts those unless a registry is set to ACR-scoped
 // tokens only; `scope` switches). Because the exchange hands that token to the registry host, only hosts
@@ -15,16 +16,19 @@ import { rootCertificates } from 'node:tls';
 // no Azure never holds it (about 40 MB resident, BENCHMARKS.md "Module loading").
 import type { TokenCredential } from '@azure/identity';
 import type { AzureSource } from '../api/v1alpha1/types.ts';
-import { normalizeRegistryKey } from '../dockerconfig/index.ts';
+import { LRUCache } from 'lru-cache';
+import { normalizeRegistryKey, type AuthEntry } from '../dockerconfig/index.ts';
 import { errorMessage } from '../util/errors.ts';
 import { realClock, type Clock } from '../util/clock.ts';
-import type { CredentialProvider, FetchedCredentials, SecretData } from './provider.ts';
+import { entriesFor, type CredentialProvider, type FetchedCredentials, type SecretData } from './provider.ts';
 import { ownValue } from '../util/own.ts';
 
 export const ACR_USERNAME = '00000000-0000-0000-0000-000000000000';
 export const ARM_SCOPE = 'https://management.azure.com/.default';
 export const AZURE_DEFAULT_KEY = 'clientSecret';
 export const ACR_DOMAINS = ['azurecr.io', 'azurecr.cn', 'azurecr.us'];
+/** An Entra token with less than this left is fetched again rather than handed to an exchange. */
+const ENTRA_REUSE_MARGIN_MS = 5 * 60 * 1000;
 /** Used only when a refresh token carries no readable `exp`: short, so we come back early. */
 const FALLBACK_LIFETIME_MS = 60 * 60 * 1000;
 
@@ -131,6 +135,9 @@ function scrub(message: string, secrets: (string | undefined)[]): string {
 export class AzureProvider implements CredentialProvider<AzureSource> {
   readonly kind = 'Azure' as const;
   private readonly opts: Options;
+  /** Entra tokens by Entra identity (no registry): one token serves every registry of the identity. */
+  private readonly entra = new LRUCache<string, { token: string; expiresAtMs: number }>({ max: 1000 });
+  private readonly entraInflight = new Map<string, Promise<string>>();
 
   constructor(options: AzureProviderOptions = {}) {
     this.opts = {
@@ -158,8 +165,20 @@ export class AzureProvider implements CredentialProvider<AzureSource> {
     return problems;
   }
 
+  /**
+   * The registry is part of the identity: the ACR exchange gives one refresh token per registry. The
+   * Entra token before it depends on the rest alone and is shared across registries (entraToken).
+   */
   identity(source: AzureSource, secret: SecretData | undefined): string {
-    const parts = ['azure', normalizeRegistryKey(source.registry) ?? source.registry, `tenant:${source.tenantID ?? ''}`, `client:${source.clientID ?? ''}`];
+    return `azure|${normalizeRegistryKey(source.registry) ?? source.registry}|${this.entraIdentity(source, secret)}`;
+  }
+
+  retarget(source: AzureSource, fetched: FetchedCredentials): AuthEntry[] {
+    return entriesFor([normalizeRegistryKey(source.registry) ?? source.registry], fetched);
+  }
+
+  private entraIdentity(source: AzureSource, secret: SecretData | undefined): string {
+    const parts = [`tenant:${source.tenantID ?? ''}`, `client:${source.clientID ?? ''}`];
     const ref = source.credentialsSecret;
     if (ref) {
       const value = ownValue(secret, ref.key ?? AZURE_DEFAULT_KEY);
@@ -178,9 +197,7 @@ export class AzureProvider implements CredentialProvider<AzureSource> {
     const clientSecret = input.kind === 'clientSecret' ? input.clientSecret : undefined;
     let entraToken: string;
     try {
-      const token = await this.opts.credentialFactory(input).getToken(this.opts.scope, signal ? { abortSignal: signal } : {});
-      if (!token?.token) throw new Error('no token in the response');
-      entraToken = token.token;
+      entraToken = await this.entraToken(this.entraIdentity(source, secret), input, signal);
     } catch (err) {
       const name = err instanceof Error && err.name !== 'Error' ? `${err.name}: ` : '';
       // No `cause`: identity errors carry request details that a logged cause would leak.
@@ -193,6 +210,25 @@ export class AzureProvider implements CredentialProvider<AzureSource> {
     const expiresAt = new Date(typeof exp === 'number' && exp > 0 ? exp * 1000 : this.opts.clock.nowMs() + FALLBACK_LIFETIME_MS);
     const auth = Buffer.from(`${ACR_USERNAME}:${refreshToken}`).toString('base64');
     return { entries: [{ registry: host, auth, username: ACR_USERNAME, password: refreshToken }], expiresAt };
+  }
+
+  /**
+   * An Entra token for `input`, shared by every registry of one Entra identity: reused while it has more
+   * than ENTRA_REUSE_MARGIN_MS left, fetched once for concurrent callers.
+   */
+  private entraToken(identity: string, input: AzureCredentialInput, signal: AbortSignal | undefined): Promise<string> {
+    const cached = this.entra.get(identity);
+    if (cached && cached.expiresAtMs - this.opts.clock.nowMs() > ENTRA_REUSE_MARGIN_MS) return Promise.resolve(cached.token);
+    const pending = this.entraInflight.get(identity);
+    if (pending) return pending;
+    const fetching = (async () => {
+      const token = await this.opts.credentialFactory(input).getToken(this.opts.scope, signal ? { abortSignal: signal } : {});
+      if (!token?.token) throw new Error('no token in the response');
+      this.entra.set(identity, { token: token.token, expiresAtMs: token.expiresOnTimestamp });
+      return token.token;
+    })().finally(() => this.entraInflight.delete(identity));
+    this.entraInflight.set(identity, fetching);
+    return fetching;
   }
 
   private credentialInput(source: AzureSource, secret: SecretData | undefined): AzureCredentialInput {

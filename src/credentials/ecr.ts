@@ -13,7 +13,7 @@ import type { EcrSource } from '../api/v1alpha1/types.ts';
 import { normalizeRegistryKey, type AuthEntry } from '../dockerconfig/index.ts';
 import { realClock, type Clock } from '../util/clock.ts';
 import { errorMessage } from '../util/errors.ts';
-import type { CredentialProvider, FetchedCredentials, SecretData } from './provider.ts';
+import { entriesFor, type CredentialProvider, type FetchedCredentials, type SecretData } from './provider.ts';
 import { scrub } from './token-cache.ts';
 
 /** IMPS's Secret type for ECR login configs, and ours; both hold the same keys. */
@@ -173,11 +173,22 @@ export class EcrProvider implements CredentialProvider<EcrSource> {
     return validateEcrSource(source);
   }
 
+  /**
+   * One authorization token serves every account the principal may pull from in the region: the
+   * accounts and the registry host form (endpointType) only decide where it is written.
+   */
   identity(source: EcrSource, secret: SecretData | undefined): string {
-    const accounts = [...new Set(source.accountIDs ?? [])].sort();
-    return JSON.stringify([
-      source.region, source.endpoint ?? '', source.endpointType ?? 'standard', accounts, source.roleARN ?? '', keysDigest(secret),
-    ]);
+    return JSON.stringify([source.region, source.endpoint ?? '', source.roleARN ?? '', keysDigest(secret)]);
+  }
+
+  retarget(source: EcrSource, fetched: FetchedCredentials): AuthEntry[] {
+    const accounts = source.accountIDs?.length ? [...new Set(source.accountIDs)].sort() : [fetched.context?.account];
+    return entriesFor(accounts.map((account) => {
+      if (account === undefined) throw new Error('no accountIDs given and the response names no account');
+      const registry = normalizeRegistryKey(ecrRegistryHost(account, source.region, source.endpointType));
+      if (!registry) throw new Error(`account ${account} in ${source.region} gives no registry host`);
+      return registry;
+    }), fetched);
   }
 
   async fetch(source: EcrSource, secret: SecretData | undefined, signal?: AbortSignal): Promise<FetchedCredentials> {
@@ -205,16 +216,13 @@ export class EcrProvider implements CredentialProvider<EcrSource> {
     const data = output.authorizationData?.[0];
     const decoded = data?.authorizationToken ? decodeToken(data.authorizationToken) : undefined;
     if (!data?.authorizationToken || !decoded) throw new Error('the response carries no well-formed authorization token');
-    const accounts = source.accountIDs?.length ? [...new Set(source.accountIDs)].sort() : [accountOf(data.proxyEndpoint)];
-    const entries: AuthEntry[] = [];
-    for (const account of accounts) {
-      if (account === undefined) throw new Error('no accountIDs given and the response names no account');
-      const registry = normalizeRegistryKey(ecrRegistryHost(account, source.region, source.endpointType));
-      if (!registry) throw new Error(`account ${account} in ${source.region} gives no registry host`);
-      entries.push({ registry, auth: data.authorizationToken, username: decoded.username, password: decoded.password });
-    }
-    const expiresAt = data.expiresAt ?? new Date(this.clock.nowMs() + DEFAULT_TOKEN_LIFETIME_MS);
-    return { entries, expiresAt };
+    const account = accountOf(data.proxyEndpoint);
+    const login: FetchedCredentials = {
+      entries: [{ registry: '', auth: data.authorizationToken, username: decoded.username, password: decoded.password }],
+      expiresAt: data.expiresAt ?? new Date(this.clock.nowMs() + DEFAULT_TOKEN_LIFETIME_MS),
+      ...(account ? { context: { account } } : {}),
+    };
+    return { ...login, entries: this.retarget(source, login) };
   }
 }
 

@@ -13,7 +13,7 @@ import type { gaxios } from 'google-auth-library';
 import type { GcpSource } from '../api/v1alpha1/types.ts';
 import { normalizeRegistryKey, type AuthEntry } from '../dockerconfig/index.ts';
 import { realClock, type Clock } from '../util/clock.ts';
-import type { CredentialProvider, FetchedCredentials, SecretData } from './provider.ts';
+import { entriesFor, type CredentialProvider, type FetchedCredentials, type SecretData } from './provider.ts';
 import { ownValue } from '../util/own.ts';
 
 export const GCP_SCOPE = 'https://www.googleapis.com/auth/cloud-platform';
@@ -184,11 +184,15 @@ export class GcpProvider implements CredentialProvider<GcpSource> {
     return problems;
   }
 
+  /** An access token depends on the account alone, never on the registries it is written for. */
   identity(source: GcpSource, secret: SecretData | undefined): string {
-    const registries = registryKeys(source).join(',');
-    if (!source.credentialsSecret) return `gcp|${registries}|adc`;
+    if (!source.credentialsSecret) return 'gcp|adc';
     const raw = ownValue(secret, source.credentialsSecret.key ?? GCP_DEFAULT_KEY);
-    return `gcp|${registries}|key:${raw === undefined ? 'missing' : sha256(raw)}`;
+    return `gcp|key:${raw === undefined ? 'missing' : sha256(raw)}`;
+  }
+
+  retarget(source: GcpSource, fetched: FetchedCredentials): AuthEntry[] {
+    return entriesFor(registryKeys(source), fetched);
   }
 
   async fetch(source: GcpSource, secret: SecretData | undefined, signal?: AbortSignal): Promise<FetchedCredentials> {
@@ -210,8 +214,7 @@ export class GcpProvider implements CredentialProvider<GcpSource> {
     const expiry = client.credentials.expiry_date;
     const expiresAt = new Date(typeof expiry === 'number' && expiry > 0 ? expiry : this.clock.nowMs() + DEFAULT_LIFETIME_MS);
     const auth = Buffer.from(`${GCP_USERNAME}:${token}`).toString('base64');
-    const entries: AuthEntry[] = registryKeys(source).map((registry) => ({ registry, auth, username: GCP_USERNAME, password: token }));
-    return { entries, expiresAt };
+    return { entries: entriesFor(registryKeys(source), { entries: [{ registry: '', auth, username: GCP_USERNAME, password: token }], expiresAt }), expiresAt };
   }
 
   private credentialsOf(source: GcpSource, secret: SecretData | undefined): GcpCredentialsJson | undefined {

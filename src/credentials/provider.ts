@@ -10,9 +10,11 @@ export type ProviderKind = 'ECR' | 'GCP' | 'Azure';
 export type SecretData = Readonly<Record<string, string>>;
 
 export interface FetchedCredentials {
-  /** One entry per registry host, keys already canonical (normalizeRegistryKey). */
+  /** One entry per registry host of the source fetched for, keys already canonical (normalizeRegistryKey). */
   entries: AuthEntry[];
   expiresAt: Date;
+  /** Non-secret facts of the response that decide where the login is written (ECR: the caller's account). */
+  context?: Readonly<Record<string, string>>;
 }
 
 export interface CredentialProvider<S> {
@@ -20,13 +22,27 @@ export interface CredentialProvider<S> {
   /** Pure: problems with `source` as written, as user-facing messages. Empty when usable. */
   validate(source: S): string[];
   /**
-   * A deterministic key naming everything that decides whom the provider authenticates as and what it
-   * returns: two sources with equal identity share one token. Secret material enters only as a hash.
+   * A deterministic key naming everything that decides whom the provider authenticates as and which
+   * token it gets, and nothing else: the registries a token is written for are not part of it, so two
+   * sources of one identity share one fetch (SPEC 3). Secret material enters only as a hash.
    */
   identity(source: S, secret: SecretData | undefined): string;
+  /**
+   * Pure: the entries `source` gets from credentials fetched for another source of the same identity,
+   * i.e. the same login written under `source`'s registries. Throws (safe message) when it cannot say.
+   */
+  retarget(source: S, fetched: FetchedCredentials): AuthEntry[];
   /**
    * Fetches fresh credentials. Rejects with an error whose message is safe to show: it must not carry
    * keys, tokens or passwords (the token cache scrubs secret values once more as a second line).
    */
   fetch(source: S, secret: SecretData | undefined, signal?: AbortSignal): Promise<FetchedCredentials>;
+}
+
+/** The login of `fetched` (every entry of one fetch carries the same) written under each of `registries`. */
+export function entriesFor(registries: readonly string[], fetched: FetchedCredentials): AuthEntry[] {
+  const first = fetched.entries[0];
+  if (!first) throw new Error('the fetch returned no login');
+  const { registry: _, ...login } = first;
+  return registries.map((registry) => ({ registry, ...login }));
 }

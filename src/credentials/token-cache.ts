@@ -9,7 +9,7 @@ import { LRUCache } from 'lru-cache';
 import type { AuthEntry } from '../dockerconfig/index.ts';
 import { errorMessage } from '../util/errors.ts';
 import type { Clock } from '../util/clock.ts';
-import type { CredentialProvider, ProviderKind, SecretData } from './provider.ts';
+import type { CredentialProvider, FetchedCredentials, ProviderKind, SecretData } from './provider.ts';
 import { failureBackoff, nextRefresh, type FailureBackoffOptions } from './refresh-policy.ts';
 
 export interface TokenState {
@@ -50,7 +50,8 @@ export interface TokenSnapshot {
 
 interface Entry {
   kind: ProviderKind;
-  entries: AuthEntry[];
+  /** The last good fetch, for whichever source of the identity asked first; retargeted per source. */
+  fetched?: FetchedCredentials;
   expiresAt?: Date;
   /** Entries are served until this instant: expiresAt, or refreshAt for a token that arrived expired. */
   usableUntil?: Date;
@@ -83,7 +84,7 @@ function secretValues(secret: SecretData | undefined, entries: readonly AuthEntr
 
 export class TokenCache {
   private readonly cache: LRUCache<string, Entry>;
-  private readonly inflight = new Map<string, Promise<TokenState>>();
+  private readonly inflight = new Map<string, Promise<Entry>>();
   private readonly backoff: FailureBackoffOptions;
 
   constructor(private readonly opts: TokenCacheOptions) {
@@ -92,13 +93,18 @@ export class TokenCache {
   }
 
   /** The credentials of `source`: cached while fresh, else fetched once for every concurrent caller. */
-  get<S>(provider: CredentialProvider<S>, source: S, secret: SecretData | undefined): Promise<TokenState> {
+  async get<S>(provider: CredentialProvider<S>, source: S, secret: SecretData | undefined): Promise<TokenState> {
+    const entry = await this.entry(provider, source, secret);
+    return view(entry, this.opts.clock.now(), (fetched) => provider.retarget(source, fetched));
+  }
+
+  /** The identity's entry: cached while fresh, else fetched once for every concurrent caller. */
+  private entry<S>(provider: CredentialProvider<S>, source: S, secret: SecretData | undefined): Promise<Entry> {
     const key = `${provider.kind}\0${provider.identity(source, secret)}`;
     const pending = this.inflight.get(key);
     if (pending) return pending;
-    const now = this.opts.clock.now();
     const cached = this.cache.get(key);
-    if (cached && now < cached.refreshAt) return Promise.resolve(view(cached, now));
+    if (cached && this.opts.clock.now() < cached.refreshAt) return Promise.resolve(cached);
     const fetching = this.refresh(key, provider, source, secret).finally(() => this.inflight.delete(key));
     this.inflight.set(key, fetching);
     return fetching;
@@ -120,7 +126,7 @@ export class TokenCache {
     }));
   }
 
-  private async refresh<S>(key: string, provider: CredentialProvider<S>, source: S, secret: SecretData | undefined): Promise<TokenState> {
+  private async refresh<S>(key: string, provider: CredentialProvider<S>, source: S, secret: SecretData | undefined): Promise<Entry> {
     const { clock } = this.opts;
     const started = clock.nowMs();
     const previous = this.cache.get(key);
@@ -128,39 +134,48 @@ export class TokenCache {
     try {
       const fetched = await provider.fetch(source, secret);
       this.opts.onFetch?.(provider.kind, 'success', clock.nowMs() - started);
-      entry = this.succeeded(provider.kind, fetched.entries, fetched.expiresAt);
+      entry = this.succeeded(provider.kind, fetched);
     } catch (err) {
       this.opts.onFetch?.(provider.kind, 'error', clock.nowMs() - started);
-      const message = scrub(errorMessage(err), secretValues(secret, previous?.entries ?? []));
+      const message = scrub(errorMessage(err), secretValues(secret, previous?.fetched?.entries ?? []));
       entry = this.failed(provider.kind, previous, message);
     }
     this.cache.set(key, entry);
-    return view(entry, clock.now());
+    return entry;
   }
 
-  private succeeded(kind: ProviderKind, entries: AuthEntry[], expiresAt: Date): Entry {
+  private succeeded(kind: ProviderKind, fetched: FetchedCredentials): Entry {
+    const { expiresAt } = fetched;
     const fetchedAt = this.opts.clock.now();
     const { fraction, jitter, floorMs, random } = this.opts;
     const refreshAt = nextRefresh({ fetchedAt, expiresAt, fraction, jitter, floorMs, random });
     // A token that arrived already expired is still the newest the endpoint gives out: serve it until
     // the next refresh instead of serving nothing (the floor keeps that from looping).
     const usableUntil = expiresAt > refreshAt ? expiresAt : refreshAt;
-    return { kind, entries, expiresAt, usableUntil, lastRefreshTime: fetchedAt, refreshAt, failures: 0 };
+    return { kind, fetched, expiresAt, usableUntil, lastRefreshTime: fetchedAt, refreshAt, failures: 0 };
   }
 
   private failed(kind: ProviderKind, previous: Entry | undefined, error: string): Entry {
     const now = this.opts.clock.now();
     const failures = (previous?.failures ?? 0) + 1;
     const refreshAt = new Date(now.getTime() + failureBackoff(failures, this.backoff));
-    return { ...(previous ?? { kind, entries: [] }), kind, error, refreshAt, failures };
+    return { ...previous, kind, error, refreshAt, failures };
   }
 }
 
-function view(entry: Entry, now: Date): TokenState {
-  const usable = entry.usableUntil !== undefined && now < entry.usableUntil;
-  const state: TokenState = { entries: usable ? entry.entries : [], refreshAt: entry.refreshAt };
+/** What one source sees of its identity's entry: the login written under its own registries. */
+function view(entry: Entry, now: Date, retarget: (fetched: FetchedCredentials) => AuthEntry[]): TokenState {
+  const usable = entry.fetched !== undefined && entry.usableUntil !== undefined && now < entry.usableUntil;
+  const state: TokenState = { entries: [], refreshAt: entry.refreshAt };
   if (entry.expiresAt) state.expiresAt = entry.expiresAt;
   if (entry.lastRefreshTime) state.lastRefreshTime = entry.lastRefreshTime;
   if (entry.error !== undefined) state.error = entry.error;
+  if (usable && entry.fetched) {
+    try {
+      state.entries = retarget(entry.fetched);
+    } catch (err) {
+      state.error = errorMessage(err); // retarget messages name registries and accounts only
+    }
+  }
   return state;
 }

@@ -27,13 +27,20 @@ export interface ContractSetup<S> extends ProviderCase<S> {
    * each top-level string field suffixed and each top-level string list extended, one change at a time.
    */
   variants?: S[];
+  /**
+   * Fields of the source that say only where the login is written (registries, accounts): changing one
+   * keeps the identity, so sources that differ in them share one fetch (SPEC 3), and retarget() writes
+   * the same login there.
+   */
+  placement?: (keyof S & string)[];
 }
 
 /** One-change variants of a plain-object source: strings get a suffix, string lists one more item. */
-function derivedVariants<S>(source: S): S[] {
+function derivedVariants<S>(source: S, skip: readonly string[] = []): S[] {
   if (typeof source !== 'object' || source === null) return [];
   const variants: S[] = [];
   for (const [key, value] of Object.entries(source)) {
+    if (skip.includes(key)) continue;
     if (typeof value === 'string') variants.push({ ...source, [key]: `${value}-changed` });
     else if (Array.isArray(value) && value.every((v) => typeof v === 'string')) {
       variants.push({ ...source, [key]: [...value, 'changed.example.com'] });
@@ -74,10 +81,10 @@ export function credentialProviderContract<S>(name: string, setup: () => Promise
   });
 
   test(`${name}: identity() changes when the source or the secret changes`, async () => {
-    const { provider, source, secret, secretValues, variants } = await get();
+    const { provider, source, secret, secretValues, variants, placement } = await get();
     const base = provider.identity(source, secret);
-    const others = variants ?? derivedVariants(source);
-    assert.ok(others.length > 0, 'at least one variant of the source');
+    const others = variants ?? derivedVariants(source, placement);
+    assert.ok(others.length > 0 || secret !== undefined, 'at least one variant of the source or a secret');
     for (const variant of others) {
       const id = provider.identity(variant, secret);
       assert.notEqual(id, base, `identity of ${JSON.stringify(variant)} differs`);
@@ -88,6 +95,18 @@ export function credentialProviderContract<S>(name: string, setup: () => Promise
       const id = provider.identity(source, rotated);
       assert.notEqual(id, base, 'identity differs when the secret values change');
       assertNoSecrets(id, [...secretValues, ...Object.values(rotated)], 'identity() with a rotated secret');
+    }
+  });
+
+  test(`${name}: where the login is written is no part of the identity; retarget() writes the same login there`, async () => {
+    const { provider, source, secret, placement = [] } = await get();
+    const fetched = await provider.fetch(source, secret);
+    assert.deepEqual(provider.retarget(source, fetched), fetched.entries, 'retarget to the fetched source gives its entries');
+    for (const moved of derivedVariants(source).filter((v) => placement.some((f) => v[f] !== source[f]))) {
+      assert.equal(provider.identity(moved, secret), provider.identity(source, secret), `${JSON.stringify(moved)} shares the identity`);
+      const entries = provider.retarget(moved, fetched);
+      assert.ok(entries.length > fetched.entries.length, 'the login is written under the added registry too');
+      for (const e of entries) assert.equal(e.password, fetched.entries[0]?.password);
     }
   });
 

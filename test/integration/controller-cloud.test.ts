@@ -127,7 +127,16 @@ test('ECR with keys from a Secret: the written Secret carries moto\'s token for 
   const series = `pullsecret_sync_token_expiry_timestamp_seconds{imagepullsecret="${name}",source="ECR ${REGION} ${ACCOUNT}",kind="ECR"}`;
   assert.ok(metrics.includes(`${series} ${String(Date.parse(expiresAt) / 1000)}`), `${series} is the expiry in status`);
   assert.match(metrics, /pullsecret_sync_token_fetches_total\{provider="ECR",result="success"\} [1-9]/);
+  assert.equal((await readIps(name))?.status?.expiresAt, expiresAt, 'status.expiresAt is the earliest source expiry');
+  assert.equal(await printedColumn(name, 'Expires'), expiresAt, 'kubectl get ips shows the expiry as a timestamp');
 });
+
+/** What `kubectl get ips` prints in `column` for resource `name` (the API server's Table). */
+async function printedColumn(name: string, column: string): Promise<unknown> {
+  const table = await rest.call<{ columnDefinitions: { name: string }[]; rows: { cells: unknown[] }[] }>({ method: 'GET',
+    path: `/apis/pullsecret-sync.dev/v1alpha1/imagepullsecrets/${name}`, accept: 'application/json;as=Table;v=v1;g=meta.k8s.io' });
+  return table.rows[0]?.cells[table.columnDefinitions.findIndex((c) => c.name === column)];
+}
 
 test('ECR from an IMPS-format login Secret listed under credentials', async () => {
   const target = await ns();
@@ -155,12 +164,14 @@ test('GCP through the metadata server (ADC) and Azure through Entra and the ACR 
   await assertLogsIn(azure);
 });
 
-test('twenty resources over two hundred namespaces sharing one ECR identity cause one token fetch', { timeout: 180_000 }, async () => {
+test('twenty resources over two hundred namespaces sharing one ECR identity, with different accounts, cause one token fetch', { timeout: 180_000 }, async () => {
   const label = `shared-${Date.now().toString(36)}`;
   const shared = await startEcrProxy(moto);
   try {
     for (let i = 0; i < 20; i++) {
-      await ips({ ecr: [{ region: REGION, accountIDs: [ACCOUNT], endpoint: shared.url }] }, { [label]: String(i % 20) }, 'shared-pull');
+      // Half of them name a second account: where a token is written is no part of its identity.
+      const accountIDs = i % 2 ? [ACCOUNT, '210987654321'] : [ACCOUNT];
+      await ips({ ecr: [{ region: REGION, accountIDs, endpoint: shared.url }] }, { [label]: String(i % 20) }, 'shared-pull');
     }
     const created: string[] = [];
     for (let i = 0; i < 200; i++) created.push(await ns({ [label]: String(i % 20) }));

@@ -6,7 +6,7 @@ import { after, before, test } from 'node:test';
 import { adminKubeConfig } from '../testbed/clients.ts';
 import {
   createIps, createNamespace, createSecret, deleteIpsAndWait, deleteNamespace, dockerConfigOf, dockerConfigSecret, eventsFor,
-  patchNamespace, patchSecret, readSecret, readyCondition, rest, uniqueName, waitForSecret,
+  patchIps, patchNamespace, patchSecret, readSecret, readyCondition, rest, uniqueName, waitForSecret,
 } from '../support/cluster.ts';
 import { installCrd, startTestDaemon, type TestDaemon } from '../support/daemon.ts';
 import { eventually } from '../support/eventually.ts';
@@ -139,7 +139,12 @@ test('named ServiceAccounts get the Secret in imagePullSecrets; entries of other
   await patchNamespace(target, { labels: { [label]: 'yes' } });
   await eventually(async () => (await pullSecretsOf(target)).includes('sa-pull'), { message: 'default SA lists sa-pull' });
   assert.deepEqual(await pullSecretsOf(target), ['someone-elses', 'sa-pull']);
+  // Renaming the target Secret replaces our entry and our Secret; someone else's entry stays.
+  await patchIps(name, { target: { secret: { name: 'sa-pull-2' } } });
+  await eventually(async () => (await pullSecretsOf(target)).join() === 'someone-elses,sa-pull-2',
+    { message: 'default SA lists sa-pull-2 instead of sa-pull' });
+  await eventually(async () => (await readSecret(target, 'sa-pull')) === undefined, { message: 'the old Secret is deleted' });
   await patchNamespace(target, { labels: { [label]: null } });
-  await eventually(async () => !(await pullSecretsOf(target)).includes('sa-pull'), { message: 'sa-pull removed again' });
+  await eventually(async () => !(await pullSecretsOf(target)).includes('sa-pull-2'), { message: 'sa-pull-2 removed again' });
   assert.deepEqual(await pullSecretsOf(target), ['someone-elses']);
 });

@@ -4,10 +4,11 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { adminKubeConfig } from '../testbed/clients.ts';
 import {
-  createIps, createNamespace, createPod, createSecret, deleteIpsAndWait, deleteNamespace, dockerConfigOf, dockerConfigSecret,
-  patchNamespace, rest, uniqueName, waitForNoSecret, waitForSecret,
+  createIps, createNamespace, createPod, createSecret, deleteIpsAndWait, deleteNamespace, dockerConfigOf, dockerConfigSecret, eventsFor,
+  patchNamespace, readIps, rest, uniqueName, waitForNoSecret, waitForSecret,
 } from '../support/cluster.ts';
 import { installCrd, startTestDaemon, type TestDaemon } from '../support/daemon.ts';
+import { eventually } from '../support/eventually.ts';
 
 let daemon: TestDaemon;
 const cleanup: string[] = [];
@@ -31,11 +32,12 @@ after(async () => {
   rest.close();
 });
 
-async function ips(target: object): Promise<void> {
+async function ips(target: object): Promise<string> {
   const name = uniqueName('ips');
   resources.push(name);
   await createIps(name, { registry: { credentials: [{ name: 'dockerhub', namespace: sourceNs }] },
     target: { secret: { name: secretName }, ...target } });
+  return name;
 }
 
 async function ns(labels: Record<string, string> = {}, annotations: Record<string, string> = {}): Promise<string> {
@@ -95,10 +97,13 @@ test('pod annotations select too', async () => {
   await waitForSecret(target, secretName, SECOND);
 });
 
-test('a new namespace matching a label selector has its Secret within a second', async () => {
-  await ips({ namespaces: { labels: [{ matchLabels: { [`${key}/new`]: 'yes' } }] } });
+test('a new namespace matching a label selector has its Secret within a second; the count changes without Events', async () => {
+  const name = await ips({ namespaces: { labels: [{ matchLabels: { [`${key}/new`]: 'yes' } }] } });
   for (let i = 0; i < 3; i++) {
     const target = await ns({ [`${key}/new`]: 'yes' });
     await waitForSecret(target, secretName, SECOND);
   }
+  await eventually(async () => (await readIps(name))?.status?.managedNamespaceCount === 3, { message: 'status counts 3 namespaces' });
+  const synced = (await eventsFor(name)).filter((e) => e.reason === 'Synced');
+  assert.equal(synced.length, 1, `one Synced Event for the transition, not one per count: ${JSON.stringify(synced)}`);
 });

@@ -24,7 +24,9 @@ export function customResourceDefinition(): Record<string, unknown> {
           { name: 'Ready', type: 'string', jsonPath: '.status.conditions[?(@.type=="Ready")].status' },
           { name: 'Reason', type: 'string', jsonPath: '.status.conditions[?(@.type=="Ready")].reason', priority: 1 },
           { name: 'Namespaces', type: 'integer', jsonPath: '.status.managedNamespaceCount' },
-          { name: 'Expires', type: 'integer', description: 'Seconds until the earliest token expiry', jsonPath: '.status.validitySeconds' },
+          // A timestamp, not a countdown: it stays true without status writes. Type string, since kubectl
+          // prints a future `date` as <invalid>.
+          { name: 'Expires', type: 'string', description: 'When the earliest token expires', jsonPath: '.status.expiresAt' },
           { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
         ],
         schema: { openAPIV3Schema: openApiSchema },

@@ -106,6 +106,7 @@ const status: Schema = obj({
   conflicts: list(obj({ namespace: str(), holder: str() })),
   conflictCount: { type: 'integer' },
   lastSuccessfulReconciliation: str({ format: 'date-time' }),
+  expiresAt: str({ format: 'date-time' }),
   validitySeconds: { type: 'integer' },
 });
 

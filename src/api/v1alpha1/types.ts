@@ -162,6 +162,9 @@ export interface ImagePullSecretStatus {
   conflicts?: ConflictStatus[];
   conflictCount?: number;
   lastSuccessfulReconciliation?: string;
+  /** The earliest expiry among the sources that contribute entries; the `Expires` printer column. */
+  expiresAt?: string;
+  /** Seconds until expiresAt when status was last written (IMPS compatibility; never rewritten alone). */
   validitySeconds?: number;
 }
 

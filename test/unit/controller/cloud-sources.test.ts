@@ -9,7 +9,7 @@ import { FakeClock } from '../../../src/util/clock.ts';
 test('a credentials key named like an Object.prototype property is missing unless the Secret has it', async () => {
   const seen: unknown[] = [];
   const gcp: CredentialProvider<GcpSource> = {
-    kind: 'GCP', validate: () => [], identity: () => 'gcp',
+    kind: 'GCP', validate: () => [], identity: () => 'gcp', retarget: () => [],
     fetch: (_source, secret) => { seen.push(secret); return Promise.resolve({ entries: [], expiresAt: new Date(0) }); },
   };
   const secrets = { get: () => ({ kind: 'found', secret: { metadata: { name: 'k', namespace: 'ns' }, data: { other: 'eA==' } } }) };

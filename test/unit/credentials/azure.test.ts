@@ -31,6 +31,8 @@ interface Recorded {
 
 function fakes(opts: {
   token?: () => string | Error;
+  /** The Entra token's expiresOnTimestamp; default 0 (unknown: never reused). */
+  expiresOn?: () => number;
   exchange?: () => ExchangeReply;
   options?: AzureProviderOptions;
 } = {}): { provider: AzureProvider; rec: Recorded } {
@@ -42,7 +44,7 @@ function fakes(opts: {
         rec.scopes.push(String(scope));
         rec.signals.push(options?.abortSignal as AbortSignal | undefined);
         const t = opts.token?.() ?? ENTRA_TOKEN;
-        return t instanceof Error ? Promise.reject(t) : Promise.resolve({ token: t, expiresOnTimestamp: 0 });
+        return t instanceof Error ? Promise.reject(t) : Promise.resolve({ token: t, expiresOnTimestamp: opts.expiresOn?.() ?? 0 });
       },
     };
   };
@@ -149,6 +151,20 @@ test('an invalid source is refused before any request', async () => {
   const { provider, rec } = fakes();
   await assert.rejects(provider.fetch({ registry: 'evil.example.com' }, undefined), /Entra tokens go to ACR hosts only/);
   assert.equal(rec.inputs.length + rec.requests.length, 0);
+});
+
+test('one Entra token serves every registry of the identity; the exchange runs per registry', async () => {
+  const { provider, rec } = fakes({ expiresOn: () => clock.nowMs() + 3600_000 });
+  const second = { ...source, registry: 'other.azurecr.io' };
+  await provider.fetch(source, { clientSecret: SECRET });
+  await provider.fetch(second, { clientSecret: SECRET });
+  assert.equal(rec.scopes.length, 1, 'one Entra token');
+  assert.deepEqual(rec.requests.map((r) => new URL(r.url).host), [REGISTRY, 'other.azurecr.io'], 'one exchange per registry');
+  await provider.fetch(source, { clientSecret: `${SECRET}-rotated` });
+  assert.equal(rec.scopes.length, 2, 'another client secret is another Entra identity');
+  clock.advance(3600_000 - 4 * 60_000);
+  await provider.fetch(source, { clientSecret: SECRET });
+  assert.equal(rec.scopes.length, 3, 'an Entra token about to expire is fetched again');
 });
 
 test('identity: registry, tenant, client and a hash of the secret, never the secret', () => {

@@ -109,16 +109,18 @@ test('a Secret without keys, a malformed token or an unknown account fail clearl
   }
 });
 
-test('identity names every input, hashes the keys and never contains them', () => {
+test('identity names every input of the token, hashes the keys and never contains them', () => {
   const { provider } = fakes(() => ok());
   const base: EcrSource = { region: 'eu-west-1', accountIDs: ['210987654321', '123456789012'] };
   const id = provider.identity(base, KEYS);
   for (const v of Object.values(KEYS)) assert.ok(!id.includes(v), v);
-  assert.equal(provider.identity({ ...base, accountIDs: ['123456789012', '210987654321'] }, { ...KEYS }), id, 'account order does not matter');
   assert.equal(provider.identity({ ...base, credentialsSecret: { name: 'other', namespace: 'ns' } }, KEYS), id, 'equal keys share a token');
+  // One token serves every account the principal may pull from: accounts and host form only say where it goes.
+  assert.equal(provider.identity({ ...base, accountIDs: ['123456789012'] }, KEYS), id, 'accounts are no part of the identity');
+  assert.equal(provider.identity({ region: base.region, endpointType: 'fips' }, KEYS), id, 'nor is the registry host form');
   const variants: [EcrSource, Record<string, string> | undefined][] = [
-    [{ ...base, region: 'eu-west-2' }, KEYS], [{ ...base, accountIDs: ['123456789012'] }, KEYS],
-    [{ ...base, roleARN: 'arn:aws:iam::123456789012:role/r' }, KEYS], [{ ...base, endpointType: 'fips' }, KEYS],
+    [{ ...base, region: 'eu-west-2' }, KEYS],
+    [{ ...base, roleARN: 'arn:aws:iam::123456789012:role/r' }, KEYS],
     [{ ...base, endpoint: 'http://127.0.0.1:1' }, KEYS], [base, { ...KEYS, secretKey: 'other' }], [base, undefined],
   ];
   const ids = new Set([id, ...variants.map(([s, k]) => provider.identity(s, k))]);
@@ -158,12 +160,12 @@ test('IMPS ECR Secrets become an ECR source; problems name keys, never values', 
   for (const p of [...missing.problems, ...bad.problems]) for (const v of Object.values(KEYS)) assert.ok(!p.includes(v));
 });
 
-credentialProviderContract('ECR provider with a fake ECR client', () => {
+credentialProviderContract<EcrSource>('ECR provider with a fake ECR client', () => {
   const good = fakes(() => ok());
   const failing = fakes(() => new Error(`denied for ${KEYS.accessKeyID}`));
   return Promise.resolve({
     provider: good.provider, source: { region: 'eu-central-1', accountIDs: ['123456789012'] }, secret: KEYS,
     failing: { provider: failing.provider, source: { region: 'eu-central-1' }, secret: KEYS },
-    secretValues: Object.values(KEYS),
+    secretValues: Object.values(KEYS), placement: ['accountIDs' as const],
   });
 });

@@ -4,6 +4,7 @@ import type { GcpSource } from '../../../src/api/v1alpha1/types.ts';
 import {
   GCP_USERNAME, GcpProvider, parseGcpCredentials, type GcpAuthClient, type GcpAuthFactory, type GcpCredentialsJson,
 } from '../../../src/credentials/gcp.ts';
+import { TokenCache } from '../../../src/credentials/token-cache.ts';
 import { FakeClock } from '../../../src/util/clock.ts';
 import { credentialProviderContract } from '../../contract/credential-provider.ts';
 
@@ -140,15 +141,26 @@ test('an aborted fetch rejects without waiting for the token', async () => {
   await assert.rejects(provider.fetch({ registries: ['gcr.io'] }, undefined, AbortSignal.abort()), /aborted/);
 });
 
-test('identity: sorted canonical registries and a hash of the key, never the key', () => {
+test('identity: a hash of the key, never the key, and never the registries the token is written for', () => {
   const provider = new GcpProvider({ authFactory: fakeFactory(() => ({ token: 't' })).factory });
   const id = provider.identity(withKey, { 'credentials.json': KEY_JSON });
-  assert.match(id, /^gcp\|europe-docker\.pkg\.dev,gcr\.io\|key:[0-9a-f]{64}$/);
+  assert.match(id, /^gcp\|key:[0-9a-f]{64}$/);
   assert.ok(!id.includes('MIIfake') && !id.includes('puller@'));
-  assert.equal(provider.identity({ ...withKey, registries: ['https://europe-docker.pkg.dev', 'gcr.io/'] }, { 'credentials.json': KEY_JSON }), id);
+  assert.equal(provider.identity({ ...withKey, registries: ['us-docker.pkg.dev'] }, { 'credentials.json': KEY_JSON }), id);
   assert.notEqual(provider.identity(withKey, { 'credentials.json': KEY_JSON.replace('kid-1', 'kid-2') }), id);
-  assert.equal(provider.identity({ registries: ['gcr.io'] }, undefined), 'gcp|gcr.io|adc');
-  assert.equal(provider.identity(withKey, undefined), 'gcp|europe-docker.pkg.dev,gcr.io|key:missing');
+  assert.equal(provider.identity({ registries: ['gcr.io'] }, undefined), 'gcp|adc');
+  assert.equal(provider.identity(withKey, undefined), 'gcp|key:missing');
+});
+
+test('two sources of one account that name different registries cause one token fetch', async () => {
+  const { factory, rec } = fakeFactory(() => ({ token: 'ya29.shared', expiry: Date.UTC(2025, 0, 1, 1) }));
+  const provider = new GcpProvider({ authFactory: factory, clock });
+  const cache = new TokenCache({ clock });
+  const a = await cache.get(provider, { registries: ['gcr.io'] }, undefined);
+  const b = await cache.get(provider, { registries: ['europe-docker.pkg.dev', 'us-docker.pkg.dev'] }, undefined);
+  assert.equal(rec.inputs.length, 1, 'one fetch');
+  assert.deepEqual(a.entries.map((e) => e.registry), ['gcr.io']);
+  assert.deepEqual(b.entries.map((e) => [e.registry, e.password]), [['europe-docker.pkg.dev', 'ya29.shared'], ['us-docker.pkg.dev', 'ya29.shared']]);
 });
 
 test('validate', () => {
@@ -166,6 +178,6 @@ credentialProviderContract('GCP provider with a fake auth client', () => {
   return Promise.resolve({
     provider: new GcpProvider({ authFactory: good.factory, clock }), source: withKey, secret: { 'credentials.json': KEY_JSON },
     failing: { provider: new GcpProvider({ authFactory: failing.factory, clock }), source: withKey, secret: { 'credentials.json': KEY_JSON } },
-    secretValues: [KEY_JSON, PRIVATE_KEY, 'MIIfakefakefake'],
+    secretValues: [KEY_JSON, PRIVATE_KEY, 'MIIfakefakefake'], placement: ['registries' as const],
   });
 });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { CredentialProvider, FetchedCredentials, SecretData } from '../../../src/credentials/provider.ts';
+import { entriesFor, type CredentialProvider, type FetchedCredentials, type SecretData } from '../../../src/credentials/provider.ts';
 import { TokenCache, type TokenCacheOptions } from '../../../src/credentials/token-cache.ts';
 import type { AuthEntry } from '../../../src/dockerconfig/index.ts';
 import { FakeClock } from '../../../src/util/clock.ts';
@@ -9,6 +9,8 @@ const HOUR = 3600_000;
 
 interface FakeSource {
   id: string;
+  /** Where the login is written; default `<id>.example.com`. Not part of the identity. */
+  registries?: string[];
 }
 
 type Outcome = { lifetimeMs: number; password?: string } | { error: string };
@@ -41,13 +43,17 @@ class FakeProvider implements CredentialProvider<FakeSource> {
     return source.id;
   }
 
+  retarget(source: FakeSource, fetched: FetchedCredentials): AuthEntry[] {
+    return entriesFor(source.registries ?? [`${source.id}.example.com`], fetched);
+  }
+
   async fetch(source: FakeSource): Promise<FetchedCredentials> {
     this.fetches++;
     if (this.gate) await this.gate.promise;
     const outcome = this.outcome;
     if ('error' in outcome) throw new Error(outcome.error);
     const password = outcome.password ?? `pw-${String(this.fetches)}`;
-    const entry: AuthEntry = { registry: `${source.id}.example.com`, username: 'u', password, auth: Buffer.from(`u:${password}`).toString('base64') };
+    const entry: AuthEntry = { registry: source.registries?.[0] ?? `${source.id}.example.com`, username: 'u', password, auth: Buffer.from(`u:${password}`).toString('base64') };
     return { entries: [entry], expiresAt: new Date(this.clock.nowMs() + outcome.lifetimeMs) };
   }
 }
@@ -68,6 +74,16 @@ test('20 concurrent get() calls for one identity share one fetch', async () => {
   assert.equal(provider.fetches, 1);
   for (const s of states) assert.deepEqual(s, states[0]);
   assert.equal(states[0]?.entries.length, 1);
+});
+
+test('sources of one identity that name different registries share one fetch, each written under its own registries', async () => {
+  const { provider, cache } = setup();
+  const a = await cache.get(provider, { id: 'sa', registries: ['a.io', 'b.io'] }, undefined);
+  const b = await cache.get(provider, { id: 'sa', registries: ['c.io'] }, undefined);
+  assert.equal(provider.fetches, 1);
+  assert.deepEqual(a.entries.map((e) => e.registry), ['a.io', 'b.io']);
+  assert.deepEqual(b.entries.map((e) => e.registry), ['c.io']);
+  assert.equal(b.entries[0]?.password, a.entries[0]?.password);
 });
 
 test('a fresh token is served without fetching; it refreshes at the fraction of its lifetime', async () => {
