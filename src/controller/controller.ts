@@ -176,6 +176,7 @@ export class Controller {
         statusChanged: (name) => { this.queue.addAfter(ipsKey(name), this.opts.statusDelayMs ?? 500); },
       }, work.name, work.namespace);
       errors.delete(work.namespace);
+      this.state.of(work.name).pendingTargets.delete(work.namespace);
       return result;
     } catch (err) {
       errors.set(work.namespace, errorMessage(err));

@@ -58,6 +58,7 @@ export async function reconcileResource(deps: ResourceDeps, name: string): Promi
   await writeStatus(deps, ips, {
     ips, now, invalid, outcomes, shadowed: merged.shadowed, rendered,
     managedNamespaces: managedNamespaces(deps, name), conflicts: state.conflicts, writeErrors: state.writeErrors,
+    pendingTargets: state.pendingTargets.size,
   });
   const refresh = deps.resolver.nextRefreshMs(name, deps.clock.nowMs());
   return refresh === undefined ? {} : { requeueAfter: refresh };
@@ -88,7 +89,12 @@ function enqueueAffected(deps: ResourceDeps, ips: ImagePullSecret): void {
   for (const ns of deps.caches.namespaces.store.list()) {
     if (deps.selection.selects(ips, ns)) namespaces.add(ns.metadata.name);
   }
-  for (const ns of namespaces) deps.enqueueTarget(name, ns);
+  const pending = deps.state.of(name).pendingTargets;
+  pending.clear();
+  for (const ns of namespaces) {
+    pending.add(ns);
+    deps.enqueueTarget(name, ns);
+  }
 }
 
 function managedNamespaces(deps: ResourceDeps, name: string): string[] {

@@ -23,9 +23,8 @@ export class SelectionCache {
     if (cached?.generation === generation) return cached;
     const problems = validateSpec(ips.spec).map((i) => `${i.path}: ${i.message}`);
     const compiled = compileTarget(ips.spec.target);
-    const entry: Entry = compiled.ok
-      ? { generation, target: compiled.value, problems }
-      : { generation, problems: [...problems, ...compiled.errors] };
+    // validateSpec already covers the target: compiling reports the same problems again, never others.
+    const entry: Entry = compiled.ok ? { generation, target: compiled.value, problems } : { generation, problems };
     this.entries.set(ips.metadata.name, entry);
     return entry;
   }

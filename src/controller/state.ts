@@ -10,6 +10,11 @@ export interface ResourceState {
   conflicts: Map<string, string>;
   /** namespace -> why the last write there failed (cleared by the next success). */
   writeErrors: Map<string, string>;
+  /**
+   * Namespaces asked to converge on the current render that have not yet done so: while any is left,
+   * the resource is Progressing, never Synced (Synced means the writes succeeded).
+   */
+  pendingTargets: Set<string>;
   /** What the last reconcile of the resource rendered for: generation and data hash. */
   renderedFor?: string;
   /** Fingerprint of the status we last wrote (see status-diff.ts). */
@@ -23,7 +28,7 @@ export class ControllerState {
 
   of(name: string): ResourceState {
     let state = this.resources.get(name);
-    if (!state) this.resources.set(name, (state = { conflicts: new Map(), writeErrors: new Map() }));
+    if (!state) this.resources.set(name, (state = { conflicts: new Map(), writeErrors: new Map(), pendingTargets: new Set() }));
     return state;
   }
 

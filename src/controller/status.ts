@@ -25,6 +25,8 @@ export interface StatusInput {
   managedNamespaces: string[];
   conflicts: ReadonlyMap<string, string>;
   writeErrors: ReadonlyMap<string, string>;
+  /** Namespaces that have not yet converged on the current credentials. */
+  pendingTargets?: number;
 }
 
 export interface Verdict {
@@ -36,6 +38,12 @@ export interface Verdict {
 const listed = (items: string[], max = 5) => items.slice(0, max).join(', ') + (items.length > max ? `, and ${items.length - max} more` : '');
 
 type Policy = (i: StatusInput) => Verdict | undefined;
+
+/** Whether the resource's status already says Synced for its current generation. */
+function syncedAt(ips: ImagePullSecret): boolean {
+  const ready = ips.status?.conditions?.find((c) => c.type === READY);
+  return ready?.reason === Reason.Synced && ready.observedGeneration === ips.metadata.generation;
+}
 
 const policies: Policy[] = [
   (i) => (i.invalid.length ? { status: 'False', reason: Reason.InvalidSpec, message: listed(i.invalid, 3) } : undefined),
@@ -57,6 +65,10 @@ const policies: Policy[] = [
     const [[ns, msg] = ['', '']] = [...i.writeErrors].sort();
     return { status: 'False', reason: Reason.WriteError, message: `Writing to ${i.writeErrors.size} namespace(s) failed; ${ns}: ${msg}` };
   },
+  // Synced only once the writes succeeded. A resource already Synced at this generation stays so while
+  // it updates its Secrets (a token refresh, a restart of the daemon): they hold working credentials.
+  (i) => (i.pendingTargets && !syncedAt(i.ips) ? { status: 'Unknown', reason: Reason.Progressing,
+    message: `Writing Secret ${i.ips.spec.target.secret.name} to ${String(i.pendingTargets)} namespace(s)` } : undefined),
 ];
 
 export function readyVerdict(input: StatusInput): Verdict {

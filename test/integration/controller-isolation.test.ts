@@ -87,6 +87,32 @@ test('a semantically invalid selector gives InvalidSpec on its resource only', a
   assert.equal((await waitForReason(healthy, 'Synced')).status, 'True');
 });
 
+test('bad labels or annotations for the target Secret are InvalidSpec up front, each problem once, nothing written', async () => {
+  const target = await ns();
+  const name = uniqueName('ips');
+  resources.push(name);
+  await createIps(name, { registry: { credentials: [{ name: 'good', namespace: sourceNs }] }, target: { namespaces: { names: [target] },
+    secret: { name: 'labelled', labels: { team: 'not a label value' }, annotations: { 'bad key!': 'x' } } } });
+  const ready = await waitForReason(name, 'InvalidSpec');
+  assert.equal(ready.message, 'spec.target.secret.labels: the value of team is not a valid label value, '
+    + 'spec.target.secret.annotations: "bad key!" is not a valid annotation key');
+  assert.equal(await readSecret(target, 'labelled'), undefined);
+});
+
+test('a write the API server refuses is a WriteError, and Synced is never reported before a write succeeded', async () => {
+  const target = await ns();
+  // A quota of zero Secrets (its status set by hand: the testbed runs no quota controller).
+  const quotas = `/api/v1/namespaces/${target}/resourcequotas`;
+  await rest.call({ method: 'POST', path: quotas, body: { metadata: { name: 'no-secrets' }, spec: { hard: { secrets: '0' } } } });
+  await rest.call({ method: 'PATCH', path: `${quotas}/no-secrets/status`, contentType: 'application/merge-patch+json',
+    body: { status: { hard: { secrets: '0' }, used: { secrets: '0' } } } });
+  const name = await ips(['good'], { namespaces: { names: [target] } }, 'refused');
+  const ready = await waitForReason(name, 'WriteError');
+  assert.match(ready.message, /exceeded quota/);
+  await warned(name, 'WriteError');
+  assert.deepEqual((await eventsFor(name)).filter((e) => e.reason === 'Synced'), [], 'no Synced Event before a write succeeded');
+});
+
 test('the API server itself refuses structurally malformed resources, with the reason', async () => {
   const cases: [ImagePullSecretSpec, RegExp][] = [
     [{ registry: { credentials: [{ name: 'good', namespace: sourceNs }] }, target: { secret: { name: 'x' },
@@ -94,6 +120,9 @@ test('the API server itself refuses structurally malformed resources, with the r
     [{ registry: {}, target: { secret: { name: 'x' } } }, /name at least one credential source/],
     [{ registry: { ecr: [{ region: 'eu-west-1', accountIDs: ['12'] }] }, target: { secret: { name: 'x' } } }, /accountIDs\[0\]/],
   ];
+  const good: ImagePullSecretSpec = { registry: { credentials: [{ name: 'good', namespace: sourceNs }] }, target: { secret: { name: 'x' } } };
+  // A name longer than a label value could never be written as the owner label of its Secrets.
+  await assert.rejects(createIps('n'.repeat(64), good), /metadata.name must be at most 63 characters/);
   for (const [spec, want] of cases) {
     await assert.rejects(createIps(uniqueName('ips'), spec), (err: unknown) => {
       assert.ok(isStatus(err, 422));

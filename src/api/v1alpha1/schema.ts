@@ -110,10 +110,18 @@ const status: Schema = obj({
   validitySeconds: { type: 'integer' },
 });
 
+export const MAX_NAME_LENGTH = 63;
+
 export const openApiSchema: Schema = obj({
   apiVersion: str(),
   kind: str(),
   metadata: { type: 'object' },
   spec: obj({ registry, target, builder }, ['registry', 'target']),
   status,
-}, ['spec']);
+}, ['spec'], {
+  // The name is the value of the owner label on every Secret written, and label values stop at 63.
+  'x-kubernetes-validations': [{
+    rule: `size(self.metadata.name) <= ${String(MAX_NAME_LENGTH)}`,
+    message: `metadata.name must be at most ${String(MAX_NAME_LENGTH)} characters: it is the value of the pullsecret-sync.dev/owner label on every Secret written`,
+  }],
+});

@@ -4,6 +4,9 @@
 import type {
   AnnotationSelector, Builder, ImagePullSecretSpec, LabelSelector, Registry, SecretReference, SelectorRequirement, Target,
 } from './types.ts';
+import { DATA_HASH_ANNOTATION, MANAGED_BY_LABEL, OWNER_LABEL } from './labels.ts';
+
+const RESERVED_LABELS = new Set([MANAGED_BY_LABEL, OWNER_LABEL]);
 
 export interface ValidationIssue {
   /** JSON-path-like location, e.g. `spec.target.namespaces.labels[0].matchExpressions[1]`. */
@@ -69,6 +72,22 @@ function selectors(s: { labels?: LabelSelector[]; annotations?: AnnotationSelect
   s.annotations?.forEach((item, i) => { annotationSelector(item, `${path}.annotations[${String(i)}]`, out); });
 }
 
+/**
+ * The extra labels and annotations of the target Secret, checked as the API server would check them at
+ * write time (so a bad one is reported once, up front, not once per namespace as a WriteError).
+ */
+function secretMetadata(secret: Target['secret'], path: string, out: Issues): void {
+  for (const [k, v] of Object.entries(secret.labels ?? {})) {
+    if (!isQualifiedName(k)) out.push({ path: `${path}.labels`, message: `"${k}" is not a valid label key` });
+    else if (!isLabelValue(v)) out.push({ path: `${path}.labels`, message: `the value of ${k} is not a valid label value` });
+    if (RESERVED_LABELS.has(k)) out.push({ path: `${path}.labels`, message: `"${k}" is set by the daemon` });
+  }
+  for (const k of Object.keys(secret.annotations ?? {})) {
+    if (!isQualifiedName(k)) out.push({ path: `${path}.annotations`, message: `"${k}" is not a valid annotation key` });
+    if (k === DATA_HASH_ANNOTATION) out.push({ path: `${path}.annotations`, message: `"${k}" is set by the daemon` });
+  }
+}
+
 /** Problems with the selectors and the Secret of `target`. */
 export function validateTarget(target: Target, path = 'spec.target'): ValidationIssue[] {
   const out: Issues = [];
@@ -80,9 +99,7 @@ export function validateTarget(target: Target, path = 'spec.target'): Validation
   });
   selectors(target.namespaces ?? {}, `${path}.namespaces`, out);
   selectors(target.namespacesWithPods ?? {}, `${path}.namespacesWithPods`, out);
-  for (const [k] of Object.entries(target.secret.labels ?? {})) {
-    if (!isQualifiedName(k)) out.push({ path: `${path}.secret.labels`, message: `"${k}" is not a valid label key` });
-  }
+  secretMetadata(target.secret, `${path}.secret`, out);
   return out;
 }
 

@@ -16,6 +16,8 @@ test('semantic problems carry a path', () => {
     [{ ...base, registry: { ecr: [{ region: 'eu-west-1', roleARN: 'role' }] } }, 'spec.registry.ecr[0].roleARN'],
     [{ ...base, registry: { gcp: [{ registries: [] }] } }, 'spec.registry.gcp[0].registries'],
     [{ ...base, registry: { credentials: [{ name: 'x', namespace: 'Bad_NS' }] } }, 'spec.registry.credentials[0].namespace'],
+    [{ ...base, target: { secret: { name: 'pull', labels: { team: 'not a value' } } } }, 'spec.target.secret.labels'],
+    [{ ...base, target: { secret: { name: 'pull', annotations: { 'bad key!': 'any value' } } } }, 'spec.target.secret.annotations'],
     [{ ...base, builder: { serviceAccounts: [{ namespace: 'ci', name: '*' }], ecrRepositoryCreation: { enabled: true, accessPolicy: '{' } } },
       'spec.builder.ecrRepositoryCreation.accessPolicy'],
   ];
@@ -25,4 +27,9 @@ test('semantic problems carry a path', () => {
 test('qualified names', () => {
   for (const ok of ['a', 'a.b/c', 'example.com/x-y_z', 'sidecar.istio.io/inject']) assert.ok(isQualifiedName(ok), ok);
   for (const bad of ['', '/a', 'A_/x', 'a/', '-a', 'x'.repeat(64)]) assert.ok(!isQualifiedName(bad), bad);
+});
+
+test('the target Secret keeps the labels the daemon owns', () => {
+  const spec = { ...base, target: { secret: { name: 'pull', labels: { 'pullsecret-sync.dev/owner': 'other' } } } };
+  assert.deepEqual(validateSpec(spec).map((i) => i.message), ['"pullsecret-sync.dev/owner" is set by the daemon']);
 });
