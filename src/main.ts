@@ -5,11 +5,13 @@ import { ConfigError } from './cli/args.ts';
 import type { Command, Io } from './cli/command.ts';
 import { topUsage, unknownCommand } from './cli/help.ts';
 import { migrateCommand } from './cli/migrate.ts';
+import { planCommand } from './cli/plan.ts';
 import { runCommand } from './cli/run-command.ts';
 import { validateCommand } from './cli/validate.ts';
 
 const commands = new Map<string, Command>([
   ['run', runCommand],
+  ['plan', planCommand],
   ['validate', validateCommand],
   ['migrate', migrateCommand],
 ]);

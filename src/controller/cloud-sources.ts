@@ -19,7 +19,7 @@ export interface CloudProviders {
 /** Default data keys of credential Secrets, where the reference names none. */
 const DEFAULT_KEY: Record<'GCP' | 'Azure', string> = { GCP: 'credentials.json', Azure: 'clientSecret' };
 
-interface Planned<S> {
+export interface Planned<S> {
   kind: Exclude<SourceKind, 'Secret'>;
   reference: string;
   provider: CredentialProvider<S> | undefined;
@@ -32,7 +32,8 @@ export function secretData(secret: Secret): SecretData {
   return dataMap(Object.entries(secret.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]));
 }
 
-function plan(ips: ImagePullSecret, p: CloudProviders): Planned<unknown>[] {
+/** The cloud sources of `ips` in spec order (ecr, gcp, azure), with their references; `plan` lists them too. */
+export function plan(ips: ImagePullSecret, p: CloudProviders): Planned<unknown>[] {
   const r = ips.spec.registry;
   const ecr = (r.ecr ?? []).map((source): Planned<EcrSource> => ({ kind: 'ECR', provider: p.ecr, source, secretRef: source.credentialsSecret,
     reference: `ECR ${source.region}${source.accountIDs?.length ? ` ${source.accountIDs.join(',')}` : ''}` }));

@@ -51,15 +51,27 @@ export const usesPods = (t: CompiledTarget): boolean => t.podLabels.length > 0 |
 export const podMatches = (t: CompiledTarget, pod: Selectable): boolean =>
   anyMatches(t.podLabels, pod.labels) || anyMatches(t.podAnnotations, pod.annotations);
 
+type RuleTest = (t: CompiledTarget, namespace: Selectable, pods: readonly Selectable[]) => boolean;
+
+/** The rules of SPEC 2.1 in the order they are tried (cheapest first: pods last). */
+const RULES: readonly (readonly [SelectionRule, RuleTest])[] = [
+  ['name', (t, ns) => t.names.has(ns.name)],
+  ['labels', (t, ns) => anyMatches(t.namespaceLabels, ns.labels)],
+  ['annotations', (t, ns) => anyMatches(t.namespaceAnnotations, ns.annotations)],
+  ['pods', (t, _ns, pods) => usesPods(t) && pods.some((p) => podMatches(t, p))],
+];
+
 /**
  * Whether `namespace` is selected, given the pods in it (only consulted when the target selects by pods).
  * A Terminating namespace is still reported as selected: the caller leaves it untouched rather than
  * treating it as deselected and deleting from it.
  */
 export function selectNamespace(t: CompiledTarget, namespace: Selectable, pods: readonly Selectable[]): SelectionResult {
-  if (t.names.has(namespace.name)) return { selected: true, rule: 'name' };
-  if (anyMatches(t.namespaceLabels, namespace.labels)) return { selected: true, rule: 'labels' };
-  if (anyMatches(t.namespaceAnnotations, namespace.annotations)) return { selected: true, rule: 'annotations' };
-  if (usesPods(t) && pods.some((p) => podMatches(t, p))) return { selected: true, rule: 'pods' };
-  return { selected: false };
+  const hit = RULES.find(([, holds]) => holds(t, namespace, pods));
+  return hit ? { selected: true, rule: hit[0] } : { selected: false };
+}
+
+/** Every rule that selects `namespace` (empty when none does), for `plan`. */
+export function selectingRules(t: CompiledTarget, namespace: Selectable, pods: readonly Selectable[]): SelectionRule[] {
+  return RULES.filter(([, holds]) => holds(t, namespace, pods)).map(([rule]) => rule);
 }

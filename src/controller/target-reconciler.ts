@@ -32,7 +32,8 @@ export interface TargetResult {
   requeueAfter?: number;
 }
 
-const UNMANAGED = 'unmanaged';
+/** The holder reported for a Secret of the target name that this daemon does not manage. */
+export const UNMANAGED = 'unmanaged';
 
 function live(ips: ImagePullSecret | undefined): ips is ImagePullSecret {
   return ips !== undefined && !ips.metadata.deletionTimestamp;

@@ -1,0 +1,140 @@
+// What the daemon would do, computed without writing: for each resource, the namespaces it selects (with
+// every rule that selects them) and the action on its Secret there, the Secrets it would remove, the
+// registries each source contributes and which are shadowed, and the ServiceAccounts it would patch. The
+// decisions are the daemon's own functions: selection (compileTarget, selectingRules), merge
+// (mergeContributions, serialize, dataHash), desired state (desiredSecret, upToDate), ownership
+// (owningResource) and ServiceAccount patches (planPullSecrets). Pure over a World.
+import { DATA_HASH_ANNOTATION, MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../api/v1alpha1/labels.ts';
+import type { ImagePullSecret } from '../api/v1alpha1/types.ts';
+import { desiredSecret, upToDate } from '../controller/desired-secret.ts';
+import { toManagedSecret } from '../controller/managed-secret.ts';
+import { owningResource } from '../controller/ownership.ts';
+import { compileTarget, selectingRules, type CompiledTarget } from '../controller/selection.ts';
+import { planPullSecrets, wantsServiceAccount } from '../controller/service-accounts.ts';
+import { UNMANAGED } from '../controller/target-reconciler.ts';
+import { dataHash, mergeContributions, serialize } from '../dockerconfig/index.ts';
+import type { MetadataObject, Secret } from '../kube/objects.ts';
+import { planSources } from './plan-sources.ts';
+import { checkResource } from './resource-check.ts';
+import type { World } from './plan-world.ts';
+
+export type Action = 'create' | 'update' | 'unchanged' | 'conflict';
+
+export interface PlanNamespace { name: string; rules: string[]; action: Action; conflictWith?: string }
+export interface PlanRegistry { registry: string; source: string; shadowed: string[] }
+export interface PlanServiceAccount { namespace: string; name: string; change: 'add' | 'remove' }
+
+/** One resource of `plan -o json`; README documents the contract. */
+export interface PlanResource {
+  name: string;
+  valid: boolean;
+  errors: string[];
+  namespaces: PlanNamespace[];
+  removals: { namespace: string; secret: string }[];
+  registries: PlanRegistry[];
+  serviceAccounts: PlanServiceAccount[];
+  /** Sources that would fail (missing or malformed Secrets); never credential values. */
+  sourceProblems: string[];
+}
+
+export interface Plan { resources: PlanResource[] }
+
+/** One resource as the decisions need it. */
+interface Candidate {
+  ips: ImagePullSecret;
+  errors: string[];
+  target?: CompiledTarget;
+  /** Namespace -> the rules that select it. */
+  selected: Map<string, string[]>;
+  /** Whether the merge has any entry, so there is a Secret to write. */
+  writes: boolean;
+  /** The `.dockerconfigjson` bytes; undefined with cloud sources, whose tokens only the daemon fetches. */
+  bytes?: string;
+  registries: PlanRegistry[];
+  sourceProblems: string[];
+}
+
+const selectable = (o: MetadataObject) => ({ name: o.metadata.name, labels: o.metadata.labels ?? {}, annotations: o.metadata.annotations ?? {} });
+const isManaged = (s: Secret) => s.metadata.labels?.[MANAGED_BY_LABEL] === MANAGED_BY_VALUE;
+
+function candidate(world: World, ips: ImagePullSecret): Candidate {
+  const errors = checkResource(ips as unknown as Record<string, unknown>).map((p) => `${p.path}: ${p.message}`);
+  const out: Candidate = { ips, errors, selected: new Map(), writes: false, registries: [], sourceProblems: [] };
+  const compiled = errors.length ? undefined : compileTarget(ips.spec.target);
+  if (!compiled?.ok) return out;
+  out.target = compiled.value;
+  for (const ns of world.namespaces) {
+    if (ns.metadata.deletionTimestamp) continue; // Terminating: the daemon writes nothing there
+    const rules = selectingRules(compiled.value, selectable(ns), (world.podsIn(ns.metadata.name)).map(selectable));
+    if (rules.length) out.selected.set(ns.metadata.name, rules);
+  }
+  const sources = planSources(ips, (ref) => world.secret(ref));
+  const merged = mergeContributions(sources.contributions);
+  out.sourceProblems = sources.problems;
+  out.registries = Object.keys(merged.config.auths).map((registry) => ({
+    registry,
+    source: sources.contributions.find((c) => c.entries.some((e) => e.registry === registry))?.source ?? '',
+    shadowed: merged.shadowed.filter((s) => s.registry === registry).map((s) => s.loser),
+  }));
+  out.writes = out.registries.length > 0;
+  if (out.writes && !sources.cloud) out.bytes = serialize(merged.config);
+  return out;
+}
+
+/** The action on `c`'s Secret in `namespace`, given who else wants that name there. */
+function action(world: World, all: Candidate[], c: Candidate, namespace: string): Pick<PlanNamespace, 'action' | 'conflictWith'> {
+  const secretName = c.ips.spec.target.secret.name;
+  const contenders = all.filter((o) => o.writes && o.ips.spec.target.secret.name === secretName && o.selected.has(namespace));
+  const owner = owningResource(contenders.map((o) => o.ips));
+  if (owner && owner.metadata.name !== c.ips.metadata.name) return { action: 'conflict', conflictWith: `ImagePullSecret/${owner.metadata.name}` };
+  const existing = world.secret(`${namespace}/${secretName}`);
+  if (!existing) return { action: 'create' };
+  if (!isManaged(existing)) return { action: 'conflict', conflictWith: UNMANAGED };
+  const managed = toManagedSecret(existing).secret;
+  // With cloud sources the bytes hold tokens only the daemon fetches: compare everything but the bytes.
+  const bytes = c.bytes;
+  const hash = bytes === undefined ? existing.metadata.annotations?.[DATA_HASH_ANNOTATION] ?? '' : dataHash(bytes);
+  return { action: upToDate(managed, desiredSecret(c.ips, namespace, { bytes: bytes ?? '', hash })) ? 'unchanged' : 'update' };
+}
+
+function serviceAccounts(world: World, c: Candidate, namespace: string, present: boolean): PlanServiceAccount[] {
+  const name = c.ips.spec.target.secret.name;
+  return world.serviceAccountsIn(namespace).flatMap((sa) => {
+    const patch = planPullSecrets(sa, name, present && wantsServiceAccount(c.ips, sa.metadata.name));
+    if (!patch) return [];
+    return [{ namespace, name: sa.metadata.name, change: patch.imagePullSecrets.some((e) => e.name === name) ? 'add' as const : 'remove' as const }];
+  });
+}
+
+function planResource(world: World, all: Candidate[], c: Candidate): PlanResource {
+  const out: PlanResource = { name: c.ips.metadata.name, valid: c.errors.length === 0, errors: c.errors, namespaces: [], removals: [],
+    registries: c.registries, serviceAccounts: [], sourceProblems: c.sourceProblems };
+  if (!out.valid) return out; // the daemon touches nothing of an invalid resource
+  const writes = new Set<string>();
+  for (const [namespace, rules] of [...c.selected].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    if (!c.writes) continue;
+    const decided = action(world, all, c, namespace);
+    out.namespaces.push({ name: namespace, rules, ...decided });
+    if (decided.action !== 'conflict') {
+      writes.add(namespace);
+      out.serviceAccounts.push(...serviceAccounts(world, c, namespace, true));
+    }
+  }
+  for (const s of world.managedSecretsOf(c.ips.metadata.name)) {
+    const namespace = s.metadata.namespace ?? '';
+    if (writes.has(namespace) && s.metadata.name === c.ips.spec.target.secret.name) continue;
+    // Everything written and nothing to write: a failing source keeps what the namespaces hold.
+    if (!c.writes && c.sourceProblems.length) continue;
+    out.removals.push({ namespace, secret: s.metadata.name });
+    if (!writes.has(namespace)) out.serviceAccounts.push(...serviceAccounts(world, c, namespace, false));
+  }
+  return out;
+}
+
+/** The plan for the resources named `subjects` (all of the world's when undefined). */
+export function computePlan(world: World, subjects?: readonly string[]): Plan {
+  const all = world.resources.filter((r) => !r.metadata.deletionTimestamp).map((ips) => candidate(world, ips));
+  const shown = subjects ? all.filter((c) => subjects.includes(c.ips.metadata.name)) : all;
+  return { resources: shown.map((c) => planResource(world, all, c)) };
+}
+
