@@ -71,7 +71,7 @@ test('the rendered chart passes a server-side dry run on the API server', async 
   for (const set of variants) {
     const manifest = await renderChart({ release: 'pullsecret-sync', namespace, includeCrds: true, set });
     const kinds = parseObjects(manifest).map((o) => o.kind).sort();
-    assert.deepEqual(kinds, ['ClusterRole', 'ClusterRoleBinding', ...(set['grafanaDashboard.enabled'] ? ['ConfigMap'] : []), 'CustomResourceDefinition',
+    assert.deepEqual(kinds, ['ClusterRole', 'ClusterRoleBinding', ...(Object.hasOwn(set, 'grafanaDashboard.enabled') ? ['ConfigMap'] : []), 'CustomResourceDefinition',
       'Deployment', 'PodDisruptionBudget', 'Role', 'RoleBinding', 'Service', 'ServiceAccount']);
     const result = await kubectl(['apply', '--server-side', '--force-conflicts', '--field-manager=chart-test', '--dry-run=server', '-f', '-'], manifest);
     assert.equal(result.code, 0, result.stderr);

@@ -101,7 +101,7 @@ async function exported(metricsText: () => Promise<string>, line: RegExp, messag
   return Date.now();
 }
 
-const mainMetrics = async () => (await fetch(`http://127.0.0.1:${String(daemon.metricsPort)}/metrics`)).text();
+const mainMetrics = async () => (await fetch(`http://127.0.0.1:${String(daemon.metricsPort)}/metrics`, { signal: AbortSignal.timeout(5000) })).text();
 let secretSource = '';
 let ecrResource = '';
 

@@ -30,7 +30,7 @@ export function ensureMoto(log: (line: string) => void = () => undefined): void 
 }
 
 export function ensurePackages(commands: string[], log: (line: string) => void = () => undefined): void {
-  const missing = [...new Set(commands.filter((c) => !onPath(c)).map((c) => packages[c] ?? c))];
+  const missing = [...new Set(commands.filter((c) => !onPath(c)).map((c) => (Object.hasOwn(packages, c) ? packages[c] : undefined) ?? c))];
   if (missing.length === 0) return;
   if (process.getuid?.() !== 0) {
     throw new Error(`testbed needs Debian packages ${missing.join(', ')}: install them with apt-get (needs root)`);
