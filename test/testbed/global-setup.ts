@@ -20,6 +20,7 @@ export async function globalSetup(): Promise<void> {
 
 export async function globalTeardown(): Promise<void> {
   if (!owned) return;
-  await stopTestbed(owned);
+  // A fault test may have restarted a process (faults.ts): the state file holds its current pid.
+  await stopTestbed(readState(owned.dir) ?? owned);
   rmSync(owned.dir, { recursive: true, force: true });
 }

@@ -8,6 +8,9 @@ export interface Started {
   name: string;
   pid: number;
   log: string;
+  /** How it was started, so a fault test can start it again exactly so (faults.ts). */
+  command?: string;
+  args?: string[];
 }
 
 /** A free TCP port on loopback. The port is released before use; collisions are unlikely, not impossible. */
@@ -36,7 +39,7 @@ export function startProcess(name: string, command: string, args: string[], log:
     const child = spawn(command, args, { detached: true, stdio: ['ignore', fd, fd], env: env ?? process.env });
     if (child.pid === undefined) throw new Error(`${name}: could not start ${command}`);
     child.unref();
-    return { name, pid: child.pid, log };
+    return { name, pid: child.pid, log, command, args };
   } finally {
     closeSync(fd);
   }

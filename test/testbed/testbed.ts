@@ -1,7 +1,7 @@
 // The testbed: a real Kubernetes control plane (plus, on request, a TLS registry and moto) started once
 // per test run or by `npm run testbed -- up`. Its state is a JSON file, so test processes, the CLI and a
 // later `down` all see the same bed.
-import { mkdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { ensurePackages } from './apt.ts';
@@ -74,7 +74,7 @@ export async function startTestbed(opts: StartOptions): Promise<TestbedState> {
     throw err;
   }
   state.readyMs = Date.now() - started;
-  writeFileSync(stateFile(dir), JSON.stringify(state, null, 2));
+  saveState(state);
   log(`testbed ready in ${state.readyMs} ms: Kubernetes ${state.kubernetesVersion}, etcd ${state.etcdVersion}`);
   return state;
 }
@@ -84,6 +84,13 @@ export async function stopTestbed(state: TestbedState): Promise<void> {
   for (const proc of [...state.processes].reverse()) {
     if (ownsProcess(proc.pid, state.dir)) await stopProcess(proc.pid);
   }
+}
+
+/** Writes the state file atomically (a reader never sees half of it). */
+export function saveState(state: TestbedState): void {
+  const file = stateFile(state.dir);
+  writeFileSync(`${file}.tmp`, JSON.stringify(state, null, 2));
+  renameSync(`${file}.tmp`, file);
 }
 
 export function readState(dir: string): TestbedState | undefined {
