@@ -3,6 +3,7 @@
 // error, and abort a watch that has gone silent (a half-open connection never ends by itself).
 // client-node's own informer stops on any error but 410 and sets no watch timeout; hence this one.
 import { setTimeout as sleep } from 'node:timers/promises';
+import { exponentialBackoff, type Backoff } from '../util/backoff.ts';
 import { isStatus, KubeApiError, METADATA_ACCEPT, METADATA_LIST_ACCEPT, type KubeRest } from './rest.ts';
 import { objectKey, Store, type KubeObject } from './store.ts';
 
@@ -62,10 +63,13 @@ export class Informer<T extends KubeObject> {
   private readonly now: () => number;
   private readonly random: () => number;
   private readonly transform: (obj: unknown) => T;
+  private readonly backoff: Backoff;
 
   constructor(private readonly rest: KubeRest, private readonly opts: InformerOptions<T>) {
     this.now = opts.now ?? Date.now;
     this.random = opts.random ?? Math.random;
+    // Many informers fail together when the API server restarts: jitter spreads their retries.
+    this.backoff = exponentialBackoff({ baseMs: opts.backoffBaseMs ?? 200, capMs: opts.backoffCapMs ?? 30_000, jitter: 0.5, random: this.random });
     this.transform = opts.transform ?? ((obj) => dropManagedFields(obj) as T);
     this.lastProgress = this.now();
   }
@@ -142,13 +146,6 @@ export class Informer<T extends KubeObject> {
         await sleep(delay, undefined, { signal: this.abort.signal }).catch(() => undefined);
       }
     }
-  }
-
-  private backoff(failures: number): number {
-    const base = this.opts.backoffBaseMs ?? 200;
-    const cap = this.opts.backoffCapMs ?? 30_000;
-    const raw = Math.min(cap, base * 2 ** Math.min(failures - 1, 20));
-    return Math.round(raw * (0.5 + this.random() / 2));
   }
 
   private query(): Record<string, string | undefined> {

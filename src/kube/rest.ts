@@ -1,12 +1,14 @@
-// A small REST client for the Kubernetes API over node:https. client-node supplies the configuration and
-// authentication (KubeConfig); this client adds what its generated API classes lack for a controller:
-// metadata-only (PartialObjectMetadata) reads, watch streams with server-side timeouts and an abort
-// signal, one keep-alive connection pool, client-side QPS limiting, and one place to count writes.
-import { Agent, request, type RequestOptions } from 'node:https';
-import { request as plainRequest, Agent as PlainAgent } from 'node:http';
-import { createInterface } from 'node:readline';
+// A small REST client for the Kubernetes API. client-node supplies the configuration and authentication
+// (KubeConfig); this client adds what its generated API classes lack for a controller: metadata-only
+// (PartialObjectMetadata) reads, watch streams with server-side timeouts and an abort signal, HTTP/2
+// multiplexing (transport.ts), a deadline on every call, client-side QPS limiting, a write gate, and one
+// place to count and log writes.
+import type { SecureClientSessionOptions } from 'node:http2';
+import type { RequestOptions } from 'node:https';
+import type { Readable } from 'node:stream';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { TokenBucket } from './token-bucket.ts';
+import { Http1Transport, Http2Transport, type Exchange, type Transport } from './transport.ts';
 
 export const METADATA_ACCEPT = 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json';
 export const METADATA_LIST_ACCEPT = 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json';
@@ -32,6 +34,10 @@ export interface RequestSpec {
   body?: unknown;
   contentType?: string;
   accept?: string;
+  /** Deadline of this call (headers and body) or of a watch's response headers; default RestOptions.timeoutMs. */
+  timeoutMs?: number;
+  /** Cancels the call; it then rejects with the signal's reason. */
+  signal?: AbortSignal;
 }
 
 export interface RestOptions {
@@ -39,42 +45,79 @@ export interface RestOptions {
   burst?: number;
   /** Called once per completed write, for metrics: verb and resource (e.g. `secrets`). */
   onWrite?: (verb: Verb, resource: string, code: number) => void;
+  /**
+   * The write gate, asked right before a write is sent (after every wait): false refuses it with
+   * WriteRefusedError and nothing leaves the process. Leader election keeps non-leaders from writing here.
+   */
+  mayWrite?: (verb: Verb, resource: string) => boolean;
+  /** Default deadline of every call, in ms (30 s). */
+  timeoutMs?: number;
+  /** HTTP/2 PING interval and the answer timeout after which the connection counts as half-open. */
+  pingIntervalMs?: number;
+  pingTimeoutMs?: number;
+  /** Writes are logged at debug; replaced connections at info. Never given bodies or headers. */
+  log?: (level: 'debug' | 'info', msg: string, fields: Record<string, unknown>) => void;
+}
+
+/** A call that got no complete answer within its deadline. */
+export class KubeTimeoutError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'KubeTimeoutError';
+  }
+}
+
+/** A write the write gate refused: this replica may not write (it is not, or no longer, the leader). */
+export class WriteRefusedError extends Error {
+  constructor(verb: Verb, resource: string) {
+    super(`refused to ${verb} ${resource}: this replica is not the leader`);
+    this.name = 'WriteRefusedError';
+  }
 }
 
 const writeVerbs: Record<string, Verb> = { POST: 'create', PUT: 'update', PATCH: 'patch', DELETE: 'delete' };
 
-function resourceOf(path: string): string {
-  // /api/v1/namespaces/ns/secrets/name -> secrets; /apis/g/v/imagepullsecrets/name/status -> imagepullsecrets
+/** The object a path names: /api/v1/namespaces/ns/secrets/name -> secrets, ns, name. */
+function targetOf(path: string): { resource: string; namespace?: string; name?: string } {
   const parts = path.split('/').filter(Boolean);
-  const start = parts[0] === 'api' ? 2 : 3;
-  const rest = parts.slice(start);
-  if (rest[0] === 'namespaces' && rest.length > 2) return rest[2] ?? 'namespaces';
-  return rest[0] ?? 'unknown';
+  const rest = parts.slice(parts[0] === 'api' ? 2 : 3);
+  if (rest[0] === 'namespaces' && rest.length > 2) return { resource: rest[2] ?? 'namespaces', namespace: rest[1], name: rest[3] };
+  return { resource: rest[0] ?? 'unknown', name: rest[1] };
 }
 
 export class KubeRest {
   private readonly server: URL;
-  private agent: Agent | PlainAgent | undefined;
+  private readonly transport: Transport;
   private readonly limiter: TokenBucket;
+  private readonly timeoutMs: number;
+  private tls: SecureClientSessionOptions = {};
 
   constructor(private readonly kc: KubeConfig, private readonly opts: RestOptions = {}) {
     const cluster = kc.getCurrentCluster();
     if (!cluster) throw new Error('kubeconfig has no current cluster');
     this.server = new URL(cluster.server);
     this.limiter = new TokenBucket(opts.qps ?? 50, opts.burst ?? 100);
+    this.timeoutMs = opts.timeoutMs ?? 30_000;
+    this.transport = this.server.protocol === 'https:'
+      ? new Http2Transport(this.server, {
+        tls: () => this.tls, pingIntervalMs: opts.pingIntervalMs ?? 15_000, pingTimeoutMs: opts.pingTimeoutMs ?? 10_000,
+        onSessionEnd: (reason) => { opts.log?.('info', 'API server connection replaced', { reason }); },
+      })
+      : new Http1Transport();
   }
 
-  /** TLS material and the Authorization header, re-read per request so rotated tokens are picked up. */
-  private async options(): Promise<RequestOptions> {
+  /** TLS material (kept for the next connection) and the auth headers, re-read per request so rotated tokens are picked up. */
+  private async headers(): Promise<Record<string, string>> {
     const opts: RequestOptions = {};
     await this.kc.applyToHTTPSOptions(opts);
-    if (!this.agent) {
-      this.agent = this.server.protocol === 'https:'
-        ? new Agent({ keepAlive: true, maxSockets: 32, ca: opts.ca, cert: opts.cert, key: opts.key,
-          ...(opts.rejectUnauthorized === undefined ? {} : { rejectUnauthorized: opts.rejectUnauthorized }) })
-        : new PlainAgent({ keepAlive: true, maxSockets: 32 });
-    }
-    return { headers: { ...(opts.headers as Record<string, string> | undefined) }, agent: this.agent, ...(opts.auth ? { auth: opts.auth } : {}) };
+    this.tls = {
+      ca: opts.ca, cert: opts.cert, key: opts.key,
+      ...(opts.servername ? { servername: opts.servername } : {}),
+      ...(opts.rejectUnauthorized === undefined ? {} : { rejectUnauthorized: opts.rejectUnauthorized }),
+    };
+    const headers = { ...(opts.headers as Record<string, string> | undefined) };
+    if (opts.auth) headers.Authorization = `Basic ${Buffer.from(opts.auth).toString('base64')}`;
+    return headers;
   }
 
   private url(path: string, query: RequestSpec['query']): URL {
@@ -83,57 +126,137 @@ export class KubeRest {
     return url;
   }
 
-  private async open(spec: RequestSpec, signal?: AbortSignal): Promise<import('node:http').IncomingMessage> {
-    const base = await this.options();
+  /** Sends the request under `signal`; resolves with the response headers and body stream. */
+  private async open(spec: RequestSpec, signal: AbortSignal): Promise<Exchange> {
     const body = spec.body === undefined ? undefined : Buffer.from(JSON.stringify(spec.body));
-    const headers: Record<string, string> = { ...(base.headers as Record<string, string>), Accept: spec.accept ?? 'application/json' };
+    const headers: Record<string, string> = { ...(await this.headers()), Accept: spec.accept ?? 'application/json' };
     if (body) {
       headers['Content-Type'] = spec.contentType ?? 'application/json';
       headers['Content-Length'] = String(body.length);
     }
-    const send = this.server.protocol === 'https:' ? request : plainRequest;
-    return new Promise((resolve, reject) => {
-      const req = send(this.url(spec.path, spec.query), { ...base, method: spec.method, headers, ...(signal ? { signal } : {}) }, resolve);
-      req.on('error', reject);
-      req.end(body);
-    });
+    const verb = writeVerbs[spec.method];
+    // The last moment before bytes leave: a replica that lost leadership while waiting sends nothing.
+    if (verb && this.opts.mayWrite && !this.opts.mayWrite(verb, targetOf(spec.path).resource)) {
+      throw new WriteRefusedError(verb, targetOf(spec.path).resource);
+    }
+    return this.transport.send({ method: spec.method, url: this.url(spec.path, spec.query), headers, ...(body ? { body } : {}) }, signal);
   }
 
-  /** One request and its decoded JSON answer; non-2xx answers throw KubeApiError. */
+  /** A signal that aborts after `ms` (with KubeTimeoutError) or with `outer`; `clear` stops the timer. */
+  private deadline(spec: RequestSpec, ms: number): { signal: AbortSignal; clear: () => void } {
+    const controller = new AbortController();
+    const timer = setTimeout(() => {
+      controller.abort(new KubeTimeoutError(`${spec.method} ${targetOf(spec.path).resource}: no answer within ${ms} ms`));
+    }, ms);
+    const onOuter = () => { controller.abort(spec.signal?.reason); };
+    if (spec.signal?.aborted) onOuter();
+    spec.signal?.addEventListener('abort', onOuter, { once: true });
+    return { signal: controller.signal, clear: () => { clearTimeout(timer); spec.signal?.removeEventListener('abort', onOuter); } };
+  }
+
+  /** One request and its decoded JSON answer within the deadline; non-2xx answers throw KubeApiError. */
   async call<T>(spec: RequestSpec): Promise<T> {
     await this.limiter.take();
-    const res = await this.open(spec);
-    const chunks: Buffer[] = [];
-    for await (const chunk of res) chunks.push(chunk as Buffer);
-    const text = Buffer.concat(chunks).toString('utf8');
-    const code = res.statusCode ?? 0;
-    const verb = writeVerbs[spec.method];
-    if (verb) this.opts.onWrite?.(verb, resourceOf(spec.path), code);
-    if (code < 200 || code >= 300) throw apiError(code, text);
-    return (text ? JSON.parse(text) : {}) as T;
+    const { signal, clear } = this.deadline(spec, spec.timeoutMs ?? this.timeoutMs);
+    try {
+      const res = await this.open(spec, signal);
+      const text = (await readAll(res.body, signal)).toString('utf8');
+      const verb = writeVerbs[spec.method];
+      if (verb) this.wrote(verb, spec.path, res.status);
+      if (res.status < 200 || res.status >= 300) throw apiError(res.status, text);
+      return (text ? JSON.parse(text) : {}) as T;
+    } finally {
+      clear();
+    }
+  }
+
+  private wrote(verb: Verb, path: string, code: number): void {
+    const target = targetOf(path);
+    this.opts.onWrite?.(verb, target.resource, code);
+    this.opts.log?.('debug', 'API write', { verb, ...target, code });
   }
 
   /**
    * A watch stream: calls `onEvent` for every event line until the server ends the watch (timeoutSeconds),
-   * the signal aborts, or the connection fails (rejects). A non-200 answer rejects with KubeApiError.
+   * the signal aborts (resolves), or the connection fails (rejects). The response headers must arrive
+   * within the call deadline; afterwards the server's timeoutSeconds, the caller's watchdog and the
+   * connection PING bound the stream. A non-200 answer rejects with KubeApiError; so does a throwing
+   * `onEvent`, with its error, after closing the stream.
    */
   async watch(spec: Omit<RequestSpec, 'method'>, onEvent: (event: { type: string; object: unknown }) => void, signal: AbortSignal): Promise<void> {
-    const res = await this.open({ ...spec, method: 'GET', query: { ...spec.query, watch: true } }, signal);
-    if (res.statusCode !== 200) {
-      const chunks: Buffer[] = [];
-      for await (const chunk of res) chunks.push(chunk as Buffer);
-      throw apiError(res.statusCode ?? 0, Buffer.concat(chunks).toString('utf8'));
-    }
-    const lines = createInterface({ input: res, crlfDelay: Infinity });
-    for await (const line of lines) {
-      if (line.trim() === '') continue;
-      onEvent(JSON.parse(line) as { type: string; object: unknown });
+    const full: RequestSpec = { ...spec, method: 'GET', query: { ...spec.query, watch: true }, signal };
+    const stream = new AbortController();
+    const { signal: headerSignal, clear } = this.deadline(full, spec.timeoutMs ?? this.timeoutMs);
+    const relay = () => { stream.abort(headerSignal.reason); };
+    headerSignal.addEventListener('abort', relay, { once: true });
+    try {
+      const res = await this.open(full, stream.signal);
+      clear();
+      headerSignal.removeEventListener('abort', relay);
+      // From here on only the caller's signal cancels the stream.
+      signal.addEventListener('abort', () => { stream.abort(signal.reason); }, { once: true });
+      if (res.status !== 200) throw apiError(res.status, (await readAll(res.body, stream.signal)).toString('utf8'));
+      await readLines(res.body, (line) => { onEvent(JSON.parse(line) as { type: string; object: unknown }); });
+    } catch (err) {
+      if (signal.aborted) return;
+      throw err;
+    } finally {
+      clear();
+      stream.abort();
     }
   }
 
   close(): void {
-    this.agent?.destroy();
+    this.transport.close();
   }
+}
+
+/** The whole body; rejects on a stream error or when `signal` aborts (with its reason). */
+function readAll(body: Readable, signal: AbortSignal): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    const onAbort = () => { body.destroy(); reject(signal.reason as Error); };
+    if (signal.aborted) {
+      onAbort();
+      return;
+    }
+    signal.addEventListener('abort', onAbort, { once: true });
+    body.on('data', (chunk: Buffer) => { chunks.push(chunk); });
+    body.on('error', (err) => { signal.removeEventListener('abort', onAbort); reject(err); });
+    body.on('end', () => { signal.removeEventListener('abort', onAbort); resolve(Buffer.concat(chunks)); });
+  });
+}
+
+/**
+ * Calls `onLine` for every non-empty newline-terminated line; resolves at the end of the body, rejects on
+ * a stream error or when `onLine` throws (destroying the body).
+ */
+function readLines(body: Readable, onLine: (line: string) => void): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let pending = '';
+    let failed = false;
+    body.setEncoding('utf8');
+    body.on('data', (chunk: string) => {
+      if (failed) return;
+      pending += chunk;
+      let nl = pending.indexOf('\n');
+      try {
+        while (nl >= 0) {
+          const line = pending.slice(0, nl).trim();
+          pending = pending.slice(nl + 1);
+          if (line) onLine(line);
+          nl = pending.indexOf('\n');
+        }
+      } catch (err) {
+        failed = true;
+        body.destroy();
+        reject(err instanceof Error ? err : new Error(String(err)));
+      }
+    });
+    body.on('error', (err) => { if (!failed) reject(err); });
+    body.on('end', () => { if (!failed) resolve(); });
+    body.on('close', () => { if (!failed) resolve(); });
+  });
 }
 
 function apiError(code: number, text: string): KubeApiError {
