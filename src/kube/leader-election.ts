@@ -3,6 +3,13 @@
 // own clock from when we last saw it change, so clock skew between nodes does not matter), renews it
 // every retry period, and gives up leadership when it could not renew within the renew deadline.
 // Writes are optimistic (resourceVersion), so two candidates never both win.
+//
+// The guarantee (docs/reliability.md): isLeader() is true only until `renewDeadline` after the start of
+// the last successful renewal, whatever the network does, because each attempt runs under that very
+// deadline and isLeader() reads the clock rather than a flag. A standby takes over no earlier than
+// `leaseDuration` minus one retry period after that renewal reached the API server, which is later, so
+// with the defaults (15 s, 10 s, 2 s) the old leader has stopped writing >= 3 s before a new one starts.
+// Losing the Lease is final: the elector stops campaigning and the process is expected to exit.
 import { exponentialBackoff } from '../util/backoff.ts';
 import type { Clock } from '../util/clock.ts';
 import { sleep } from '../util/clock.ts';
@@ -48,6 +55,8 @@ export class LeaderElector {
   private lastLookMs: number | undefined;
   private running: Promise<void> | undefined;
   private blockedAttempts = 0;
+  /** When the last successful acquire/renew attempt started (our clock). */
+  private lastRenewMs = 0;
 
   constructor(private readonly rest: KubeRest, private readonly opts: LeaderElectionOptions) {}
 
@@ -59,8 +68,9 @@ export class LeaderElector {
     return { lease: this.opts.leaseDurationMs ?? 15_000, renew: this.opts.renewDeadlineMs ?? 10_000, retry: this.opts.retryPeriodMs ?? 2_000 };
   }
 
+  /** True while the Lease is held and its last renewal started less than the renew deadline ago. */
   isLeader(): boolean {
-    return this.leading;
+    return this.leading && this.opts.clock.nowMs() - this.lastRenewMs < this.durations.renew;
   }
 
   start(): void {
@@ -71,15 +81,17 @@ export class LeaderElector {
   async stop(): Promise<void> {
     this.abort.abort();
     await this.running;
-    if (this.leading) await this.release();
+    if (this.isLeader()) await this.release();
   }
 
   private async loop(): Promise<void> {
     const { retry, renew } = this.durations;
-    let lastRenew = 0;
     const blockedDelay = missingNamespaceBackoff(retry);
     while (!this.abort.signal.aborted) {
-      const outcome = await this.tryAcquireOrRenew().catch((err: unknown) => {
+      const startedMs = this.opts.clock.nowMs();
+      // A leader's attempt must finish before its renew deadline; a candidate's within one renew deadline.
+      const deadlineMs = this.leading ? this.lastRenewMs + renew : startedMs + renew;
+      const outcome = await this.tryAcquireOrRenew(deadlineMs).catch((err: unknown) => {
         if (isMissingNamespace(err, this.opts.namespace)) return 'blocked' as const;
         this.opts.log?.('warn', 'Lease update failed', { error: err instanceof Error ? err.message : String(err) });
         return false;
@@ -87,18 +99,18 @@ export class LeaderElector {
       const blocked = outcome === 'blocked';
       const ok = outcome === true;
       this.setBlocked(blocked);
-      const now = this.opts.clock.nowMs();
       if (ok) {
-        lastRenew = now;
+        this.lastRenewMs = startedMs;
         if (!this.leading) {
           this.leading = true;
           this.opts.log?.('info', 'Became leader', { lease: `${this.opts.namespace}/${this.opts.name}` });
           this.opts.onStartedLeading();
         }
-      } else if (this.leading && now - lastRenew > renew) {
+      } else if (this.leading && this.opts.clock.nowMs() - this.lastRenewMs >= renew) {
         this.leading = false;
-        this.opts.log?.('warn', 'Lost leadership: could not renew the Lease within the renew deadline');
+        this.opts.log?.('warn', 'Lost leadership: could not renew the Lease within the renew deadline', { renewDeadlineMs: renew });
         this.opts.onStoppedLeading();
+        return;
       }
       const delay = blocked ? blockedDelay(this.blockedAttempts) : retry;
       if (blocked) this.opts.log?.('debug', 'Lease namespace not found; retrying', { namespace: this.opts.namespace, retryInMs: delay });
@@ -112,15 +124,16 @@ export class LeaderElector {
     if (blocked !== was) this.opts.onBlocked?.(blocked ? 'NamespaceNotFound' : undefined);
   }
 
-  private async tryAcquireOrRenew(): Promise<boolean> {
+  private async tryAcquireOrRenew(deadlineMs: number): Promise<boolean> {
     const now = this.opts.clock.now();
     const { lease } = this.durations;
+    const within = () => ({ timeoutMs: Math.max(1, deadlineMs - this.opts.clock.nowMs()) });
     let current: Lease;
     try {
-      current = await this.rest.call<Lease>({ method: 'GET', path: `${this.path}/${this.opts.name}` });
+      current = await this.rest.call<Lease>({ method: 'GET', path: `${this.path}/${this.opts.name}`, ...within() });
     } catch (err) {
       if (!isStatus(err, 404)) throw err;
-      await this.rest.call({ method: 'POST', path: this.path, body: this.record(undefined, now) });
+      await this.rest.call({ method: 'POST', path: this.path, body: this.record(undefined, now), ...within() });
       return true;
     }
     const spec = current.spec ?? {};
@@ -135,7 +148,7 @@ export class LeaderElector {
     const expired = nowMs > this.observed.atMs + (spec.leaseDurationSeconds ?? lease / 1000) * 1000;
     if (held && !expired) return false;
     try {
-      await this.rest.call({ method: 'PUT', path: `${this.path}/${this.opts.name}`, body: this.record(current, now) });
+      await this.rest.call({ method: 'PUT', path: `${this.path}/${this.opts.name}`, body: this.record(current, now), ...within() });
       return true;
     } catch (err) {
       if (isStatus(err, 409)) return false; // someone else wrote first
@@ -161,10 +174,12 @@ export class LeaderElector {
 
   /** Gives the Lease up: an empty holder with a 1-second duration lets a standby take it right away. */
   private async release(): Promise<void> {
+    // Only while the Lease is surely ours: past the renew deadline a standby may already hold it.
+    const within = () => ({ timeoutMs: Math.max(1, this.lastRenewMs + this.durations.renew - this.opts.clock.nowMs()) });
     try {
-      const current = await this.rest.call<Lease>({ method: 'GET', path: `${this.path}/${this.opts.name}` });
+      const current = await this.rest.call<Lease>({ method: 'GET', path: `${this.path}/${this.opts.name}`, ...within() });
       if (current.spec?.holderIdentity !== this.opts.identity) return;
-      await this.rest.call({ method: 'PUT', path: `${this.path}/${this.opts.name}`,
+      await this.rest.call({ method: 'PUT', path: `${this.path}/${this.opts.name}`, ...within(),
         body: { ...current, spec: { ...current.spec, holderIdentity: '', leaseDurationSeconds: 1, renewTime: microTime(this.opts.clock.now()) } } });
     } catch (err) {
       this.opts.log?.('warn', 'Releasing the Lease failed', { error: err instanceof Error ? err.message : String(err) });
