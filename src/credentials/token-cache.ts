@@ -3,8 +3,11 @@
 // names every identity input and carries secret material only as a hash. Concurrent callers of one
 // identity share a single fetch (single-flight). A fresh token is served without fetching; a stale one is
 // fetched again; a failed fetch keeps the last good entries until they expire, reports a scrubbed error
-// and retries after a per-identity exponential backoff. Nothing here schedules timers: the controller
+// and retries after a per-identity exponential backoff. Nothing here schedules refreshes: the controller
 // asks nextRefreshAt() and requeues through its work queue with the injected clock (STYLE principle 4).
+// Every fetch runs under an AbortSignal with a deadline (`timeoutMs`): a token endpoint that accepts the
+// connection and never answers fails that identity only, after the deadline, even if the provider ignores
+// the signal; close() fails every fetch in flight at once, so shutdown never waits for one.
 import { LRUCache } from 'lru-cache';
 import type { AuthEntry } from '../dockerconfig/index.ts';
 import { errorMessage } from '../util/errors.ts';
@@ -40,6 +43,8 @@ export interface TokenCacheOptions {
   random?: () => number;
   /** Called once per fetch, for metrics. */
   onFetch?: (kind: ProviderKind, result: FetchResult, durationMs: number) => void;
+  /** Deadline of one fetch in ms (--token-timeout). Default 30 s. */
+  timeoutMs?: number;
 }
 
 export interface TokenSnapshot {
@@ -86,6 +91,7 @@ export class TokenCache {
   private readonly cache: LRUCache<string, Entry>;
   private readonly inflight = new Map<string, Promise<Entry>>();
   private readonly backoff: FailureBackoffOptions;
+  private readonly closing = new AbortController();
 
   constructor(private readonly opts: TokenCacheOptions) {
     this.cache = new LRUCache<string, Entry>({ max: opts.max ?? 1000 });
@@ -110,6 +116,11 @@ export class TokenCache {
     return fetching;
   }
 
+  /** Fails every fetch in flight and every later one (shutdown). */
+  close(): void {
+    this.closing.abort(new Error('token cache closed'));
+  }
+
   /** The earliest refreshAt of all identities, for scheduling the next recheck; undefined when empty. */
   nextRefreshAt(): Date | undefined {
     let earliest: Date | undefined;
@@ -132,7 +143,7 @@ export class TokenCache {
     const previous = this.cache.get(key);
     let entry: Entry;
     try {
-      const fetched = await provider.fetch(source, secret);
+      const fetched = await this.fetchWithDeadline(provider, source, secret);
       this.opts.onFetch?.(provider.kind, 'success', clock.nowMs() - started);
       entry = this.succeeded(provider.kind, fetched);
     } catch (err) {
@@ -142,6 +153,27 @@ export class TokenCache {
     }
     this.cache.set(key, entry);
     return entry;
+  }
+
+  /** provider.fetch under a signal that aborts at the deadline or on close(); rejects then even if fetch hangs on. */
+  private fetchWithDeadline<S>(provider: CredentialProvider<S>, source: S, secret: SecretData | undefined): Promise<FetchedCredentials> {
+    const { clock } = this.opts;
+    const ms = this.opts.timeoutMs ?? 30_000;
+    const controller = new AbortController();
+    return new Promise<FetchedCredentials>((resolve, reject) => {
+      const fail = (err: Error) => {
+        controller.abort(err);
+        reject(err);
+      };
+      const onClose = () => { fail(this.closing.signal.reason as Error); };
+      const timer = clock.setTimeout(() => { fail(new Error(`${provider.kind} token request: no answer within ${ms / 1000} s`)); }, ms);
+      if (this.closing.signal.aborted) onClose();
+      this.closing.signal.addEventListener('abort', onClose, { once: true });
+      provider.fetch(source, secret, controller.signal).then(resolve, reject).finally(() => {
+        clock.clearTimeout(timer);
+        this.closing.signal.removeEventListener('abort', onClose);
+      });
+    });
   }
 
   private succeeded(kind: ProviderKind, fetched: FetchedCredentials): Entry {

@@ -47,8 +47,12 @@ class FakeProvider implements CredentialProvider<FakeSource> {
     return entriesFor(source.registries ?? [`${source.id}.example.com`], fetched);
   }
 
-  async fetch(source: FakeSource): Promise<FetchedCredentials> {
+  /** The signal of the latest fetch. */
+  signal: AbortSignal | undefined;
+
+  async fetch(source: FakeSource, _secret?: SecretData, signal?: AbortSignal): Promise<FetchedCredentials> {
     this.fetches++;
+    this.signal = signal;
     if (this.gate) await this.gate.promise;
     const outcome = this.outcome;
     if ('error' in outcome) throw new Error(outcome.error);
@@ -221,4 +225,29 @@ test('max bounds the number of identities kept', async () => {
   assert.equal(cache.snapshot().length, 2);
   await cache.get(provider, { id: 'a' }, undefined);
   assert.equal(provider.fetches, 4, 'the evicted identity is fetched again');
+});
+
+test('a fetch that never answers fails its identity at the deadline, aborting the provider, and others are served meanwhile', async () => {
+  const { clock, provider, cache } = setup({ timeoutMs: 30_000 });
+  provider.hold(); // never released: the endpoint accepted the connection and went silent
+  const hung = cache.get(provider, src, undefined);
+  const other = new FakeProvider(clock);
+  const served = await cache.get(other, { id: 'other' }, undefined);
+  assert.equal(served.entries.length, 1);
+  clock.advance(29_999);
+  assert.equal(provider.signal?.aborted, false);
+  clock.advance(1);
+  const state = await hung;
+  assert.equal(state.error, 'GCP token request: no answer within 30 s');
+  assert.deepEqual(state.entries, []);
+  assert.equal(provider.signal.aborted, true);
+});
+
+test('close() fails a fetch in flight at once, so shutdown never waits for it', async () => {
+  const { provider, cache } = setup();
+  provider.hold();
+  const hung = cache.get(provider, src, undefined);
+  cache.close();
+  assert.equal((await hung).error, 'token cache closed');
+  assert.equal(provider.signal?.aborted, true);
 });
