@@ -139,10 +139,23 @@ export class Controller {
       concurrency: this.opts.concurrency,
       clock: this.clock,
       observer: this.opts.reconcileObserver,
-      logger: (key, attempt) => log.child({ key, attempt }),
+      logger: (key, attempt) => log.child({ ...reconcileFields(key), attempt }),
+      // Every failed reconcile is worth a line: the error is already safe to show (KubeApiError carries the
+      // server's Status message, token errors are scrubbed by the token cache).
+      onFailure: ({ log: l }, err) => { l.warn({ error: errorMessage(err) }, 'Reconcile failed; retrying with backoff'); },
       reconcile: (key, ctx) => this.reconcile(key, ctx.log),
     });
     for (const ips of this.caches.imagePullSecrets.store.list()) this.queue.add(ipsKey(ips.metadata.name));
+  }
+
+  /** How long the work loop has had work without finishing a reconcile (0 when idle or without workers). */
+  workStalledMs(): number {
+    return this.workers?.stalledMs() ?? 0;
+  }
+
+  /** Stops the workers only (leadership lost): in-flight reconciles see their signal abort. */
+  stopWorkers(): Promise<void> {
+    return this.workers?.stop() ?? Promise.resolve();
   }
 
   async stop(): Promise<void> {
@@ -184,4 +197,11 @@ export class Controller {
       throw err;
     }
   }
+}
+
+/** Log fields of a work key: the resource and, for a target, its namespace. */
+function reconcileFields(key: string): Record<string, string> {
+  const work = parseKey(key);
+  if (!work) return { key };
+  return work.kind === 'target' ? { resource: work.name, namespace: work.namespace } : { resource: work.name };
 }

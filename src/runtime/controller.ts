@@ -32,6 +32,11 @@ interface BaseWorkerOptions<L> {
   observer?: ReconcileObserver;
   /** Measures reconcile durations. Default realClock. */
   clock?: Clock;
+  /**
+   * Told of every failed reconcile (error or terminal) with its context, so the composition root logs it
+   * with the per-reconcile logger. Errors it throws are ignored, as the observer's are.
+   */
+  onFailure?: (ctx: { key: string; attempt: number; log: L }, err: unknown) => void;
 }
 
 /** `logger` creates the child logger of one reconcile; required whenever the context expects one. */
@@ -41,6 +46,11 @@ export type WorkerOptions<L = undefined> = BaseWorkerOptions<L> &
     : { logger: (key: string, attempt: number) => L });
 
 export interface WorkersHandle {
+  /**
+   * Milliseconds the loop has had work (keys ready or reconciles in flight) without finishing a single
+   * reconcile; 0 while idle or progressing. A wedged loop grows this without bound (the /healthz watchdog).
+   */
+  stalledMs(): number;
   /**
    * Shuts the queue down (dropping the backlog, see WorkQueue.shutDown), aborts the reconciles' signal and
    * resolves when every in-flight reconcile has finished. Idempotent. To finish the backlog first, await
@@ -57,17 +67,24 @@ export function runWorkers<L = undefined>(opts: WorkerOptions<L>): WorkersHandle
   }
   const abort = new AbortController();
   const reconcileOne = processor(opts, abort.signal);
+  const clock = opts.clock ?? realClock;
+  let inFlight = 0;
+  let lastProgressMs = clock.nowMs();
   const worker = async (): Promise<void> => {
     for (let key = await queue.get(); key !== undefined; key = await queue.get()) {
+      if (inFlight++ === 0) lastProgressMs = clock.nowMs();
       try {
         await reconcileOne(key);
       } finally {
+        inFlight--;
+        lastProgressMs = clock.nowMs();
         queue.done(key);
       }
     }
   };
   const workers = Array.from({ length: concurrency }, worker);
   return {
+    stalledMs: () => (inFlight > 0 || queue.len() > 0 ? Math.max(0, clock.nowMs() - lastProgressMs) : 0),
     stop: async () => {
       abort.abort();
       queue.shutDown();
@@ -80,20 +97,22 @@ export function runWorkers<L = undefined>(opts: WorkerOptions<L>): WorkersHandle
 function processor<L>(opts: WorkerOptions<L>, signal: AbortSignal): (key: string) => Promise<void> {
   const { queue, reconcile, observer } = opts;
   const clock = opts.clock ?? realClock;
-  const { logger } = opts;
+  const { logger, onFailure } = opts;
   return async (key) => {
     const attempt = queue.retries(key) + 1;
     const startedAt = clock.nowMs();
     quietly(() => observer?.started(key));
     let disposition: Disposition;
+    let log = undefined as L;
     try {
-      const log = logger ? logger(key, attempt) : (undefined as L);
+      log = logger ? logger(key, attempt) : log;
       disposition = dispositionOf(await reconcile(key, { key, attempt, log, signal }));
     } catch (err) {
       disposition = dispositionOfError(err);
     }
     apply(queue, key, disposition);
     const err = 'error' in disposition ? disposition.error : undefined;
+    if ('error' in disposition) quietly(() => onFailure?.({ key, attempt, log }, disposition.error));
     quietly(() => observer?.finished(key, disposition.outcome, clock.nowMs() - startedAt, err));
   };
 }

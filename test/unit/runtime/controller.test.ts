@@ -263,3 +263,45 @@ test('runWorkers rejects a concurrency that is not a positive integer', () => {
     assert.throws(() => runWorkers({ queue, concurrency, reconcile: () => Promise.resolve(undefined) }), RangeError, String(concurrency));
   }
 });
+
+test('onFailure hears every failed reconcile with its key, attempt and logger; successes stay silent', guard, async () => {
+  const { clock, queue, observer } = setup();
+  const failures: string[] = [];
+  const workers = runWorkers<string>({
+    queue, concurrency: 1, observer, clock,
+    logger: (key, attempt) => `log:${key}#${attempt}`,
+    onFailure: ({ key, attempt, log }, err) => { failures.push(`${key} ${attempt} ${log} ${(err as Error).message}`); },
+    reconcile: (_key, ctx) => (ctx.attempt === 1 ? Promise.reject(new Error('conflict')) : Promise.resolve(undefined)),
+  });
+  queue.add('a');
+  await observer.until(1);
+  clock.advance(100);
+  await observer.until(2);
+  assert.deepEqual(failures, ['a 1 log:a#1 conflict']);
+  await workers.stop();
+});
+
+test('stalledMs grows while work waits behind a reconcile that never ends, and is 0 when idle', guard, async () => {
+  const { clock, queue, observer } = setup();
+  const wedged = Promise.withResolvers<undefined>();
+  const workers = runWorkers({
+    queue, concurrency: 1, observer, clock,
+    reconcile: (key) => (key === 'wedged' ? wedged.promise : Promise.resolve(undefined)),
+  });
+  assert.equal(workers.stalledMs(), 0);
+  queue.add('a');
+  await observer.until(1);
+  await nextTurn(); // the worker returns from the reconcile after the observer heard of it
+  clock.advance(60_000);
+  assert.equal(workers.stalledMs(), 0, 'idle: nothing to do is not a stall');
+  queue.add('wedged');
+  queue.add('b');
+  await nextTurn();
+  clock.advance(200_000);
+  assert.equal(workers.stalledMs(), 200_000);
+  wedged.resolve(undefined);
+  await observer.until(3);
+  await nextTurn();
+  assert.equal(workers.stalledMs(), 0);
+  await workers.stop();
+});
