@@ -20,6 +20,10 @@ export interface Config {
   kubeBurst: number;
   /** Refresh a token after this fraction of its remaining lifetime. */
   tokenRefreshFraction: number;
+  /** Deadline of one cloud token request, ms. */
+  tokenTimeoutMs: number;
+  /** Longest a SIGTERM (or a lost Lease) takes to end the process, ms. */
+  shutdownTimeoutMs: number;
   builderAudience: string;
   builderTlsCert?: string;
   builderTlsKey?: string;
@@ -46,6 +50,10 @@ export const flags: Record<string, FlagSpec> = {
   'kube-burst': { env: 'PULLSECRET_SYNC_KUBE_BURST', type: 'int', default: '100', help: 'API request burst' },
   'token-refresh-fraction': { env: 'PULLSECRET_SYNC_TOKEN_REFRESH_FRACTION', type: 'number', default: '0.5',
     help: 'refresh cloud tokens after this fraction of their lifetime (0 < f < 1)' },
+  'token-timeout': { env: 'PULLSECRET_SYNC_TOKEN_TIMEOUT', type: 'number', default: '30',
+    help: 'seconds a cloud token request may take before it fails its sources' },
+  'shutdown-timeout': { env: 'PULLSECRET_SYNC_SHUTDOWN_TIMEOUT', type: 'number', default: '10',
+    help: 'seconds from SIGTERM to exit, whatever is in flight (keep below terminationGracePeriodSeconds)' },
   'builder-audience': { env: 'PULLSECRET_SYNC_BUILDER_AUDIENCE', type: 'string', default: 'pullsecret-sync', help: 'audience builder tokens must carry' },
   'builder-tls-cert': { env: 'PULLSECRET_SYNC_BUILDER_TLS_CERT', type: 'string', help: 'PEM certificate of the builder API; default: self-signed' },
   'builder-tls-key': { env: 'PULLSECRET_SYNC_BUILDER_TLS_KEY', type: 'string', help: 'PEM key of the builder API certificate' },
@@ -121,6 +129,8 @@ export function parseConfig(args: string[], env: NodeJS.ProcessEnv): Config {
     kubeQps: positive('kube-qps', v('kube-qps')),
     kubeBurst: integer('kube-burst', v('kube-burst'), 1),
     tokenRefreshFraction: fraction('token-refresh-fraction', v('token-refresh-fraction')),
+    tokenTimeoutMs: positive('token-timeout', v('token-timeout')) * 1000,
+    shutdownTimeoutMs: positive('shutdown-timeout', v('shutdown-timeout')) * 1000,
     builderAudience: v('builder-audience') || 'pullsecret-sync',
     ...tlsFiles(v('builder-tls-cert') || undefined, v('builder-tls-key') || undefined),
   };

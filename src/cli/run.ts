@@ -22,6 +22,12 @@ import type { Config } from './config.ts';
 
 export const LEASE_NAME = 'pullsecret-sync';
 
+/** A work loop with work that finished no reconcile for this long is wedged: /healthz fails. */
+export const WORK_STALL_MS = 180_000;
+
+/** Writes every replica makes whether it leads or not: its own Lease and the builder API's reviews. */
+const UNGATED = new Set(['leases', 'tokenreviews', 'subjectaccessreviews']);
+
 export interface Daemon {
   controller: Controller;
   metrics: Metrics;
@@ -68,14 +74,22 @@ export function missingLeaseNamespace(namespace: string): string {
 export async function startDaemon(config: Config, log: Logger = createLogger(config.logLevel), opts: DaemonOptions = {}): Promise<Daemon> {
   const kc = await loadKubeConfig(config);
   const metrics = new Metrics();
-  const rest = new KubeRest(kc, { qps: config.kubeQps, burst: config.kubeBurst, onWrite: (verb, resource, code) => { metrics.apiWrite(verb, resource, code); } });
+  let elector: LeaderElector | undefined;
+  const restLog = log.child({ component: 'kube' });
+  const rest = new KubeRest(kc, {
+    qps: config.kubeQps, burst: config.kubeBurst,
+    onWrite: (verb, resource, code) => { metrics.apiWrite(verb, resource, code); },
+    // Under leader election nothing the controller owns is written unless the Lease is surely ours.
+    mayWrite: (_verb, resource) => !elector || UNGATED.has(resource) || elector.isLeader(),
+    log: (level, msg, fields) => { restLog[level](fields, msg); },
+  });
   const identity = opts.identity ?? hostname();
   const events = new EventRecorder(rest, {
     reportingInstance: identity,
     onError: (err) => { log.warn({ error: errorMessage(err) }, 'Recording an event failed'); },
   });
   const cache = new TokenCache({
-    clock: realClock, fraction: config.tokenRefreshFraction, ...opts.tokenCache,
+    clock: realClock, fraction: config.tokenRefreshFraction, timeoutMs: config.tokenTimeoutMs, ...opts.tokenCache,
     onFetch: (kind, result) => { metrics.tokenFetches.inc({ provider: kind, result }); },
   });
   const controller = new Controller({
@@ -91,7 +105,10 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
   servers.push(await serveHealth(config.healthAddr, {
     healthz: () => {
       const stalled = controller.stalledWatches();
-      return stalled.length ? { ok: false, message: `watches stalled: ${stalled.join(', ')}` } : { ok: true, message: 'ok' };
+      if (stalled.length) return { ok: false, message: `watches stalled: ${stalled.join(', ')}` };
+      const wedgedMs = controller.workStalledMs();
+      if (wedgedMs > WORK_STALL_MS) return { ok: false, message: `work loop finished no reconcile in ${Math.round(wedgedMs / 1000)} s` };
+      return { ok: true, message: 'ok' };
     },
     readyz: () => {
       if (leaseProblem) return { ok: false, message: leaseProblem };
@@ -103,12 +120,12 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
   await controller.startCaches();
 
   const lost = Promise.withResolvers<undefined>();
-  let elector: LeaderElector | undefined;
   if (config.leaderElect) {
     elector = new LeaderElector(rest, {
       namespace: config.namespace, name: LEASE_NAME, identity, clock: realClock,
       onStartedLeading: () => { metrics.leader.set(1); controller.startWorkers(); },
-      onStoppedLeading: () => { metrics.leader.set(0); lost.resolve(undefined); },
+      // The write gate already refuses every write; stopping the workers ends the reconciles themselves.
+      onStoppedLeading: () => { metrics.leader.set(0); void controller.stopWorkers(); lost.resolve(undefined); },
       onBlocked: (problem) => {
         leaseProblem = problem && missingLeaseNamespace(config.namespace);
         if (leaseProblem) log.error({ namespace: config.namespace }, leaseProblem);
@@ -128,6 +145,7 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
     isLeader: () => (elector ? elector.isLeader() : true),
     lostLeadership: lost.promise,
     stop: async () => {
+      cache.close(); // a hung token request must not hold a worker, and so the shutdown, any longer
       await controller.stop(); // workers first: nothing writes once the Lease is released
       await elector?.stop();
       await Promise.all([...servers.map((s) => s.close()), builder.close()]);
@@ -136,7 +154,11 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
   };
 }
 
-/** Runs until SIGTERM or SIGINT (exit 0) or until leadership is lost (exit 1, so the pod restarts clean). */
+/**
+ * Runs until SIGTERM or SIGINT (exit 0) or until leadership is lost (exit 1, so the pod restarts clean).
+ * The process ends within config.shutdownTimeoutMs of either, whatever is in flight: a clean stop
+ * usually takes milliseconds, and when it does not, the deadline exits anyway.
+ */
 export async function run(config: Config): Promise<number> {
   const log = createLogger(config.logLevel);
   // In a cluster the chart passes the pod name; two replicas on one host still need distinct identities.
@@ -151,7 +173,12 @@ export async function run(config: Config): Promise<number> {
     process.once('SIGINT', () => { shutdown('SIGINT'); });
     void daemon.lostLeadership.then(() => { log.error('Lost leadership; exiting'); resolve(1); });
   });
+  const deadline = setTimeout(() => {
+    log.warn({ shutdownTimeoutMs: config.shutdownTimeoutMs }, 'Shutdown deadline passed; exiting with work in flight');
+    process.exit(code);
+  }, config.shutdownTimeoutMs);
   await daemon.stop();
+  clearTimeout(deadline);
   log.info('Stopped');
   return code;
 }
