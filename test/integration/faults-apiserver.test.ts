@@ -9,10 +9,11 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { adminKubeConfig } from '../testbed/clients.ts';
 import { compactEtcd, freeze, restartApiserver, thaw, waitApiserverReady } from '../testbed/faults.ts';
-import { createIps, createNamespace, createSecret, deleteIpsAndWait, deleteNamespace, dockerConfigSecret, patchNamespace, patchSecret, rest, uniqueName } from '../support/cluster.ts';
+import { createIps, createNamespace, createSecret, deleteNamespace, dockerConfigSecret, patchNamespace, patchSecret, uniqueName } from '../support/cluster.ts';
 import { installCrd } from '../support/daemon.ts';
 import { spawnDaemon, type DaemonProcess } from '../support/daemon-process.ts';
-import { authOf, converges, persist } from '../support/end-state.ts';
+import { authOf, cleanUp, converges, persist } from '../support/end-state.ts';
+import { eventually } from '../support/eventually.ts';
 
 const REGISTRY = 'registry.faults.test';
 const sourceNs = uniqueName('faults-src');
@@ -27,13 +28,7 @@ before(async () => {
 
 after(async () => {
   await waitApiserverReady();
-  for (const d of running) d.child.kill('SIGKILL');
-  const cleaner = await spawnDaemon(uniqueName('cleaner'), ['--leader-elect=false']);
-  await deleteIpsAndWait(resources, 60_000);
-  cleaner.child.kill('SIGTERM');
-  await cleaner.exited;
-  for (const ns of namespaces) await deleteNamespace(ns);
-  rest.close();
+  await cleanUp({ running, resources, namespaces });
 });
 
 /** A source Secret, a resource selecting `label=yes` from it, and a running daemon. */
@@ -138,6 +133,6 @@ test('c: etcd compacted past the daemon\'s watch revision; re-watches get 410 Go
   }
   await converges(w.expected('fc-1'), 90_000);
   assert.ok(w.selected.has(stays) && !w.selected.has(goes));
-  assert.match(w.daemon.logs(), /Watch expired; relisting/, 'the daemon saw 410 Gone and relisted');
+  await eventually(() => /Watch expired; relisting/.test(w.daemon.logs()), { message: 'the daemon saw 410 Gone and relisted' });
   await stillHealthy(w.daemon);
 });

@@ -5,8 +5,9 @@ import assert from 'node:assert/strict';
 import { OWNER_LABEL } from '../../src/api/v1alpha1/labels.ts';
 import { isStatus } from '../../src/kube/rest.ts';
 import type { Secret } from '../../src/kube/objects.ts';
-import { dockerConfigOf, rest } from './cluster.ts';
-import { eventually } from './eventually.ts';
+import { deleteIpsAndWait, deleteNamespace, dockerConfigOf, rest } from './cluster.ts';
+import { spawnDaemon, type DaemonProcess } from './daemon-process.ts';
+import { eventually, uniqueName } from './eventually.ts';
 
 /**
  * Runs one API step until it succeeds (the API server may be down for a while). A retried create that
@@ -70,4 +71,18 @@ export async function converges(expected: Expected, timeoutMs = 60_000): Promise
 
 export function authOf(username: string, password: string): string {
   return Buffer.from(`${username}:${password}`).toString('base64');
+}
+
+/**
+ * A fault test's teardown: kills its daemons, lets a fresh daemon remove the resources (it drops their
+ * finalizers), then deletes the namespaces, 50 at a time.
+ */
+export async function cleanUp(w: { running: DaemonProcess[]; resources: string[]; namespaces: string[] }, args = ['--leader-elect=false'], timeoutMs = 30_000): Promise<void> {
+  for (const d of w.running) d.child.kill('SIGKILL');
+  const cleaner = await spawnDaemon(uniqueName('cleaner'), args);
+  await deleteIpsAndWait(w.resources, timeoutMs);
+  cleaner.child.kill('SIGTERM');
+  await cleaner.exited;
+  for (let i = 0; i < w.namespaces.length; i += 50) await Promise.all(w.namespaces.slice(i, i + 50).map((ns) => deleteNamespace(ns)));
+  rest.close();
 }
