@@ -8,7 +8,7 @@ import type { Writes } from '../kube/writes.ts';
 import { runWorkers, WorkQueue, type ReconcileObserver, type WorkersHandle, type WorkQueueObserver } from '../runtime/index.ts';
 import { realClock, type Clock } from '../util/clock.ts';
 import { errorMessage } from '../util/errors.ts';
-import { allInformers, BY_OWNER, createCaches, type Caches } from './caches.ts';
+import { allInformers, BY_OWNER, createCaches, WITH_ADDED, type Caches } from './caches.ts';
 import { wireEvents } from './event-mapping.ts';
 import { ipsKey, parseKey, targetKey } from './keys.ts';
 import { reconcileResource } from './resource-reconciler.ts';
@@ -20,6 +20,7 @@ import { CloudSourceResolver, type CloudProviders } from './cloud-sources.ts';
 import { SourceResolver } from './sources.ts';
 import { ControllerState } from './state.ts';
 import { reconcileTarget } from './target-reconciler.ts';
+import { watchNeeds } from './watch-needs.ts';
 
 export interface ControllerOptions {
   rest: KubeRest;
@@ -73,6 +74,10 @@ export class Controller {
     const cloud = opts.cloud && new CloudSourceResolver(this.caches.sourceSecrets, opts.cloud.providers, opts.cloud.cache);
     this.resolver = new SourceResolver(this.caches.sourceSecrets, cloud);
     this.serviceAccounts = new ServiceAccountSync(this.caches, opts.writes);
+    // Before wireEvents: a resource that starts selecting by pods must find the pod watch (re)listing.
+    const needsChanged = () => { if (this.caches.imagePullSecrets.hasSynced()) this.updateWatches(); };
+    this.caches.imagePullSecrets.on({ add: needsChanged, update: needsChanged, delete: needsChanged });
+    this.caches.serviceAccounts.on({ update: needsChanged, delete: needsChanged });
     wireEvents(this.caches, this.selection, (key) => { this.queue.add(key); });
     this.caches.namespaces.on({
       add: (ns) => { if (this.caches.namespaces.hasSynced()) this.newNamespaces.set(ns.metadata.name, this.clock.nowMs()); },
@@ -114,9 +119,24 @@ export class Controller {
     return parseKey(key)?.kind === 'target' ? 'target' : 'resource';
   }
 
+  /**
+   * Starts the pod and ServiceAccount watches while some resource needs them and stops them when none
+   * does; ServiceAccounts stay watched while one still carries entries we added, so they get removed.
+   */
+  private updateWatches(): void {
+    const needs = watchNeeds(this.caches.imagePullSecrets.store.list());
+    this.caches.pods.want(needs.pods !== undefined, needs.pods);
+    const sa = this.caches.serviceAccounts;
+    const leftovers = sa.running && !sa.store.indexValues(WITH_ADDED).next().done;
+    sa.want(needs.serviceAccounts || leftovers);
+  }
+
   /** Starts every watch; resolves once the caches are synced. */
   async startCaches(): Promise<void> {
     for (const informer of allInformers(this.caches)) informer.start();
+    // The optional watches follow the resources: known once those are listed.
+    await this.caches.imagePullSecrets.whenSynced();
+    this.updateWatches();
     await Promise.all(allInformers(this.caches).map((i) => i.whenSynced()));
   }
 

@@ -4,7 +4,7 @@
 import type { ImagePullSecret } from '../api/v1alpha1/types.ts';
 import { OWNER_LABEL } from '../api/v1alpha1/labels.ts';
 import type { MetadataObject, Secret, ServiceAccount } from '../kube/objects.ts';
-import { BY_NAMESPACE, type Caches } from './caches.ts';
+import { BY_NAMESPACE, BY_OWNER, type Caches } from './caches.ts';
 import { ipsKey, targetKey } from './keys.ts';
 import type { SelectionCache } from './selection-cache.ts';
 
@@ -55,6 +55,20 @@ export function wireEvents(caches: Caches, selection: SelectionCache, enqueue: E
     }
   };
   caches.pods.on({ add: (p) => { onPod([p]); }, update: (o, n) => { onPod([o, n]); }, delete: (p) => { onPod([p]); } });
+  // While the pod watch listed, pod-only decisions waited: take them now, for every namespace with pods
+  // and every namespace a pod-selecting resource holds a Secret in.
+  caches.pods.onSynced(() => {
+    const withPods = [...caches.pods.store.indexValues(BY_NAMESPACE)];
+    for (const ips of resources(caches)) {
+      if (!selection.usesPods(ips)) continue;
+      const name = ips.metadata.name;
+      for (const s of caches.managedSecrets.store.byIndex(BY_OWNER, name)) if (s.metadata.namespace) enqueue(targetKey(name, s.metadata.namespace));
+      for (const namespace of withPods) {
+        const ns = caches.namespaces.store.get(namespace);
+        if (ns && selection.selects(ips, ns) === true) enqueue(targetKey(name, namespace));
+      }
+    }
+  });
 
   // The owner repairs drift; every other resource that wants this name here may be waiting for it
   // (a younger resource takes over when the older one lets go).

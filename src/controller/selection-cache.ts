@@ -34,11 +34,23 @@ export class SelectionCache {
     return this.entry(ips).problems;
   }
 
+  /**
+   * Whether the resource selects the namespace; undefined when its selection is invalid, or when only
+   * the pods could tell and the pod watch is still listing (the caller waits rather than deselect).
+   */
   selects(ips: ImagePullSecret, namespace: MetadataObject): boolean | undefined {
     const entry = this.entry(ips);
     if (!entry.target || entry.problems.length) return undefined;
-    const pods = usesPods(entry.target) ? this.caches.pods.store.byIndex(BY_NAMESPACE, namespace.metadata.name) : [];
-    return selectNamespace(entry.target, toSelectable(namespace), pods.map(toSelectable)).selected;
+    const byPods = usesPods(entry.target);
+    const pods = byPods ? this.caches.pods.store.byIndex(BY_NAMESPACE, namespace.metadata.name) : [];
+    const selected = selectNamespace(entry.target, toSelectable(namespace), pods.map(toSelectable)).selected;
+    return selected || !byPods || (this.caches.pods.running && this.caches.pods.hasSynced()) ? selected : undefined;
+  }
+
+  /** Whether the resource's selection looks at pods. */
+  usesPods(ips: ImagePullSecret): boolean {
+    const target = this.entry(ips).target;
+    return target !== undefined && usesPods(target);
   }
 
   /** Whether `pod` matters to the resource's pod selection (so a pod event needs a look). */

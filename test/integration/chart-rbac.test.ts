@@ -91,7 +91,9 @@ async function firstBreakage(without?: ChartRule): Promise<string | undefined> {
   const ips = uniqueName('ips');
   resources.push(ips);
   await createIps(ips, { registry: { credentials: [{ name: 'hub', namespace: sourceNs }] },
-    target: { namespaces: { names: [target] }, secret: { name: 'pull' }, serviceAccounts: { names: ['default'] } },
+    // Pods and ServiceAccounts are watched only while a resource needs them: this one needs both.
+    target: { namespaces: { names: [target] }, namespacesWithPods: { labels: [{ matchLabels: { 'rbac-probe': 'no-such-pod' } }] },
+      secret: { name: 'pull' }, serviceAccounts: { names: ['default'] } },
     builder: { serviceAccounts: [{ namespace: target, name: 'kaniko' }] } });
   const daemon = await spawnDaemon(uniqueName('d'), [`--namespace=${releaseNs}`, '--leader-elect=true'], kubeconfig, false);
   try {

@@ -1,0 +1,133 @@
+// What the benchmarks share: a fresh control plane per run, a bare client that creates objects with many
+// requests in flight, the built daemon as a process of its own, its memory from /proc, and the machine's
+// load average printed next to every figure (the machine is shared; latency figures are noisy).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { KubeConfig } from '@kubernetes/client-node';
+import { KubeRest } from '../src/kube/rest.ts';
+import { installCrd } from '../test/support/daemon.ts';
+import { freePort } from '../test/testbed/processes.ts';
+import { startTestbed, stopTestbed, type TestbedState } from '../test/testbed/testbed.ts';
+
+export const root = join(import.meta.dirname, '..');
+
+export interface Bed {
+  state: TestbedState;
+  kc: KubeConfig;
+  /** A bare client for the load generator, rate-limited far above anything the daemon uses. */
+  rest: KubeRest;
+  stop(): Promise<void>;
+}
+
+/** A fresh control plane with the CRD installed: what earlier runs left would skew the figures. */
+export async function freshBed(): Promise<Bed> {
+  const dir = mkdtempSync(join(tmpdir(), 'pullsecret-sync-bench-'));
+  const state = await startTestbed({ dir, log: (l) => { console.error(l); } });
+  const kc = new KubeConfig();
+  kc.loadFromFile(state.kubeconfig);
+  const rest = new KubeRest(kc, { qps: 5000, burst: 5000 });
+  await installCrd(kc);
+  return {
+    state, kc, rest,
+    stop: async () => {
+      rest.close();
+      await stopTestbed(state);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Runs `work` over `items` with `width` calls in flight; a failed call is retried after 200 ms (up to 20 times). */
+export async function pool<T>(items: readonly T[], width: number, work: (item: T) => Promise<unknown>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const item = items[next++] as T;
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await work(item);
+          break;
+        } catch (err) {
+          if (attempt >= 20) throw err;
+          await new Promise((r) => setTimeout(r, 200));
+        }
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: width }, worker));
+}
+
+/** Creates `body` at `path`; an object that already exists (a retried create) counts as created. */
+export async function create(rest: KubeRest, path: string, body: unknown): Promise<void> {
+  try {
+    await rest.call({ method: 'POST', path, body });
+  } catch (err) {
+    if ((err as { code?: number }).code !== 409) throw err;
+  }
+}
+
+export interface DaemonProcess {
+  proc: ChildProcess;
+  metricsPort: number;
+  /** Current and peak resident memory of the daemon, MB. */
+  memory(): { rssMb: number; peakMb: number };
+  /** The sum of the daemon's managed-Secrets gauge over resources (0 while it does not answer). */
+  managedSecretsGauge(): Promise<number>;
+  /** The daemon's /metrics text. */
+  metrics(): Promise<string>;
+  stop(): Promise<void>;
+}
+
+/** The built daemon (`dist/main.js`, as the container image runs it), without leader election. */
+export async function startDaemon(bed: Bed, flags: string[], nodeFlags: string[] = [], main = join(root, 'dist/main.js')): Promise<DaemonProcess> {
+  const [metrics, health, builder] = [await freePort(), await freePort(), await freePort()];
+  const proc = spawn(join(root, 'node_modules/.bin/node'), [...nodeFlags, main, 'run', `--kubeconfig=${bed.state.kubeconfig}`,
+    '--leader-elect=false', `--metrics-addr=127.0.0.1:${String(metrics)}`, `--health-addr=127.0.0.1:${String(health)}`,
+    `--builder-addr=127.0.0.1:${String(builder)}`, '--log-level=warn', ...flags], { stdio: 'inherit' });
+  const exited = new Promise<void>((r) => { proc.once('exit', () => { r(); }); });
+  const status = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(readFileSync(`/proc/${String(proc.pid)}/status`, 'utf8'))?.[1] ?? 0) / 1024;
+  const scrape = async () => {
+    const res = await fetch(`http://127.0.0.1:${String(metrics)}/metrics`, { signal: AbortSignal.timeout(5000) }).catch(() => undefined);
+    return res?.ok ? res.text() : '';
+  };
+  return {
+    proc, metricsPort: metrics,
+    memory: () => ({ rssMb: Number(status('VmRSS').toFixed(1)), peakMb: Number(status('VmHWM').toFixed(1)) }),
+    metrics: scrape,
+    managedSecretsGauge: async () => (await scrape()).split('\n').filter((l) => l.startsWith('pullsecret_sync_managed_secrets{'))
+      .reduce((sum, l) => sum + Number(l.split(' ').pop()), 0),
+    stop: async () => {
+      proc.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+/** Polls `probe` every `everyMs` until it holds; rejects after `timeoutMs`. */
+export async function until(what: string, probe: () => boolean | Promise<boolean>, timeoutMs: number, everyMs = 50): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await probe())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+/** The 1-minute load average, to print next to a figure. */
+export const load = (): number => Number((loadavg()[0] ?? 0).toFixed(2));
+
+/** Counts Secrets with the managed-by label (metadata-only list). */
+export async function countManagedSecrets(rest: KubeRest): Promise<number> {
+  let count = 0;
+  let cont: string | undefined;
+  do {
+    const page = await rest.call<{ items?: unknown[]; metadata?: { continue?: string } }>({
+      method: 'GET', path: '/api/v1/secrets', accept: 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1',
+      query: { labelSelector: 'app.kubernetes.io/managed-by=pullsecret-sync', limit: 5000, continue: cont },
+    });
+    count += page.items?.length ?? 0;
+    cont = page.metadata?.continue || undefined;
+  } while (cont);
+  return count;
+}
