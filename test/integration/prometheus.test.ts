@@ -56,14 +56,13 @@ before(async () => {
     stringData: { accessKeyID: 'AKIAIOSFODNN7EXAMPLE', secretKey: `prom-test-${uniqueName('key')}` } } as never);
   daemon = await startTestDaemon([], { tokenCache: { floorMs: 1000, backoff: { baseMs: 500, capMs: 2000 } } });
   leader = await spawnDaemon(uniqueName('leader'), ['--leader-elect=true', `--namespace=${leaseNs}`]);
-  const main = await chartRuleGroups(MAIN);
-  const alerts = alertsOf(main);
-  const of = (name: string) => alerts.get(name)?.expr ?? assert.fail(`the chart has ${name}`);
-  expr = { expiring: of('PullSecretSyncTokenExpiringSoon'), failing: of('PullSecretSyncSyncFailing'),
-    noLeader: alertsOf(await chartRuleGroups(LEADER)).get('PullSecretSyncNoLeader')?.expr ?? '' };
+  const [main, other] = [await chartRuleGroups(MAIN), await chartRuleGroups(LEADER)];
+  const of = (groups: typeof main, name: string) => alertsOf(groups).get(name)?.expr ?? assert.fail(`the chart has ${name}`);
+  expr = { expiring: of(main, 'PullSecretSyncTokenExpiringSoon'), failing: of(main, 'PullSecretSyncSyncFailing'),
+    noLeader: of(other, 'PullSecretSyncNoLeader') };
   prometheus = await startPrometheus({
     dir, intervalSeconds: INTERVAL_S,
-    ruleFiles: [writeRuleFile(join(dir, 'main.rules.yaml'), main), writeRuleFile(join(dir, 'leader.rules.yaml'), await chartRuleGroups(LEADER))],
+    ruleFiles: [writeRuleFile(join(dir, 'main.rules.yaml'), main), writeRuleFile(join(dir, 'leader.rules.yaml'), other)],
     targets: [
       { address: `127.0.0.1:${String(daemon.metricsPort)}`, labels: { namespace: MAIN, pod: 'pullsecret-sync-main' } },
       { address: new URL(leader.metricsUrl).host, labels: { namespace: LEADER, pod: 'pullsecret-sync-leader' } },
