@@ -1,9 +1,11 @@
-// TLS material of the builder front: a certificate and key from files (cert-manager or any mounted
-// Secret; the production choice, since every replica then serves the same chain), or, when none is
-// configured, a CA and a serving certificate generated in memory at start. The CA's PEM is what builders
-// trust; the server publishes it at `GET /v1/ca.crt`. A generated CA is per process: with several
-// replicas behind one Service, builders should use a mounted certificate instead.
-import { readFileSync } from 'node:fs';
+// TLS material of the builder front: a certificate and key from files (the chart's Secret, made by Helm,
+// cert-manager or the user; the production choice, since every replica then serves the same chain), or,
+// when none is configured, a CA and a serving certificate generated in memory at start. The CA's PEM is
+// what builders trust; the server publishes it at `GET /v1/ca.crt`. A generated CA is per process, so it
+// suits one replica only (docs/adr/). Mounted files are watched and served anew when they change (a
+// Secret update swaps them), with no restart and no connection dropped.
+import { readFileSync, unwatchFile, watchFile } from 'node:fs';
+import { createSecureContext } from 'node:tls';
 import { realClock, type Clock } from '../util/clock.ts';
 import { issueCertificate } from './x509.ts';
 
@@ -58,21 +60,52 @@ export interface GenerateOptions {
 }
 
 /** A fresh CA and a serving certificate it signed for `hosts`. */
-export function generateTls(opts: GenerateOptions): ServingTls {
+export async function generateTls(opts: GenerateOptions): Promise<ServingTls> {
   const now = (opts.clock ?? realClock).nowMs();
   const notBefore = new Date(now - 5 * 60 * 1000); // tolerate clients whose clocks lag a little
   const notAfter = new Date(now + (opts.validityDays ?? 365) * DAY_MS);
-  const ca = issueCertificate({ commonName: 'pullsecret-sync builder CA', notBefore, notAfter, isCA: true });
-  const serving = issueCertificate({
+  const ca = await issueCertificate({ commonName: 'pullsecret-sync builder CA', notBefore, notAfter, isCA: true });
+  const serving = await issueCertificate({
     commonName: 'pullsecret-sync builder', notBefore, notAfter, isCA: false, hosts: opts.hosts,
-    issuer: { commonName: 'pullsecret-sync builder CA', key: ca.key, keyId: ca.keyId },
+    issuer: { certPem: ca.certPem, keys: ca.keys },
   });
   return { cert: serving.certPem + ca.certPem, key: serving.keyPem, ca: ca.certPem };
 }
 
 /** Files when both are given, else generated material for `hosts`. */
-export function resolveTls(files: Partial<TlsFiles>, hosts: string[]): ServingTls {
+export async function resolveTls(files: Partial<TlsFiles>, hosts: string[]): Promise<ServingTls> {
   if (files.certFile && files.keyFile) return loadTls({ certFile: files.certFile, keyFile: files.keyFile, ...(files.caFile ? { caFile: files.caFile } : {}) });
   if (files.certFile || files.keyFile) throw new Error('builder TLS needs both a certificate file and a key file');
   return generateTls({ hosts });
+}
+
+export interface TlsWatch {
+  /** Called with the new material once the files have changed and form a valid certificate/key pair. */
+  onChange: (tls: ServingTls) => void;
+  /** Called when changed files cannot be used (unreadable, or a key that does not match); the old stay. */
+  onError: (message: string) => void;
+  /** How often the files are checked; default 10 s. */
+  intervalMs?: number;
+}
+
+/** Watches the files (by polling their stat, which follows a Secret volume's symlink swap); returns stop. */
+export function watchTls(files: TlsFiles, initial: ServingTls, watch: TlsWatch): () => void {
+  let current = initial;
+  const paths = [files.certFile, files.keyFile, ...(files.caFile ? [files.caFile] : [])];
+  const check = (): void => {
+    let next: ServingTls;
+    try {
+      next = loadTls(files);
+      createSecureContext({ cert: next.cert, key: next.key }); // throws when the key does not match
+    } catch (err) {
+      watch.onError(err instanceof Error && err.message.startsWith('cannot read') ? err.message : 'the TLS certificate and key files do not form a valid pair');
+      return;
+    }
+    if (next.cert === current.cert && next.key === current.key && next.ca === current.ca) return;
+    current = next;
+    watch.onChange(next);
+  };
+  const options = { persistent: false, interval: watch.intervalMs ?? 10_000 };
+  for (const path of paths) watchFile(path, options, check);
+  return () => { for (const path of paths) unwatchFile(path, check); };
 }

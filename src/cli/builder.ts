@@ -1,12 +1,14 @@
-// Wires the builder front (SPEC 5) to the controller: its view of resources and credentials, TokenReview
-// through the daemon's API client, ECR repository creation with each resource's own ECR identity, the
-// builder requests metric, and TLS from files or a self-signed certificate made at start.
+// Wires the builder front (SPEC 5) to the controller: its view of resources and credentials (including
+// ServiceAccount deletions, for revocation), TokenReview through the daemon's API client, ECR repository
+// creation with each resource's own ECR identity, repository-scoped credentials, the builder requests
+// metric, and TLS from files (watched and reloaded) or a certificate generated at start for the Service.
+import { ECRClient } from '@aws-sdk/client-ecr';
 import type { Logger } from 'pino';
 import { EcrRepositoryManager } from '../builder/ecr-repositories.ts';
 import type { FetchLike } from '../builder/http-body.ts';
 import { createScoper } from '../builder/scoped-credentials.ts';
 import { startBuilderServer, type BuilderServer } from '../builder/server.ts';
-import { resolveTls, servingHosts } from '../builder/tls.ts';
+import { resolveTls, servingHosts, watchTls, type TlsFiles } from '../builder/tls.ts';
 import type { Controller } from '../controller/controller.ts';
 import { defaultAwsCredentials, staticKeysOf } from '../credentials/index.ts';
 import type { KubeRest } from '../kube/rest.ts';
@@ -16,26 +18,40 @@ import type { Config } from './config.ts';
 /** Builder requests per ServiceAccount: a burst for a multi-stage build, then a steady trickle. */
 const RATE_LIMIT = { qps: 5, burst: 20 };
 
+function tlsFiles(config: Config): TlsFiles | undefined {
+  if (!config.builderTlsCert || !config.builderTlsKey) return undefined;
+  return { certFile: config.builderTlsCert, keyFile: config.builderTlsKey, ...(config.builderTlsCa ? { caFile: config.builderTlsCa } : {}) };
+}
+
 export async function startBuilder(config: Config, deps: { controller: Controller; rest: KubeRest; metrics: Metrics; log: Logger; fetch?: FetchLike }): Promise<BuilderServer> {
   const view = deps.controller.builderView();
   const awsCredentials = defaultAwsCredentials();
+  const log = deps.log.child({ component: 'builder' });
   const ecr = new EcrRepositoryManager({
-    client: async (ips, region) => {
+    client: (ips, region) => {
       const found = view.ecrSource(ips, region);
       if (!found) throw new Error(`ImagePullSecret ${ips.metadata.name} has no usable ECR source for region ${region}`);
       const { source, secret } = found;
       const staticKeys = staticKeysOf(secret);
-      const { ECRClient } = await import('@aws-sdk/client-ecr'); // on first use: BENCHMARKS.md "Module loading"
       return new ECRClient({ region, ...(source.endpoint ? { endpoint: source.endpoint } : {}),
         credentials: awsCredentials({ region, ...(source.roleARN ? { roleARN: source.roleARN } : {}), ...(staticKeys ? { staticKeys } : {}) }) });
     },
   });
-  const tls = resolveTls({ ...(config.builderTlsCert ? { certFile: config.builderTlsCert } : {}), ...(config.builderTlsKey ? { keyFile: config.builderTlsKey } : {}) },
-    servingHosts({ name: 'pullsecret-sync', namespace: config.namespace }));
-  return startBuilderServer({
+  const files = tlsFiles(config);
+  const tls = await resolveTls(files ?? {}, servingHosts({ name: config.builderService, namespace: config.namespace }));
+  const server = await startBuilderServer({
     addr: config.builderAddr, tls, access: view, rest: deps.rest, audience: config.builderAudience, ecr, rateLimit: RATE_LIMIT,
     scoper: createScoper(deps.fetch ? { fetch: deps.fetch } : {}), ...(deps.fetch ? { fetch: deps.fetch } : {}),
-    logger: deps.log.child({ component: 'builder' }),
+    logger: log,
     onRequest: (route, result) => { deps.metrics.builderRequests.inc({ endpoint: route, result }); },
   });
+  if (!files) return server;
+  const stop = watchTls(files, tls, {
+    onChange: (next) => {
+      server.setTls(next);
+      log.info({ certFile: files.certFile }, 'builder TLS certificate reloaded');
+    },
+    onError: (reason) => { log.warn({ reason }, 'builder TLS files changed but cannot be used; serving the previous certificate'); },
+  });
+  return { ...server, close: async () => { stop(); await server.close(); } };
 }

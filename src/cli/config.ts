@@ -27,6 +27,9 @@ export interface Config {
   builderAudience: string;
   builderTlsCert?: string;
   builderTlsKey?: string;
+  builderTlsCa?: string;
+  /** Name of the Service in front of the builder API, for the generated certificate's DNS names. */
+  builderService: string;
 }
 
 interface FlagSpec {
@@ -57,6 +60,9 @@ export const flags: Record<string, FlagSpec> = {
   'builder-audience': { env: 'PULLSECRET_SYNC_BUILDER_AUDIENCE', type: 'string', default: 'pullsecret-sync', help: 'audience builder tokens must carry' },
   'builder-tls-cert': { env: 'PULLSECRET_SYNC_BUILDER_TLS_CERT', type: 'string', help: 'PEM certificate of the builder API; default: self-signed' },
   'builder-tls-key': { env: 'PULLSECRET_SYNC_BUILDER_TLS_KEY', type: 'string', help: 'PEM key of the builder API certificate' },
+  'builder-tls-ca': { env: 'PULLSECRET_SYNC_BUILDER_TLS_CA', type: 'string', help: 'PEM CA served at /v1/ca.crt with a mounted certificate' },
+  'builder-service': { env: 'PULLSECRET_SYNC_BUILDER_SERVICE', type: 'string', default: 'pullsecret-sync',
+    help: 'Service name of the builder API (names in a generated certificate)' },
 };
 
 const levels = ['trace', 'debug', 'info', 'warn', 'error'];
@@ -89,6 +95,16 @@ function fraction(name: string, raw: string | undefined): number {
 function tlsFiles(cert: string | undefined, key: string | undefined): Pick<Config, 'builderTlsCert' | 'builderTlsKey'> {
   if ((cert === undefined) !== (key === undefined)) throw new ConfigError('--builder-tls-cert and --builder-tls-key go together');
   return cert && key ? { builderTlsCert: cert, builderTlsKey: key } : {};
+}
+
+function caFile(ca: string | undefined, cert: string | undefined): Pick<Config, 'builderTlsCa'> {
+  if (ca && !cert) throw new ConfigError('--builder-tls-ca goes with --builder-tls-cert and --builder-tls-key');
+  return ca ? { builderTlsCa: ca } : {};
+}
+
+function dnsLabel(name: string, raw: string): string {
+  if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(raw)) throw new ConfigError(`--${name} must be a Service name (a DNS label), got "${raw}"`);
+  return raw;
 }
 
 function bool(name: string, raw: string | undefined): boolean {
@@ -133,6 +149,8 @@ export function parseConfig(args: string[], env: NodeJS.ProcessEnv): Config {
     shutdownTimeoutMs: positive('shutdown-timeout', v('shutdown-timeout')) * 1000,
     builderAudience: v('builder-audience') || 'pullsecret-sync',
     ...tlsFiles(v('builder-tls-cert') || undefined, v('builder-tls-key') || undefined),
+    ...caFile(v('builder-tls-ca') || undefined, v('builder-tls-cert') || undefined),
+    builderService: dnsLabel('builder-service', v('builder-service') ?? 'pullsecret-sync'),
   };
 }
 

@@ -46,7 +46,7 @@ const work = mkdtempSync(join(tmpdir(), 'builder-test-'));
 const logLines: string[] = [];
 const secrets: string[] = [user.password];
 const rest = new KubeRest(adminKubeConfig());
-const tls = generateTls({ hosts: servingHosts() });
+const tls = await generateTls({ hosts: servingHosts() });
 const caFile = join(work, 'ca.crt');
 writeFileSync(caFile, tls.ca ?? '');
 

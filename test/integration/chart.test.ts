@@ -72,7 +72,7 @@ test('the rendered chart passes a server-side dry run on the API server', async 
     const manifest = await renderChart({ release: 'pullsecret-sync', namespace, includeCrds: true, set });
     const kinds = parseObjects(manifest).map((o) => o.kind).sort();
     assert.deepEqual(kinds, ['ClusterRole', 'ClusterRoleBinding', ...(Object.hasOwn(set, 'grafanaDashboard.enabled') ? ['ConfigMap'] : []), 'CustomResourceDefinition',
-      'Deployment', 'PodDisruptionBudget', 'Role', 'RoleBinding', 'Service', 'ServiceAccount']);
+      'Deployment', 'PodDisruptionBudget', 'Role', 'RoleBinding', ...(Object.hasOwn(set, 'builder.tls.secretName') ? [] : ['Secret']), 'Service', 'ServiceAccount']);
     const result = await kubectl(['apply', '--server-side', '--force-conflicts', '--field-manager=chart-test', '--dry-run=server', '-f', '-'], manifest);
     assert.equal(result.code, 0, result.stderr);
     assert.equal(result.stdout.match(/serverside-applied \(server dry run\)/g)?.length, kinds.length, result.stdout);

@@ -50,3 +50,27 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) }}
 {{- end }}
 {{- end }}
+
+{{/*
+The builder API's serving certificate: which Secret every replica mounts, and whether the chart made
+its CA (then ca.crt is in the Secret and the daemon serves it at /v1/ca.crt).
+*/}}
+{{- define "pullsecret-sync.builderTlsSecret" -}}
+{{- if .Values.builder.tls.secretName }}
+{{- .Values.builder.tls.secretName }}
+{{- else }}
+{{- printf "%s-builder-tls" (include "pullsecret-sync.fullname" .) | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+
+{{- define "pullsecret-sync.builderTlsHasCa" -}}
+{{- if .Values.builder.tls.secretName }}{{- else if and .Values.builder.tls.certManager.enabled .Values.builder.tls.certManager.issuerRef }}{{- else }}true{{- end }}
+{{- end }}
+
+{{- define "pullsecret-sync.builderDnsNames" -}}
+{{- $svc := include "pullsecret-sync.fullname" . -}}
+- {{ $svc }}
+- {{ $svc }}.{{ .Release.Namespace }}
+- {{ $svc }}.{{ .Release.Namespace }}.svc
+- {{ $svc }}.{{ .Release.Namespace }}.svc.cluster.local
+{{- end }}
