@@ -80,11 +80,11 @@ export interface DaemonProcess {
   stop(): Promise<void>;
 }
 
-/** The built daemon (`dist/main.js`, as the container image runs it), without leader election. */
+/** The built daemon (`dist/main.js`, as the container image runs it); without leader election unless `flags` ask. */
 export async function startDaemon(bed: Bed, flags: string[], nodeFlags: string[] = [], main = join(root, 'dist/main.js')): Promise<DaemonProcess> {
   const [metrics, health, builder] = [await freePort(), await freePort(), await freePort()];
   const proc = spawn(join(root, 'node_modules/.bin/node'), [...nodeFlags, main, 'run', `--kubeconfig=${bed.state.kubeconfig}`,
-    '--leader-elect=false', `--metrics-addr=127.0.0.1:${String(metrics)}`, `--health-addr=127.0.0.1:${String(health)}`,
+    ...(flags.some((f) => f.startsWith('--leader-elect')) ? [] : ['--leader-elect=false']), `--metrics-addr=127.0.0.1:${String(metrics)}`, `--health-addr=127.0.0.1:${String(health)}`,
     `--builder-addr=127.0.0.1:${String(builder)}`, '--log-level=warn', ...flags], { stdio: 'inherit' });
   const exited = new Promise<void>((r) => { proc.once('exit', () => { r(); }); });
   const status = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(readFileSync(`/proc/${String(proc.pid)}/status`, 'utf8'))?.[1] ?? 0) / 1024;

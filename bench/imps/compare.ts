@@ -1,0 +1,93 @@
+// IMPS side by side (issue 12): banzaicloud/imps, built from source by bench/imps/build.sh, and
+// pullsecret-sync at IMPS's client limits (QPS 20, burst 30), each on its own fresh bed with the same
+// workload: N labelled namespaces (created before the controller starts), 20 resources each selecting
+// N/20 of them, then P new namespaces one at a time. Per system: cold start (controller start to the
+// last of the N Secrets), new namespace → Secret latency (create response to the Secret's ADDED event on
+// a separate watch), peak RSS (VmHWM), and the API requests the API server counted from controller start
+// to the end (`apiserver_request_total`, resource requests only, less the benchmark's own creates).
+// `npm run build && node --import tsx bench/imps/compare.ts [namespaces] [probes]`
+import { execFileSync, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { create, freshBed, load, pool, root, startDaemon, until, type Bed } from '../support.ts';
+
+const NAMESPACES = Number(process.argv[2] ?? 2000);
+const PROBES = Number(process.argv[3] ?? 50);
+const RESOURCES = 20;
+
+const percentile = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))] ?? NaN;
+
+function apiRequests(kubeconfig: string): number {
+  const text = execFileSync('kubectl', ['--kubeconfig', kubeconfig, 'get', '--raw', '/metrics'], { encoding: 'utf8', maxBuffer: 256 << 20 });
+  return text.split('\n').filter((l) => l.startsWith('apiserver_request_total{') && !l.includes('resource=""'))
+    .reduce((sum, l) => sum + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+}
+
+interface Controller { peakMb(): number; stop(): Promise<void> }
+
+function startImps(bed: Bed): Controller {
+  const bin = execFileSync(join(root, 'bench/imps/build.sh'), { encoding: 'utf8' }).trim();
+  const proc = spawn(bin, ['--metrics-addr=127.0.0.1:0'], { env: { ...process.env, KUBECONFIG: bed.state.kubeconfig, LOG_LEVEL: 'error' }, stdio: 'inherit' });
+  const exited = new Promise<void>((r) => { proc.once('exit', () => { r(); }); });
+  return {
+    peakMb: () => Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${String(proc.pid)}/status`, 'utf8'))?.[1] ?? 0) / 1024,
+    stop: async () => { proc.kill('SIGTERM'); await exited; },
+  };
+}
+
+async function run(system: 'imps' | 'pullsecret-sync'): Promise<Record<string, unknown>> {
+  const bed = await freshBed();
+  const { rest } = bed;
+  const group = system === 'imps' ? 'images.banzaicloud.io/v1alpha1' : 'pullsecret-sync.dev/v1alpha1';
+  if (system === 'imps') {
+    execFileSync('kubectl', ['--kubeconfig', bed.state.kubeconfig, 'apply', '-f',
+      join(execFileSync(join(root, 'bench/imps/build.sh'), { encoding: 'utf8' }).trim(), '../../config/crd/bases')], { stdio: 'ignore' });
+    await until('the IMPS CRD', async () => (await rest.call({ method: 'GET', path: '/apis/images.banzaicloud.io/v1alpha1/imagepullsecrets' }).then(() => true, () => false)), 60_000, 500);
+  }
+  await create(rest, '/api/v1/namespaces', { metadata: { name: 'bench-src' } });
+  await create(rest, '/api/v1/namespaces/bench-src/secrets', { metadata: { name: 'hub' }, type: 'kubernetes.io/dockerconfigjson',
+    stringData: { '.dockerconfigjson': JSON.stringify({ auths: { 'registry.example.com': { username: 'u', password: 'p' } } }) } });
+  const names = Array.from({ length: NAMESPACES }, (_, i) => `imps-bench-${String(i)}`);
+  await pool(names, 32, (name) => create(rest, '/api/v1/namespaces', { metadata: { name, labels: { 'bench-group': String(Number(name.split('-').pop()) % RESOURCES) } } }));
+  for (let i = 0; i < RESOURCES; i++) {
+    await create(rest, `/apis/${group}/imagepullsecrets`, { apiVersion: group, kind: 'ImagePullSecret', metadata: { name: `bench-${String(i)}` },
+      spec: { registry: { credentials: [{ name: 'hub', namespace: 'bench-src' }] },
+        target: { namespaces: { labels: [{ matchLabels: { 'bench-group': String(i) } }] }, secret: { name: `pull-${String(i)}` } } } });
+  }
+  const seen = new Map<string, number>();
+  const watch = new AbortController();
+  void rest.watch({ path: '/api/v1/secrets', query: { timeoutSeconds: 3600 } }, (e) => {
+    const m = (e.object as { metadata?: { namespace?: string; name?: string } }).metadata;
+    if (e.type === 'ADDED' && m?.namespace && m.name?.startsWith('pull-') && !seen.has(m.namespace)) seen.set(m.namespace, performance.now());
+  }, watch.signal).catch(() => undefined);
+  const requestsBefore = apiRequests(bed.state.kubeconfig);
+  const started = performance.now();
+  const controller: Controller = system === 'imps' ? startImps(bed) : await (async () => {
+    const d = await startDaemon(bed, ['--kube-qps=20', '--kube-burst=30']);
+    return { peakMb: () => d.memory().peakMb, stop: () => d.stop() };
+  })();
+  await until('every Secret', () => names.every((n) => seen.has(n)), 1800_000, 100);
+  const coldStart = (Math.max(...names.map((n) => seen.get(n) ?? 0)) - started) / 1000;
+  const latencies: number[] = [];
+  for (let i = 0; i < PROBES; i++) {
+    const name = `imps-probe-${String(i)}`;
+    await rest.call({ method: 'POST', path: '/api/v1/namespaces', body: { metadata: { name, labels: { 'bench-group': String(i % RESOURCES) } } } });
+    const created = performance.now();
+    await until(`the Secret in ${name}`, () => seen.has(name), 600_000, 1);
+    latencies.push((seen.get(name) ?? created) - created);
+  }
+  const requests = apiRequests(bed.state.kubeconfig) - requestsBefore - PROBES;
+  const result = { system, namespaces: NAMESPACES, resources: RESOURCES, probes: PROBES, coldStartSeconds: Number(coldStart.toFixed(1)),
+    p50Ms: Number(percentile(latencies, 50).toFixed(1)), p99Ms: Number(percentile(latencies, 99).toFixed(1)),
+    peakRssMb: Number(controller.peakMb().toFixed(1)), apiRequests: requests, load: load() };
+  console.log(JSON.stringify(result));
+  await controller.stop();
+  watch.abort();
+  await bed.stop();
+  return result;
+}
+
+const imps = await run('imps');
+const ours = await run('pullsecret-sync');
+const ratio = (k: string) => Number(((ours[k] as number) / (imps[k] as number)).toFixed(3));
+console.log(JSON.stringify({ ratios: { coldStart: ratio('coldStartSeconds'), p99: ratio('p99Ms'), peakRss: ratio('peakRssMb'), apiRequests: ratio('apiRequests') } }));
