@@ -11,8 +11,7 @@ test('pods are needed only while a resource selects by pods, with exactly the ke
     ips({ namespacesWithPods: { labels: [{ matchLabels: { app: 'web' }, matchExpressions: [{ key: 'istio.io/rev', operator: 'Exists' }] }] } }),
     ips({ namespacesWithPods: { annotations: [{ matchAnnotations: { 'sidecar.istio.io/inject': 'true' } }] }, serviceAccounts: { names: ['default'] } }),
   ]);
-  assert.deepEqual(needs.pods?.labels, ['app', 'istio.io/rev']);
-  assert.deepEqual(needs.pods?.annotations, ['sidecar.istio.io/inject']);
+  assert.deepEqual([needs.pods?.labels, needs.pods?.annotations], [['app', 'istio.io/rev'], ['sidecar.istio.io/inject']]);
   assert.equal(needs.serviceAccounts, true);
 });
 
