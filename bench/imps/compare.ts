@@ -19,7 +19,8 @@ const percentile = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Ma
 
 function apiRequests(kubeconfig: string): number {
   const text = execFileSync('kubectl', ['--kubeconfig', kubeconfig, 'get', '--raw', '/metrics'], { encoding: 'utf8', maxBuffer: 256 << 20 });
-  return text.split('\n').filter((l) => l.startsWith('apiserver_request_total{') && !l.includes('resource=""'))
+  // Non-resource requests (/metrics, /healthz) carry resource="" (mind subresource="", which every line has).
+  return text.split('\n').filter((l) => l.startsWith('apiserver_request_total{') && !/[{,]resource=""/.test(l))
     .reduce((sum, l) => sum + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
 }
 
