@@ -124,8 +124,15 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
     elector = new LeaderElector(rest, {
       namespace: config.namespace, name: LEASE_NAME, identity, clock: realClock,
       onStartedLeading: () => { metrics.leader.set(1); controller.startWorkers(); },
-      // The write gate already refuses every write; stopping the workers ends the reconciles themselves.
-      onStoppedLeading: () => { metrics.leader.set(0); void controller.stopWorkers(); lost.resolve(undefined); },
+      // The write gate already refuses every write. Closing the client also fails every request in flight
+      // at once (a partition would hold them until their deadlines), so the workers stop and the process
+      // exits within moments instead of the shutdown deadline.
+      onStoppedLeading: () => {
+        metrics.leader.set(0);
+        rest.close();
+        void controller.stopWorkers();
+        lost.resolve(undefined);
+      },
       onBlocked: (problem) => {
         leaseProblem = problem && missingLeaseNamespace(config.namespace);
         if (leaseProblem) log.error({ namespace: config.namespace }, leaseProblem);
