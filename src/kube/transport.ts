@@ -39,10 +39,12 @@ const connectionHeaders = new Set(['connection', 'keep-alive', 'proxy-connection
 
 export class Http2Transport implements Transport {
   private pool: H2Pool | undefined;
+  private closed = false;
 
   constructor(private readonly origin: URL, private readonly opts: Http2TransportOptions) {}
 
   send(req: OutgoingRequest, signal: AbortSignal): Promise<Exchange> {
+    if (this.closed) return Promise.reject(new Error('the API client is closed'));
     const pool = (this.pool ??= new H2Pool(this.origin.origin, { ...this.opts, tls: this.opts.tls() }));
     const headers: Record<string, string> = { ':method': req.method, ':path': `${req.url.pathname}${req.url.search}` };
     for (const [name, value] of Object.entries(req.headers)) {
@@ -76,10 +78,10 @@ export class Http2Transport implements Transport {
       });
       stream.on('close', () => {
         signal.removeEventListener('abort', onAbort);
-        if (!answered) reject(new Error(`stream closed before a response (code ${stream.rstCode})`));
+        if (!answered) reject(new Error(`the API server connection closed before a response (HTTP/2 code ${stream.rstCode})`));
         else if (!body.writableEnded && !body.destroyed) {
           // Closed without END_STREAM (RST_STREAM, a destroyed session): the body is incomplete.
-          body.destroy(new Error(`stream reset (code ${stream.rstCode})`));
+          body.destroy(new Error(`the API server connection closed mid-response (HTTP/2 code ${stream.rstCode})`));
         }
       });
       stream.on('response', (h) => {
@@ -92,7 +94,9 @@ export class Http2Transport implements Transport {
     });
   }
 
+  /** Ends every session and stream; later requests fail at once. */
   close(): void {
+    this.closed = true;
     this.pool?.close();
   }
 }
