@@ -88,10 +88,15 @@ describe('client secret → Entra token → ACR refresh token', () => {
     assert.equal(acr.requests, acrBefore, 'no exchange without a token');
   });
 
-  test('Entra failing rejects the fetch', async () => {
+  test('Entra failing rejects the fetch of a provider without a live Entra token; one that holds one still exchanges it', async () => {
+    const cold = new AzureProvider({ authorityHost: entra.url, ca: tls.ca, registryDomains: ['127.0.0.1'] });
+    await provider.fetch(source, secret);
     entra.fail = true;
     try {
-      await assert.rejects(provider.fetch(source, secret), /Entra token \(clientSecret\)/);
+      await assert.rejects(cold.fetch(source, secret), /Entra token \(clientSecret\)/);
+      const before = acr.requests;
+      await provider.fetch(source, secret);
+      assert.equal(acr.requests, before + 1, 'the shared Entra token is exchanged again while Entra is down');
     } finally {
       entra.fail = false;
     }

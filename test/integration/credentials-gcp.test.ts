@@ -156,6 +156,6 @@ credentialProviderContract('GCP provider with a service-account key against the 
   return {
     provider, source, secret: { 'credentials.json': account.json },
     failing: { provider, source, secret: { 'credentials.json': forged } },
-    secretValues: [account.json, other.json, forged, ...privateKeys],
+    secretValues: [account.json, other.json, forged, ...privateKeys], placement: ['registries' as const],
   };
 });
