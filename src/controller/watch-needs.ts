@@ -1,7 +1,8 @@
 // Which of the optional watches the resources need right now, and how much of each object to keep
 // (STYLE principle 9, issue 12): pods only while some resource selects namespaces by pods, and of each
 // pod only the label and annotation keys some pod selector names; ServiceAccounts only while some
-// resource patches them. Resources being deleted count: their finalizer still undoes their changes. Pure.
+// resource patches them or lets ServiceAccounts call the builder front (whose revocation of a deleted
+// ServiceAccount's token rides on this watch). Resources being deleted count: their finalizer still undoes their changes. Pure.
 import type { AnnotationSelector, ImagePullSecret, LabelSelector } from '../api/v1alpha1/types.ts';
 
 /** The label and annotation keys pod selection reads, sorted; `key` identifies the set. */
@@ -36,7 +37,7 @@ export function watchNeeds(resources: Iterable<ImagePullSecret>): WatchNeeds {
     const target = ips.spec.target;
     podSelectors += keysOf(target.namespacesWithPods?.labels, (s) => s.matchLabels, labels)
       + keysOf(target.namespacesWithPods?.annotations, (s) => s.matchAnnotations, annotations);
-    if ((target.serviceAccounts?.names.length ?? 0) > 0) serviceAccounts = true;
+    if ((target.serviceAccounts?.names.length ?? 0) > 0 || (ips.spec.builder?.serviceAccounts.length ?? 0) > 0) serviceAccounts = true;
   }
   if (podSelectors === 0) return { serviceAccounts };
   const l = [...labels].sort();

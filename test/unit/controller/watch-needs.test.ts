@@ -31,3 +31,12 @@ test('pick keeps only the named keys, as own properties', () => {
   assert.equal(pick(map, ['missing']), undefined);
   assert.equal(pick(undefined, ['app']), undefined);
 });
+
+test('ServiceAccounts are watched while a resource lets ServiceAccounts call the builder front (revocation needs the deletions)', () => {
+  const builder = { ...ips({ namespaces: { names: ['a'] } }) };
+  builder.spec = { ...builder.spec, builder: { serviceAccounts: [{ namespace: 'ci', name: 'kaniko' }] } };
+  assert.deepEqual(watchNeeds([builder]), { serviceAccounts: true });
+  const none = { ...ips({ namespaces: { names: ['a'] } }) };
+  none.spec = { ...none.spec, builder: { serviceAccounts: [] } };
+  assert.deepEqual(watchNeeds([none]), { serviceAccounts: false });
+});
