@@ -4,7 +4,7 @@
 import { API_VERSION, KIND, PLURAL, type ImagePullSecret } from '../api/v1alpha1/types.ts';
 import { MANAGED_BY_LABEL, MANAGED_BY_VALUE, OWNER_LABEL } from '../api/v1alpha1/labels.ts';
 import type { MetadataObject, Secret, ServiceAccount } from '../kube/objects.ts';
-import { METADATA_LIST_ACCEPT, type KubeRest } from '../kube/rest.ts';
+import { isStatus, METADATA_LIST_ACCEPT, type KubeRest } from '../kube/rest.ts';
 import { withDeadline } from './deadline.ts';
 
 export interface WorldParts {
@@ -82,7 +82,11 @@ async function list<T>(rest: KubeRest, path: string, metadataOnly = false): Prom
 export async function partsFromCluster(rest: KubeRest, want: { resources: boolean; objects: boolean }): Promise<WorldParts> {
   const parts = emptyParts();
   if (want.resources) {
-    parts.resources = (await list<ImagePullSecret>(rest, `/apis/${API_VERSION}/${PLURAL}`)).map((r) => ({ ...r, apiVersion: API_VERSION, kind: KIND }));
+    const items = await list<ImagePullSecret>(rest, `/apis/${API_VERSION}/${PLURAL}`).catch((err: unknown) => {
+      if (!isStatus(err, 404)) throw err;
+      throw new Error(`the cluster serves no ${API_VERSION} ImagePullSecrets: install the CRD (crds/ or the Helm chart), or name resources with -f`, { cause: err });
+    });
+    parts.resources = items.map((r) => ({ ...r, apiVersion: API_VERSION, kind: KIND }));
   }
   if (want.objects) {
     [parts.namespaces, parts.pods, parts.secrets, parts.serviceAccounts] = await Promise.all([

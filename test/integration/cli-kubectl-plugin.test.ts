@@ -9,7 +9,10 @@ import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { promisify } from 'node:util';
 import { test } from 'node:test';
+import { installCrd } from '../support/daemon.ts';
+import { eventually } from '../support/eventually.ts';
 import { ensureBinaries } from '../testbed/binaries.ts';
+import { adminKubeConfig } from '../testbed/clients.ts';
 import { currentTestbed } from '../testbed/testbed.ts';
 
 const run = promisify(execFile);
@@ -36,6 +39,7 @@ test('kubectl pullsecret-sync runs the built binary from the PATH', async () => 
   const entry = pkg.bin['kubectl-pullsecret_sync'];
   assert.equal(entry, pkg.bin['pullsecret-sync']);
   await build();
+  await installCrd(adminKubeConfig());
   const bin = mkdtempSync(join(tmpdir(), 'plugin-bin-'));
   chmodSync(join(root, entry ?? ''), 0o755); // what npm does to a bin on install
   symlinkSync(join(root, entry ?? ''), join(bin, 'kubectl-pullsecret_sync'));
@@ -47,6 +51,8 @@ test('kubectl pullsecret-sync runs the built binary from the PATH', async () => 
   assert.match(plugins.stdout, /kubectl-pullsecret_sync/);
   const help = await run(kubectl, ['pullsecret-sync', 'plan', '--help'], { env });
   assert.match(help.stdout, /usage: pullsecret-sync plan/);
-  const plan = await run(kubectl, ['pullsecret-sync', 'plan', '--kubeconfig', currentTestbed().kubeconfig, '-o', 'json'], { env });
+  // Retried: right after the CRD is established its storage may still answer "(re)initializing".
+  const plan = await eventually(() => run(kubectl, ['pullsecret-sync', 'plan', '--kubeconfig', currentTestbed().kubeconfig, '-o', 'json'], { env }),
+    { timeoutMs: 15_000, intervalMs: 500, message: 'kubectl pullsecret-sync plan' });
   assert.ok(Array.isArray((JSON.parse(plan.stdout) as { resources: unknown }).resources));
 });
