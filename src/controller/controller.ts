@@ -13,6 +13,7 @@ import { wireEvents } from './event-mapping.ts';
 import { ipsKey, parseKey, targetKey } from './keys.ts';
 import { reconcileResource } from './resource-reconciler.ts';
 import { SelectionCache } from './selection-cache.ts';
+import { ForeignSecrets } from './foreign-secrets.ts';
 import { ServiceAccountSync } from './service-accounts.ts';
 import type { TokenCache } from '../credentials/index.ts';
 import { BuilderView } from './builder-access.ts';
@@ -35,7 +36,6 @@ export interface ControllerOptions {
   reconcileObserver?: ReconcileObserver;
   /** How soon a resource's status is recomputed after a namespace changed (coalesces bursts). */
   statusDelayMs?: number;
-  conflictRecheckMs?: number;
   minWatchTimeoutSeconds?: number;
   /** A Secret was created in a namespace the daemon saw appear `latencyMs` ago (metrics). */
   onNewNamespaceServed?: (latencyMs: number) => void;
@@ -57,6 +57,7 @@ export class Controller {
   private readonly selection: SelectionCache;
   private readonly resolver: SourceResolver;
   private readonly serviceAccounts: ServiceAccountSync;
+  private readonly foreign: ForeignSecrets;
   private readonly clock: Clock;
   private workers: WorkersHandle | undefined;
   /** Namespaces that appeared after the initial sync and have no Secret yet: when we first saw them. */
@@ -74,6 +75,9 @@ export class Controller {
     const cloud = opts.cloud && new CloudSourceResolver(this.caches.sourceSecrets, opts.cloud.providers, opts.cloud.cache);
     this.resolver = new SourceResolver(this.caches.sourceSecrets, cloud);
     this.serviceAccounts = new ServiceAccountSync(this.caches, opts.writes);
+    this.foreign = new ForeignSecrets(opts.rest, { log: (level, msg, fields) => { log[level](fields ?? {}, msg); },
+      minWatchTimeoutSeconds: opts.minWatchTimeoutSeconds });
+    this.foreign.onChange((name, namespace) => { this.queue.add(targetKey(name, namespace)); });
     // Before wireEvents: a resource that starts selecting by pods must find the pod watch (re)listing.
     const needsChanged = () => { if (this.caches.imagePullSecrets.hasSynced()) this.updateWatches(); };
     this.caches.imagePullSecrets.on({ add: needsChanged, update: needsChanged, delete: needsChanged });
@@ -147,7 +151,7 @@ export class Controller {
   /** Names of watches that made no progress for longer than they may (for /healthz). */
   stalledWatches(): string[] {
     const stalled = allInformers(this.caches).filter((i) => i.sinceProgress() > i.stallThresholdMs()).map((i) => i.resource);
-    return [...stalled, ...this.caches.sourceSecrets.stalled().map((ref) => `secret ${ref}`)];
+    return [...stalled, ...[...this.caches.sourceSecrets.stalled(), ...this.foreign.stalled()].map((ref) => `secret ${ref}`)];
   }
 
   /** Starts the workers (the leader only); every resource is reconciled once to converge. */
@@ -180,7 +184,7 @@ export class Controller {
 
   async stop(): Promise<void> {
     await this.workers?.stop();
-    await Promise.all([...allInformers(this.caches).map((i) => i.stop()), this.caches.sourceSecrets.stop()]);
+    await Promise.all([...allInformers(this.caches).map((i) => i.stop()), this.caches.sourceSecrets.stop(), this.foreign.stop()]);
   }
 
   /** Re-renders every resource that uses a cloud identity whose token was refreshed. */
@@ -195,6 +199,7 @@ export class Controller {
       return undefined;
     }
     if (work.kind === 'ips') {
+      if (!this.caches.imagePullSecrets.store.get(work.name)) this.foreign.forget(work.name);
       return reconcileResource({
         caches: this.caches, state: this.state, selection: this.selection, resolver: this.resolver, writes: this.opts.writes,
         events: this.opts.events, serviceAccounts: this.serviceAccounts, clock: this.clock,
@@ -205,7 +210,7 @@ export class Controller {
     try {
       const result = await reconcileTarget({
         caches: this.caches, state: this.state, selection: this.selection, writes: this.opts.writes,
-        serviceAccounts: this.serviceAccounts, conflictRecheckMs: this.opts.conflictRecheckMs ?? 30_000,
+        serviceAccounts: this.serviceAccounts, foreign: this.foreign,
         statusChanged: (name) => { this.queue.addAfter(ipsKey(name), this.opts.statusDelayMs ?? 500); },
       }, work.name, work.namespace);
       errors.delete(work.namespace);

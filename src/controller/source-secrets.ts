@@ -12,7 +12,7 @@ export class SourceSecrets {
   private readonly users = new Map<string, Set<string>>();
   private listener: (ref: string) => void = () => undefined;
 
-  constructor(private readonly rest: KubeRest, private readonly opts: { log?: InformerLog; minWatchTimeoutSeconds?: number }) {}
+  constructor(private readonly rest: KubeRest, private readonly opts: { log?: InformerLog; minWatchTimeoutSeconds?: number; metadataOnly?: boolean }) {}
 
   /** Called with `namespace/name` whenever that source Secret changes. */
   onChange(listener: (ref: string) => void): void {

@@ -8,6 +8,7 @@ import { isStatus } from '../kube/rest.ts';
 import type { Writes } from '../kube/writes.ts';
 import { BY_NAMESPACE, type Caches } from './caches.ts';
 import { desiredSecret, updatedSecret, upToDate } from './desired-secret.ts';
+import type { ForeignSecrets } from './foreign-secrets.ts';
 import { owningResource } from './ownership.ts';
 import type { ServiceAccountSync } from './service-accounts.ts';
 import type { ControllerState } from './state.ts';
@@ -25,7 +26,8 @@ export interface TargetDeps {
   serviceAccounts: ServiceAccountSync;
   /** Asks for the resource's status to be recomputed soon (coalesced). */
   statusChanged(name: string): void;
-  conflictRecheckMs: number;
+  /** Watches for Secrets held by someone else, so a conflict waits for a change instead of polling. */
+  foreign: Pick<ForeignSecrets, 'watch' | 'release'>;
 }
 
 export interface TargetResult {
@@ -85,9 +87,9 @@ export async function reconcileTarget(deps: TargetDeps, name: string, namespace:
   const existing = here.find((s) => s.metadata.name === wantName);
   if (existing && !upToDate(existing, want.desired)) await deps.writes.replaceSecret(updatedSecret(existing, want.desired));
   if (!existing && !(await create(deps, want.desired))) {
-    // Someone else's Secret of that name: never overwritten. Recheck now and then: it may go away.
-    settle(deps, name, namespace, UNMANAGED);
-    return { requeueAfter: deps.conflictRecheckMs };
+    // Someone else's Secret of that name: never overwritten. Its watch brings us back when it changes.
+    deps.foreign.watch(name, namespace, want.desired.metadata.name);
+    return settle(deps, name, namespace, UNMANAGED);
   }
   await deps.serviceAccounts.sync(want.ips, namespace, true);
   return settle(deps, name, namespace, undefined);
@@ -127,6 +129,7 @@ function settle(deps: TargetDeps, name: string, namespace: string, holder: strin
   const conflicts = deps.state.of(name).conflicts;
   if (holder) conflicts.set(namespace, holder);
   else conflicts.delete(namespace);
+  if (holder !== UNMANAGED) deps.foreign.release(name, namespace);
   deps.statusChanged(name);
   return {};
 }

@@ -108,6 +108,12 @@ test('a pre-existing unmanaged Secret is left byte-for-byte alone and reported a
   const now = await readSecret(target, 'pull');
   assert.equal(now?.metadata.resourceVersion, theirs.metadata.resourceVersion);
   assert.deepEqual(now?.data, { token: b64('theirs') });
+  // The daemon waits for their Secret to change rather than retrying on a timer: once it is gone, the
+  // resource's own Secret follows within seconds (no periodic recheck would come this soon).
+  await deleteSecret(target, 'pull');
+  await eventually(async () => (await readSecret(target, 'pull'))?.metadata.labels?.['pullsecret-sync.dev/owner'] === name,
+    { timeoutMs: 3000, message: 'the resource writes its Secret once theirs is gone' });
+  await eventually(async () => (await readyCondition(name))?.reason === 'Synced', { message: 'the conflict clears' });
 });
 
 test('two resources for one Secret name: the older owns it, the younger reports the conflict and takes over when the older goes', async () => {
