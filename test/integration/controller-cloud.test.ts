@@ -200,9 +200,15 @@ test('a failing token endpoint leaves Secrets intact, reports why, backs off, an
     }, { timeoutMs: 20_000, message: 'Ready=False SourceError' });
     assert.match(ready.message, /ECR eu-central-1/);
     await eventually(async () => (await eventsFor(name)).some((e) => e.type === 'Warning' && e.reason === 'SourceError'), { message: 'a Warning Event' });
-    await eventually(() => flaky.refused >= 3, { timeoutMs: 30_000, message: 'retries continue' });
-    const refusedThen = flaky.refused;
-    assert.ok(refusedThen < 30, `retries back off (${String(refusedThen)} refusals)`);
+    // The schedule itself: the gap before fetch n+1 is the token cache's backoff for n failures
+    // (500 ms doubling to the 4 s cap, ±10 % jitter), never shorter; at most the resource's 1 s requeue
+    // floor and some reconcile latency longer.
+    await eventually(() => flaky.refusedAt.length >= 5, { timeoutMs: 30_000, message: 'five refused fetches' });
+    const gaps = flaky.refusedAt.slice(0, 5).map((t, i, all) => t - (all[i - 1] ?? t)).slice(1);
+    gaps.forEach((gap, i) => {
+      const backoff = Math.min(4000, 500 * 2 ** i);
+      assert.ok(gap >= 0.9 * backoff && gap <= 1.1 * backoff + 1500, `gap ${String(i + 1)} is ${String(gap)} ms for a ${String(backoff)} ms backoff: ${JSON.stringify(gaps)}`);
+    });
     assert.equal((await readSecret(target, 'flaky-pull'))?.metadata.uid, written.metadata.uid, 'the Secret is still there');
     flaky.fail = false;
     await eventually(async () => (await readyCondition(name))?.reason === 'Synced', { timeoutMs: 30_000, message: 'recovers' });

@@ -8,6 +8,11 @@ export interface EcrProxy extends FakeServer {
   lifetimeSeconds: number;
   /** GetAuthorizationToken calls that failed because `fail` was set. */
   readonly refused: number;
+  /**
+   * When each refused fetch began (ms): the first attempt of each SDK invocation only, so the SDK's own
+   * quick retries inside one fetch do not blur the daemon's schedule.
+   */
+  readonly refusedAt: readonly number[];
 }
 
 const TARGET = 'AmazonEC2ContainerRegistry_V20150921.GetAuthorizationToken';
@@ -15,12 +20,14 @@ const TARGET = 'AmazonEC2ContainerRegistry_V20150921.GetAuthorizationToken';
 export async function startEcrProxy(moto: string, lifetimeSeconds = 12 * 3600): Promise<EcrProxy> {
   let requests = 0;
   let refused = 0;
+  const refusedAt: number[] = [];
   const state = { fail: false, lifetimeSeconds };
   const server = await listen(handle(async (req, res) => {
     const body = await readBody(req);
     const isToken = req.headers['x-amz-target'] === TARGET;
     if (isToken && state.fail) {
       refused++;
+      if (String(req.headers['amz-sdk-request'] ?? 'attempt=1').startsWith('attempt=1;') || !req.headers['amz-sdk-request']) refusedAt.push(Date.now());
       sendJson(res, 500, { __type: 'ServerException', message: 'injected failure' });
       return;
     }
@@ -39,6 +46,7 @@ export async function startEcrProxy(moto: string, lifetimeSeconds = 12 * 3600): 
     url: server.url, host: server.host, close: server.close,
     get requests() { return requests; },
     get refused() { return refused; },
+    get refusedAt() { return refusedAt; },
     get fail() { return state.fail; },
     set fail(v: boolean) { state.fail = v; },
     get lifetimeSeconds() { return state.lifetimeSeconds; },
