@@ -6,6 +6,7 @@ import type { AuthEntry } from '../dockerconfig/index.ts';
 import { parseSourceSecret } from '../dockerconfig/index.ts';
 import type { Secret } from '../kube/objects.ts';
 import type { SourceSecrets } from './source-secrets.ts';
+import { listed } from './status-text.ts';
 
 export interface SourceOutcome {
   /** Non-secret reference, e.g. `Secret registry-access/dockerhub`. */
@@ -18,6 +19,8 @@ export interface SourceOutcome {
   error?: string;
   /** The source is not readable yet (its watch has not synced): the render must wait. */
   pending?: boolean;
+  /** Other spellings of a registry within this source, which lost to the one in `entries`. */
+  shadowed?: string[];
 }
 
 /** Cloud sources plug in here (see cloud-sources.ts); without them only Secret sources work. */
@@ -83,13 +86,18 @@ export class SourceResolver {
       if (!this.cloud) return { reference, kind: 'ECR', entries: [], error: 'ECR support is not enabled in this daemon' };
       return this.cloud.fromEcrLoginSecret(owner, reference, state.secret, now);
     }
-    const parsed = parseSourceSecret(state.secret.type ?? '', state.secret.data ?? {});
+    return this.fromDockerConfig(key, reference, state.secret, now);
+  }
+
+  private fromDockerConfig(key: string, reference: string, secret: Secret, now: Date): SourceOutcome {
+    const parsed = parseSourceSecret(secret.type ?? '', secret.data ?? {});
+    const shadowed = parsed.shadowed?.length ? { shadowed: parsed.shadowed } : {};
     if (parsed.entries.length > 0 && parsed.problems.length === 0) {
       this.lastGood.set(key, { entries: parsed.entries });
-      return { reference, kind: 'Secret', entries: parsed.entries };
+      return { reference, kind: 'Secret', entries: parsed.entries, ...shadowed };
     }
     const previous = this.lastGood.get(key);
     const usable = previous && (!previous.expiresAt || previous.expiresAt > now) ? previous.entries : parsed.entries;
-    return { reference, kind: 'Secret', entries: usable, error: parsed.problems.join('; ') || 'no usable entries' };
+    return { reference, kind: 'Secret', entries: usable, error: listed(parsed.problems, 3) || 'no usable entries', ...shadowed };
   }
 }

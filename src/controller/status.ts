@@ -4,9 +4,12 @@
 import { READY, Reason, setCondition } from '../api/v1alpha1/conditions.ts';
 import type { ConflictStatus, ImagePullSecret, ImagePullSecretStatus, SourceStatus } from '../api/v1alpha1/types.ts';
 import type { SourceOutcome } from './sources.ts';
+import { bounded, listed } from './status-text.ts';
 
 export const MAX_LISTED_NAMESPACES = 1000;
 export const MAX_LISTED_CONFLICTS = 100;
+/** Registries and shadowed registries listed per source. */
+export const MAX_LISTED_REGISTRIES = 100;
 
 export interface Shadow {
   registry: string;
@@ -35,7 +38,6 @@ export interface Verdict {
   message: string;
 }
 
-const listed = (items: string[], max = 5) => items.slice(0, max).join(', ') + (items.length > max ? `, and ${items.length - max} more` : '');
 
 type Policy = (i: StatusInput) => Verdict | undefined;
 
@@ -74,20 +76,22 @@ const policies: Policy[] = [
 export function readyVerdict(input: StatusInput): Verdict {
   for (const policy of policies) {
     const verdict = policy(input);
-    if (verdict) return verdict;
+    if (verdict) return { ...verdict, message: bounded(verdict.message) };
   }
   const n = input.managedNamespaces.length;
   return { status: 'True', reason: Reason.Synced, message: `Secret ${input.ips.spec.target.secret.name} is up to date in ${n} namespace(s)` };
 }
 
 function sourceStatus(o: SourceOutcome, shadowed: Shadow[]): SourceStatus {
-  const lost = shadowed.filter((s) => s.loser === o.reference).map((s) => s.registry);
+  const lost = [...shadowed.filter((s) => s.loser === o.reference).map((s) => s.registry).sort(), ...(o.shadowed ?? [])];
+  const registries = [...new Set(o.entries.map((e) => e.registry))].sort();
   return {
-    reference: o.reference, kind: o.kind, registries: [...new Set(o.entries.map((e) => e.registry))].sort(),
+    reference: o.reference, kind: o.kind, registries: registries.slice(0, MAX_LISTED_REGISTRIES),
+    ...(registries.length > MAX_LISTED_REGISTRIES ? { registryCount: registries.length } : {}),
     ...(o.expiresAt ? { expiresAt: o.expiresAt.toISOString() } : {}),
     ...(o.lastRefreshTime ? { lastRefreshTime: o.lastRefreshTime.toISOString() } : {}),
-    ...(o.error ? { message: o.error } : {}),
-    ...(lost.length ? { shadowed: lost.sort() } : {}),
+    ...(o.error ? { message: bounded(o.error) } : {}),
+    ...(lost.length ? { shadowed: lost.slice(0, MAX_LISTED_REGISTRIES) } : {}),
   };
 }
 

@@ -2,7 +2,7 @@
 // kubernetes.io/dockercfg. Problems name registries and fields, never values: they end up in status and
 // Events (SPEC security rules). Pure.
 import { ownValue } from '../util/own.ts';
-import { normalizeRegistryKey } from './registry-key.ts';
+import { hasUserInfo, normalizeRegistryKey } from './registry-key.ts';
 
 /** One registry's credentials, as written under `auths`. */
 export interface AuthEntry {
@@ -19,6 +19,8 @@ export interface AuthEntry {
 export interface Parsed {
   entries: AuthEntry[];
   problems: string[];
+  /** Other spellings of a registry this source already names, by position: `r.io (auths key #2)`. */
+  shadowed?: string[];
 }
 
 export const DOCKER_CONFIG_JSON_TYPE = 'kubernetes.io/dockerconfigjson';
@@ -36,10 +38,14 @@ function decodedAuth(auth: string): { username: string; password: string } | und
   return { username: text.slice(0, colon), password: text.slice(colon + 1) };
 }
 
-/** One entry of `auths`, or a problem naming the registry. */
-export function toEntry(rawKey: string, value: unknown): AuthEntry | string {
+/**
+ * One entry of `auths`, or a problem. A key that is no registry is named by its position (`where`),
+ * never by its text: it may hold anything, credentials included.
+ */
+export function toEntry(rawKey: string, value: unknown, where = 'the key'): AuthEntry | string {
+  if (hasUserInfo(rawKey)) return `${where} carries user information (user:password@); put credentials in the entry, not the key`;
   const registry = normalizeRegistryKey(rawKey);
-  if (!registry) return `registry key "${rawKey}" names no registry`;
+  if (!registry) return `${where} names no registry`;
   if (!isRecord(value)) return `entry for ${registry} is not an object`;
   const username = str(value.username);
   const password = str(value.password);
@@ -55,16 +61,31 @@ export function toEntry(rawKey: string, value: unknown): AuthEntry | string {
   return entry;
 }
 
-/** Entries of a docker config's `auths` object (or of a legacy dockercfg, which is that object itself). */
+/**
+ * Entries of a docker config's `auths` object (or of a legacy dockercfg, which is that object itself).
+ * Keys are numbered in document order (#1 first). Several spellings of one registry: the key already in
+ * canonical form wins (`r.io`, `https://index.docker.io/v1/`), else the first in document order; the
+ * others are reported as shadowed. Entries come out sorted by registry.
+ */
 export function parseAuths(auths: Record<string, unknown>): Parsed {
-  const entries: AuthEntry[] = [];
+  const winners = new Map<string, { entry: AuthEntry; canonical: boolean; position: number }>();
   const problems: string[] = [];
-  for (const key of Object.keys(auths).sort()) {
-    const entry = toEntry(key, auths[key]);
-    if (typeof entry === 'string') problems.push(entry);
-    else entries.push(entry);
-  }
-  return { entries, problems };
+  const shadowed: { registry: string; position: number }[] = [];
+  Object.keys(auths).forEach((key, i) => {
+    const entry = toEntry(key, auths[key], `auths key #${String(i + 1)}`);
+    if (typeof entry === 'string') {
+      problems.push(entry);
+      return;
+    }
+    const candidate = { entry, canonical: key.trim() === entry.registry, position: i + 1 };
+    const won = winners.get(entry.registry);
+    const [keep, lose] = !won ? [candidate, undefined] : candidate.canonical && !won.canonical ? [candidate, won] : [won, candidate];
+    winners.set(entry.registry, keep);
+    if (lose) shadowed.push({ registry: entry.registry, position: lose.position });
+  });
+  const entries = [...winners.values()].map((w) => w.entry).sort((a, b) => (a.registry < b.registry ? -1 : a.registry > b.registry ? 1 : 0));
+  shadowed.sort((a, b) => a.position - b.position);
+  return { entries, problems, shadowed: shadowed.map((s) => `${s.registry} (auths key #${String(s.position)})`) };
 }
 
 /** `data` is the Secret's `data` map (base64 values). */

@@ -7,9 +7,19 @@ export const DOCKER_HUB_KEY = 'https://index.docker.io/v1/';
 
 const DOCKER_HUB_HOSTS = new Set(['docker.io', 'index.docker.io', 'registry-1.docker.io', 'registry.hub.docker.com']);
 
-/** The canonical key for `raw`, or undefined when `raw` names no registry at all. */
+const SCHEME = /^[a-z][a-z0-9+.-]*:\/\//i;
+
+/** Whether `raw` carries user information (`user:password@host`): credentials in a key, never valid. */
+export function hasUserInfo(raw: string): boolean {
+  const rest = raw.trim().replace(SCHEME, '');
+  const slash = rest.indexOf('/');
+  return (slash < 0 ? rest : rest.slice(0, slash)).includes('@');
+}
+
+/** The canonical key for `raw`, or undefined when `raw` names no registry (or carries user information). */
 export function normalizeRegistryKey(raw: string): string | undefined {
-  let key = raw.trim().replace(/^[a-z][a-z0-9+.-]*:\/\//i, '');
+  if (hasUserInfo(raw)) return undefined;
+  let key = raw.trim().replace(SCHEME, '');
   key = key.replace(/\/+$/, '').replace(/\/v[12]$/, '');
   const slash = key.indexOf('/');
   const host = (slash < 0 ? key : key.slice(0, slash)).toLowerCase();

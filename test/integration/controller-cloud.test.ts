@@ -106,10 +106,18 @@ async function entryOf(namespace: string, registry: string, secret = 'cloud-pull
   return { registry, ...auth };
 }
 
-async function assertLogsIn(entry: AuthEntry): Promise<void> {
-  const proof = await proveRegistryLogin(entry);
+/** The entry logs in where the registry knows only the tokens `issued` handed out; a stale one is refused. */
+async function assertLogsIn(entry: AuthEntry, issued: readonly string[]): Promise<void> {
+  const proof = await proveRegistryLogin(entry, issued);
   assert.ok(proof.withEntry.ok, proof.withEntry.stderr);
-  assert.equal(proof.withWrongPassword.ok, false, 'the registry refuses a wrong password');
+  assert.equal(proof.withWrongPassword.ok, false, 'the registry refuses a stale or wrong token');
+}
+
+/** The password of the token moto issues for the test's keys (moto's tokens depend on the keys alone). */
+async function motoPassword(): Promise<string> {
+  const direct = await new ECRClient({ region: REGION, endpoint: moto,
+    credentials: { accessKeyId: KEYS.accessKeyID, secretAccessKey: KEYS.secretKey } }).send(new GetAuthorizationTokenCommand({}));
+  return Buffer.from(direct.authorizationData?.[0]?.authorizationToken ?? '', 'base64').toString().replace(/^AWS:/, '');
 }
 
 test('ECR with keys from a Secret: the written Secret carries moto\'s token for AWS and logs in to a registry', async () => {
@@ -117,11 +125,9 @@ test('ECR with keys from a Secret: the written Secret carries moto\'s token for 
   const name = await ips({ ecr: [{ region: REGION, accountIDs: [ACCOUNT], endpoint: proxy.url, credentialsSecret: { name: 'aws-keys', namespace: sourceNs } }] }, [target]);
   const entry = await entryOf(target, ECR_HOST);
   assert.equal(entry.username, 'AWS');
-  const direct = await new ECRClient({ region: REGION, endpoint: moto,
-    credentials: { accessKeyId: KEYS.accessKeyID, secretAccessKey: KEYS.secretKey } }).send(new GetAuthorizationTokenCommand({}));
-  const token = Buffer.from(direct.authorizationData?.[0]?.authorizationToken ?? '', 'base64').toString();
-  assert.equal(`AWS:${entry.password ?? ''}`, token, 'the password is the one moto issues');
-  await assertLogsIn(entry);
+  const password = await motoPassword();
+  assert.equal(entry.password, password, 'the password is the one moto issues');
+  await assertLogsIn(entry, [password]);
   const expiresAt = await eventually(async () => (await readIps(name))?.status?.sources?.[0]?.expiresAt);
   const metrics = await (await fetch(`http://127.0.0.1:${String(daemon.metricsPort)}/metrics`)).text();
   const series = `pullsecret_sync_token_expiry_timestamp_seconds{imagepullsecret="${name}",source="ECR ${REGION} ${ACCOUNT}",kind="ECR"}`;
@@ -142,7 +148,7 @@ test('ECR from an IMPS-format login Secret listed under credentials', async () =
   const target = await ns();
   const name = await ips({ credentials: [{ name: 'imps-ecr', namespace: sourceNs }] }, [target]);
   const entry = await entryOf(target, ECR_HOST);
-  await assertLogsIn(entry);
+  await assertLogsIn(entry, [await motoPassword()]);
   const source = await eventually(async () => {
     const first = (await readIps(name))?.status?.sources?.[0];
     return first?.expiresAt ? first : undefined;
@@ -156,12 +162,12 @@ test('GCP through the metadata server (ADC) and Azure through Entra and the ACR 
   await ips({ gcp: [{ registries: ['europe-docker.pkg.dev'] }] }, [target], 'gcp-pull');
   const gcp = await entryOf(target, 'europe-docker.pkg.dev', 'gcp-pull');
   assert.equal(gcp.username, 'oauth2accesstoken');
-  await assertLogsIn(gcp);
+  await assertLogsIn(gcp, metadata.issued);
   await ips({ azure: [{ registry: acr.host, tenantID: entra.tenantID, clientID, credentialsSecret: { name: 'acr-sp', namespace: sourceNs } }] },
     [target], 'acr-pull');
   const azure = await entryOf(target, acr.host, 'acr-pull');
   assert.equal(azure.username, '00000000-0000-0000-0000-000000000000');
-  await assertLogsIn(azure);
+  await assertLogsIn(azure, acr.issued);
 });
 
 test('twenty resources over two hundred namespaces sharing one ECR identity, with different accounts, cause one token fetch', { timeout: 180_000 }, async () => {

@@ -6,7 +6,7 @@ import { after, before, test } from 'node:test';
 import { adminKubeConfig } from '../testbed/clients.ts';
 import {
   createIps, createNamespace, createSecret, deleteIpsAndWait, deleteNamespace, dockerConfigOf, dockerConfigSecret, eventsFor,
-  patchIps, patchNamespace, patchSecret, readSecret, readyCondition, rest, uniqueName, waitForSecret,
+  patchIps, patchNamespace, patchSecret, readIps, readSecret, readyCondition, rest, uniqueName, waitForSecret,
 } from '../support/cluster.ts';
 import { installCrd, startTestDaemon, type TestDaemon } from '../support/daemon.ts';
 import { eventually } from '../support/eventually.ts';
@@ -111,6 +111,27 @@ test('a write the API server refuses is a WriteError, and Synced is never report
   assert.match(ready.message, /exceeded quota/);
   await warned(name, 'WriteError');
   assert.deepEqual((await eventsFor(name)).filter((e) => e.reason === 'Synced'), [], 'no Synced Event before a write succeeded');
+});
+
+test('keys with credentials in them are refused by position, a __proto__ key is written, and status stays small', async () => {
+  // An own __proto__ property (defineProperty; a literal would set the prototype), as a client sends it.
+  const auths: Record<string, { auth: string }> = {};
+  Object.defineProperty(auths, '__proto__', { value: { auth: b64('proto:pw') }, enumerable: true });
+  auths['good.example'] = { auth: b64('u:p') };
+  for (let i = 0; i < 2000; i++) auths[`https://bob:KEY-SECRET-${String(i)}@r${String(i)}.example`] = { auth: b64('u:p') };
+  await createSecret({ metadata: { name: 'userinfo', namespace: sourceNs }, type: 'kubernetes.io/dockerconfigjson',
+    data: { '.dockerconfigjson': b64(JSON.stringify({ auths })) } });
+  const target = await ns();
+  const name = await ips(['userinfo'], { namespaces: { names: [target] } }, 'userinfo');
+  const ready = await waitForReason(name, 'SourceError');
+  assert.match(ready.message, /auths key #3 carries user information/);
+  assert.ok(ready.message.length <= 1024, `condition message of ${String(ready.message.length)} characters`);
+  const ips1 = await readIps(name);
+  const text = JSON.stringify({ status: ips1?.status, events: await eventsFor(name) });
+  assert.doesNotMatch(text, /KEY-SECRET|bob/, 'no key text in status or Events');
+  assert.deepEqual(ips1?.status?.sources?.[0]?.registries, ['__proto__', 'good.example']);
+  const secret = await waitForSecret(target, 'userinfo');
+  assert.deepEqual(Object.keys(dockerConfigOf(secret).auths).sort(), ['__proto__', 'good.example'], 'the Secret has what status lists');
 });
 
 test('the API server itself refuses structurally malformed resources, with the reason', async () => {

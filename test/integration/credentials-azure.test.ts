@@ -72,7 +72,7 @@ describe('client secret → Entra token → ACR refresh token', () => {
   test('the refresh token logs in to a registry', async () => {
     const entry = (await provider.fetch(source, secret)).entries[0];
     assert.ok(entry);
-    const proof = await proveRegistryLogin(entry);
+    const proof = await proveRegistryLogin(entry, acr.issued);
     assert.equal(proof.withEntry.ok, true, proof.withEntry.stderr);
     assert.equal(proof.withWrongPassword.ok, false);
   });

@@ -60,7 +60,7 @@ describe('ADC through the GCE metadata server', () => {
     const fetched = await new GcpProvider().fetch({ registries: ['europe-docker.pkg.dev'] }, undefined);
     const entry = fetched.entries[0];
     assert.ok(entry);
-    const proof = await proveRegistryLogin(entry);
+    const proof = await proveRegistryLogin(entry, metadata.issued);
     assert.equal(proof.withEntry.ok, true, proof.withEntry.stderr);
     assert.equal(proof.withWrongPassword.ok, false);
   });
@@ -103,7 +103,7 @@ describe('a service-account key against a local token endpoint', () => {
       { 'key.json': account.json });
     const entry = fetched.entries[0];
     assert.ok(entry);
-    const proof = await proveRegistryLogin(entry);
+    const proof = await proveRegistryLogin(entry, server.issued);
     assert.equal(proof.withEntry.ok, true, proof.withEntry.stderr);
     assert.equal(proof.withWrongPassword.ok, false);
   });

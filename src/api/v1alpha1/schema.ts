@@ -100,7 +100,7 @@ const status: Schema = obj({
   managedNamespaces: list(str(), { maxItems: 1000 }),
   managedNamespaceCount: { type: 'integer' },
   sources: list(obj({
-    reference: str(), kind: str(), registries: list(str()), expiresAt: str({ format: 'date-time' }),
+    reference: str(), kind: str(), registries: list(str()), registryCount: { type: 'integer' }, expiresAt: str({ format: 'date-time' }),
     lastRefreshTime: str({ format: 'date-time' }), message: str(), shadowed: list(str()),
   })),
   conflicts: list(obj({ namespace: str(), holder: str() })),

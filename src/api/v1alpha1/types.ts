@@ -138,12 +138,17 @@ export interface SourceStatus {
   /** Human reference, e.g. `Secret registry-access/dockerhub` or `ECR eu-central-1`. Never secret. */
   reference: string;
   kind: SourceKind;
+  /** The registries it provides, sorted; the first 100 (registryCount has them all). */
   registries: string[];
+  registryCount?: number;
   expiresAt?: string;
   lastRefreshTime?: string;
-  /** Empty when the source is healthy. */
+  /** Empty when the source is healthy. At most 1024 characters. */
   message?: string;
-  /** Registries this source provides that an earlier source already provided. */
+  /**
+   * Registries this source provides that an earlier source already provided, and other spellings of a
+   * registry within this source (`r.io (auths key #2)`); the first 100.
+   */
   shadowed?: string[];
 }
 

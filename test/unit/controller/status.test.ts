@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { ImagePullSecret } from '../../../src/api/v1alpha1/types.ts';
-import { readyVerdict, type StatusInput } from '../../../src/controller/status.ts';
+import { buildStatus, readyVerdict, type StatusInput } from '../../../src/controller/status.ts';
 
 const ips = (ready?: { reason: string; observedGeneration: number }): ImagePullSecret => ({
   apiVersion: 'pullsecret-sync.dev/v1alpha1', kind: 'ImagePullSecret', metadata: { name: 'r', generation: 2 }, spec: { registry: {}, target: { secret: { name: 'pull' } } },
@@ -23,4 +23,20 @@ test('Synced only after the writes succeeded: Progressing while namespaces are s
 test('a resource already Synced at its generation stays Synced while it updates its Secrets', () => {
   assert.equal(readyVerdict(input({ ips: ips({ reason: 'Synced', observedGeneration: 2 }), pendingTargets: 3 })).reason, 'Synced');
   assert.equal(readyVerdict(input({ ips: ips({ reason: 'Synced', observedGeneration: 1 }), pendingTargets: 3 })).reason, 'Progressing');
+});
+
+test('a status always fits: lists and messages are bounded however large the source', () => {
+  const many = Array.from({ length: 20_000 }, (_, i) => `auths key #${String(i + 1)} names no registry`);
+  const entries = Array.from({ length: 20_000 }, (_, i) => ({ registry: `r${String(i)}.example.com`, auth: 'x' }));
+  const status = buildStatus(input({
+    outcomes: [{ reference: 'Secret ns/big', kind: 'Secret', entries, error: many.join('; ') }],
+    shadowed: entries.map((e) => ({ registry: e.registry, winner: 'A', loser: 'Secret ns/big' })),
+    managedNamespaces: Array.from({ length: 5000 }, (_, i) => `ns-${String(i)}`),
+    conflicts: new Map(Array.from({ length: 5000 }, (_, i) => [`ns-${String(i)}`, 'unmanaged'])),
+  }), undefined);
+  const size = JSON.stringify(status).length;
+  assert.ok(size < 64 * 1024, `status is ${String(size)} bytes`);
+  assert.equal(status.sources?.[0]?.registryCount, 20_000);
+  const [source] = status.sources ?? [];
+  assert.ok((source?.message ?? '').length <= 1024, 'the source message is bounded');
 });

@@ -58,3 +58,28 @@ test('a Secret type named like an Object.prototype property is refused by name',
       [`type "${type}" is not kubernetes.io/dockerconfigjson or kubernetes.io/dockercfg`]);
   }
 });
+
+test('a registry key with user information is refused, and bad keys are named by position, never by text', () => {
+  const parsed = parseSourceSecret('kubernetes.io/dockerconfigjson', json({ auths: {
+    'ok.io': { auth: b64('u:p') },
+    'https://bob:SECRETVALUE@r.io': { auth: b64('u:p') },
+    'SECRETVALUE here': { auth: b64('u:p') },
+  } }));
+  assert.deepEqual(parsed.entries.map((e) => e.registry), ['ok.io']);
+  assert.deepEqual(parsed.problems, [
+    'auths key #2 carries user information (user:password@); put credentials in the entry, not the key',
+    'auths key #3 names no registry',
+  ]);
+});
+
+test('spellings of one registry in one source: the canonical spelling wins, else the first; the others are shadowed', () => {
+  const spellings = json({ auths: {
+    'https://r.io': { auth: b64('a:1') }, 'r.io/': { auth: b64('b:2') }, 'r.io': { auth: b64('c:3') }, 'HTTPS://R.IO/v2/': { auth: b64('d:4') },
+    'docker.io': { auth: b64('e:5') }, 'index.docker.io': { auth: b64('f:6') },
+  } });
+  const parsed = parseSourceSecret('kubernetes.io/dockerconfigjson', spellings);
+  assert.deepEqual(parsed.entries.map((e) => [e.registry, e.auth]), [['https://index.docker.io/v1/', b64('e:5')], ['r.io', b64('c:3')]]);
+  assert.deepEqual(parsed.shadowed, ['r.io (auths key #1)', 'r.io (auths key #2)', 'r.io (auths key #4)',
+    'https://index.docker.io/v1/ (auths key #6)']);
+  assert.deepEqual(parsed.problems, []);
+});
