@@ -9,7 +9,7 @@ import type { FetchLike } from '../builder/http-body.ts';
 import { createScoper } from '../builder/scoped-credentials.ts';
 import { startBuilderServer, type BuilderServer } from '../builder/server.ts';
 import { resolveTls, servingHosts, watchTls, type TlsFiles } from '../builder/tls.ts';
-import type { Controller } from '../controller/controller.ts';
+import type { Controller } from '../controller/manager.ts';
 import { defaultAwsCredentials, staticKeysOf } from '../credentials/index.ts';
 import type { KubeRest } from '../kube/rest.ts';
 import type { Metrics } from '../metrics/metrics.ts';

@@ -6,12 +6,12 @@
 // (owningResource) and ServiceAccount patches (planPullSecrets). Pure over a World.
 import { DATA_HASH_ANNOTATION, MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../api/v1alpha1/labels.ts';
 import type { ImagePullSecret } from '../api/v1alpha1/types.ts';
-import { desiredSecret, upToDate } from '../controller/desired-secret.ts';
-import { toManagedSecret } from '../controller/managed-secret.ts';
-import { owningResource } from '../controller/ownership.ts';
-import { compileTarget, selectingRules, type CompiledTarget } from '../controller/selection.ts';
-import { planPullSecrets, wantsServiceAccount } from '../controller/service-accounts.ts';
-import { UNMANAGED } from '../controller/target-reconciler.ts';
+import { desiredSecret, upToDate } from '../controller/decide/desired-secret.ts';
+import { toManagedSecret } from '../controller/watch/managed-secret.ts';
+import { owningResource } from '../controller/decide/ownership.ts';
+import { compileTarget, selectingRules, type CompiledTarget } from '../controller/decide/selection.ts';
+import { planPullSecrets, wantsServiceAccount } from '../controller/reconcile/service-accounts.ts';
+import { UNMANAGED } from '../controller/reconcile/target-reconciler.ts';
 import { dataHash, mergeContributions, serialize } from '../dockerconfig/index.ts';
 import type { MetadataObject, Secret } from '../kube/objects.ts';
 import { planSources } from './plan-sources.ts';

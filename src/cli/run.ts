@@ -2,8 +2,8 @@
 // endpoints and leader election. Every replica keeps its caches warm; only the leader runs workers.
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
-import type { CloudProviders } from '../controller/cloud-sources.ts';
-import { Controller } from '../controller/controller.ts';
+import type { CloudProviders } from '../controller/decide/cloud-sources.ts';
+import { Controller } from '../controller/manager.ts';
 import { AzureProvider, EcrProvider, GcpProvider, TokenCache, type TokenCacheOptions } from '../credentials/index.ts';
 import { EventRecorder } from '../kube/events.ts';
 import { loadKubeConfig } from '../kube/kubeconfig.ts';

@@ -5,10 +5,10 @@
 import type { EcrSource, ImagePullSecret } from '../api/v1alpha1/types.ts';
 import { parseAuths, type AuthEntry } from '../dockerconfig/index.ts';
 import type { SecretData } from '../credentials/index.ts';
-import { BY_OWNER, type Caches } from './caches.ts';
-import { secretData } from './cloud-sources.ts';
-import type { ControllerState } from './state.ts';
-import { refOf } from './sources.ts';
+import { BY_OWNER, type Caches } from './watch/caches.ts';
+import { secretData } from './decide/cloud-sources.ts';
+import type { ControllerState } from './reconcile/state.ts';
+import { refOf } from './decide/sources.ts';
 
 const live = (ips: ImagePullSecret) => !ips.metadata.deletionTimestamp;
 

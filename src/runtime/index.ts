@@ -2,8 +2,8 @@
 // contract, and the workers that connect them.
 export { BackoffRateLimiter, DEFAULT_RECONCILE_BACKOFF, exponentialBackoff } from './backoff.ts';
 export type { Backoff, BackoffOptions, RateLimiter } from './backoff.ts';
-export { runWorkers } from './controller.ts';
-export type { Reconcile, ReconcileContext, ReconcileObserver, WorkerOptions, WorkersHandle } from './controller.ts';
+export { runWorkers } from './workers.ts';
+export type { Reconcile, ReconcileContext, ReconcileObserver, WorkerOptions, WorkersHandle } from './workers.ts';
 export { isTerminalError, TerminalError } from './result.ts';
 export type { ReconcileOutcome, Result } from './result.ts';
 export { WorkQueue } from './work-queue.ts';

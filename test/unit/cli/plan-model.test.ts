@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { ImagePullSecret, ImagePullSecretSpec } from '../../../src/api/v1alpha1/types.ts';
-import { desiredSecret } from '../../../src/controller/desired-secret.ts';
+import { desiredSecret } from '../../../src/controller/decide/desired-secret.ts';
 import { dataHash, mergeContributions, parseSourceSecret, serialize } from '../../../src/dockerconfig/index.ts';
 import type { Secret } from '../../../src/kube/objects.ts';
 import { computePlan } from '../../../src/cli/plan-model.ts';

@@ -1,0 +1,121 @@
+// Cloud sources of a resource (spec.registry.ecr, gcp, azure, and IMPS ECR login Secrets listed under
+// credentials) resolved through the token cache. The controller reads the referenced Secrets from its
+// watches and hands their data to the providers, which never call the Kubernetes API (STYLE principle 5).
+// One fetch per identity serves every resource that shares it; each resource is requeued for the
+// earliest refresh among its sources, so a new token reaches every Secret that carries it at once.
+import type { AzureSource, EcrSource, GcpSource, ImagePullSecret, SecretReference, SourceKind } from '../../api/v1alpha1/types.ts';
+import { ecrSourceFromImpsSecret, type CredentialProvider, type SecretData, type TokenCache } from '../../credentials/index.ts';
+import type { Secret } from '../../kube/objects.ts';
+import { dataMap, ownValue } from '../../util/own.ts';
+import type { SourceSecrets } from '../watch/source-secrets.ts';
+import { refOf, type CloudSources, type SourceOutcome } from './sources.ts';
+
+export interface CloudProviders {
+  ecr?: CredentialProvider<EcrSource>;
+  gcp?: CredentialProvider<GcpSource>;
+  azure?: CredentialProvider<AzureSource>;
+}
+
+/** Default data keys of credential Secrets, where the reference names none. */
+const DEFAULT_KEY: Record<'GCP' | 'Azure', string> = { GCP: 'credentials.json', Azure: 'clientSecret' };
+
+export interface Planned<S> {
+  kind: Exclude<SourceKind, 'Secret'>;
+  reference: string;
+  provider: CredentialProvider<S> | undefined;
+  source: S;
+  secretRef?: SecretReference;
+}
+
+/** The decoded data of a Secret, values as UTF-8 strings, in a map without a prototype. */
+export function secretData(secret: Secret): SecretData {
+  return dataMap(Object.entries(secret.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]));
+}
+
+/** The cloud sources of `ips` in spec order (ecr, gcp, azure), with their references; `plan` lists them too. */
+export function plan(ips: ImagePullSecret, p: CloudProviders): Planned<unknown>[] {
+  const r = ips.spec.registry;
+  const ecr = (r.ecr ?? []).map((source): Planned<EcrSource> => ({ kind: 'ECR', provider: p.ecr, source, secretRef: source.credentialsSecret,
+    reference: `ECR ${source.region}${source.accountIDs?.length ? ` ${source.accountIDs.join(',')}` : ''}` }));
+  const gcp = (r.gcp ?? []).map((source): Planned<GcpSource> => ({ kind: 'GCP', provider: p.gcp, source, secretRef: source.credentialsSecret,
+    reference: `GCP ${source.registries.join(',')}` }));
+  const azure = (r.azure ?? []).map((source): Planned<AzureSource> => ({ kind: 'Azure', provider: p.azure, source,
+    secretRef: source.credentialsSecret, reference: `Azure ${source.registry}` }));
+  return [...ecr, ...gcp, ...azure] as Planned<unknown>[];
+}
+
+export class CloudSourceResolver implements CloudSources {
+  /** Resource name -> earliest refresh among its cloud sources, from its last resolve. */
+  private readonly refreshAt = new Map<string, number>();
+
+  constructor(private readonly secrets: SourceSecrets, private readonly providers: CloudProviders, private readonly cache: TokenCache) {}
+
+  references(ips: ImagePullSecret): SecretReference[] {
+    return plan(ips, this.providers).flatMap((p) => (p.secretRef ? [p.secretRef] : []));
+  }
+
+  async resolve(ips: ImagePullSecret, now: Date): Promise<SourceOutcome[]> {
+    const outcomes = await Promise.all(plan(ips, this.providers).map((p) => this.one(ips.metadata.name, p, now)));
+    return outcomes;
+  }
+
+  /** An IMPS ECR login config Secret listed under registry.credentials. */
+  async fromEcrLoginSecret(owner: string, reference: string, secret: Secret, now: Date): Promise<SourceOutcome> {
+    const data = secretData(secret);
+    const { source, problems } = ecrSourceFromImpsSecret(data);
+    if (problems.length) return { reference, kind: 'ECR', entries: [], error: problems.join('; ') };
+    return this.fetch(owner, { kind: 'ECR', reference, provider: this.providers.ecr, source }, data, now);
+  }
+
+  /** Milliseconds until the earliest refresh any cloud source of `name` wants; undefined for none. */
+  nextRefreshMs(name: string, nowMs: number): number | undefined {
+    const at = this.refreshAt.get(name);
+    return at === undefined ? undefined : Math.max(1000, at - nowMs);
+  }
+
+  forget(name: string): void {
+    this.refreshAt.delete(name);
+  }
+
+  /** Starts a fresh round of refresh bookkeeping for `name` (called before its sources resolve). */
+  beginRound(name: string): void {
+    this.refreshAt.delete(name);
+  }
+
+  private async one(owner: string, p: Planned<unknown>, now: Date): Promise<SourceOutcome> {
+    let data: SecretData | undefined;
+    if (p.secretRef) {
+      const state = this.secrets.get(refOf(p.secretRef));
+      if (state.kind === 'pending') return { reference: p.reference, kind: p.kind, entries: [], pending: true };
+      if (state.kind === 'missing') return { reference: p.reference, kind: p.kind, entries: [], error: `Secret ${refOf(p.secretRef)} not found` };
+      data = secretData(state.secret);
+      if (p.kind !== 'ECR') {
+        const key = p.secretRef.key ?? DEFAULT_KEY[p.kind];
+        if (ownValue(data, key) === undefined) return { reference: p.reference, kind: p.kind, entries: [], error: `Secret ${refOf(p.secretRef)} has no key ${key}` };
+      }
+    }
+    return this.fetch(owner, p, data, now);
+  }
+
+  private async fetch(owner: string, p: Planned<unknown>, data: SecretData | undefined, now: Date): Promise<SourceOutcome> {
+    if (!p.provider) return { reference: p.reference, kind: p.kind, entries: [], error: `${p.kind} support is not enabled in this daemon` };
+    const problems = p.provider.validate(p.source);
+    if (problems.length) return { reference: p.reference, kind: p.kind, entries: [], error: problems.join('; ') };
+    const state = await this.cache.get(p.provider, p.source, this.forProvider(p, data));
+    const at = state.refreshAt.getTime();
+    this.refreshAt.set(owner, Math.min(this.refreshAt.get(owner) ?? at, at));
+    return {
+      reference: p.reference, kind: p.kind, entries: state.entries,
+      ...(state.expiresAt ? { expiresAt: state.expiresAt } : {}),
+      ...(state.lastRefreshTime ? { lastRefreshTime: state.lastRefreshTime } : {}),
+      ...(state.error ? { error: state.error } : state.entries.length || !state.expiresAt || state.expiresAt > now ? {} : { error: 'token expired' }),
+    };
+  }
+
+  /** GCP and Azure providers get the one key they read; ECR gets the whole Secret (key names are fixed). */
+  private forProvider(p: Planned<unknown>, data: SecretData | undefined): SecretData | undefined {
+    if (!data || p.kind === 'ECR' || !p.secretRef) return data;
+    const key = p.secretRef.key ?? DEFAULT_KEY[p.kind];
+    return dataMap([[key, ownValue(data, key) ?? '']]);
+  }
+}

@@ -1,0 +1,59 @@
+// The target Secret a resource wants in one namespace, and whether an existing one already is it. Pure.
+import { API_VERSION, KIND, type ImagePullSecret } from '../../api/v1alpha1/types.ts';
+import { DATA_HASH_ANNOTATION, MANAGED_BY_LABEL, MANAGED_BY_VALUE, OWNER_LABEL } from '../../api/v1alpha1/labels.ts';
+import { ownValue } from '../../util/own.ts';
+import { DOCKER_CONFIG_JSON, DOCKER_CONFIG_JSON_KEY, type Secret } from '../../kube/objects.ts';
+import type { ManagedSecret } from '../watch/managed-secret.ts';
+
+/** The merged credentials of one resource: the `.dockerconfigjson` bytes and their hash. */
+export interface Rendered {
+  bytes: string;
+  hash: string;
+}
+
+export function desiredSecret(ips: ImagePullSecret, namespace: string, rendered: Rendered): Secret {
+  const target = ips.spec.target.secret;
+  return {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    type: DOCKER_CONFIG_JSON,
+    metadata: {
+      name: target.name,
+      namespace,
+      labels: { ...target.labels, [MANAGED_BY_LABEL]: MANAGED_BY_VALUE, [OWNER_LABEL]: ips.metadata.name },
+      annotations: { ...target.annotations, [DATA_HASH_ANNOTATION]: rendered.hash },
+      ownerReferences: [{ apiVersion: API_VERSION, kind: KIND, name: ips.metadata.name, uid: ips.metadata.uid ?? '' }],
+    },
+    data: { [DOCKER_CONFIG_JSON_KEY]: Buffer.from(rendered.bytes).toString('base64') },
+  };
+}
+
+function sameMap(want: Record<string, string> | undefined, have: Record<string, string> | undefined): boolean {
+  return Object.entries(want ?? {}).every(([k, v]) => ownValue(have, k) === v);
+}
+
+/**
+ * True when `existing` already carries everything `desired` says: type and data (intact bytes whose hash
+ * is the annotation `desired` carries), our labels and annotations, our ownerReference. Extra labels or
+ * annotations someone else added are left alone, so they cause no write either.
+ */
+export function upToDate(existing: ManagedSecret, desired: Secret): boolean {
+  const ref = desired.metadata.ownerReferences?.[0];
+  return existing.intact
+    && sameMap(desired.metadata.labels, existing.metadata.labels)
+    && sameMap(desired.metadata.annotations, existing.metadata.annotations)
+    && (existing.metadata.ownerReferences ?? []).some((r) => r.uid === ref?.uid && r.kind === ref.kind);
+}
+
+/** The update that turns `existing` into `desired`, keeping labels and annotations others added. */
+export function updatedSecret(existing: Pick<Secret, 'metadata'>, desired: Secret): Secret {
+  return {
+    ...desired,
+    metadata: {
+      ...desired.metadata,
+      resourceVersion: existing.metadata.resourceVersion,
+      labels: { ...existing.metadata.labels, ...desired.metadata.labels },
+      annotations: { ...existing.metadata.annotations, ...desired.metadata.annotations },
+    },
+  };
+}

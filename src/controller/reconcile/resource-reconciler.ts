@@ -1,0 +1,137 @@
+// Resource reconciler: observes one ImagePullSecret and its sources; decides what the merged
+// credentials are and which namespaces need a look; writes the finalizer, the status and Events.
+// The Secrets themselves are written by the target reconciler, one namespace at a time.
+import { FINALIZER } from '../../api/v1alpha1/labels.ts';
+import { API_VERSION, KIND, PLURAL, type ImagePullSecret } from '../../api/v1alpha1/types.ts';
+import { dataHash, mergeContributions, serialize, type DockerConfig } from '../../dockerconfig/index.ts';
+import type { EventRecorder } from '../../kube/events.ts';
+import type { Writes } from '../../kube/writes.ts';
+import type { Clock } from '../../util/clock.ts';
+import { BY_OWNER, type Caches } from '../watch/caches.ts';
+import type { ServiceAccountSync } from './service-accounts.ts';
+import type { SourceResolver } from '../decide/sources.ts';
+import type { ControllerState } from './state.ts';
+import { buildStatus, type StatusInput } from '../status/status.ts';
+import type { Selection } from './target-reconciler.ts';
+import { statusFingerprint } from '../status/status-diff.ts';
+
+export interface ResourceDeps {
+  caches: Caches;
+  state: ControllerState;
+  selection: Selection & { problems(ips: ImagePullSecret): string[] };
+  resolver: SourceResolver;
+  writes: Writes;
+  events: EventRecorder;
+  serviceAccounts: ServiceAccountSync;
+  clock: Clock;
+  enqueueTarget(name: string, namespace: string): void;
+}
+
+export const resourcePath = (name: string) => `/apis/${API_VERSION}/${PLURAL}/${name}`;
+
+export async function reconcileResource(deps: ResourceDeps, name: string): Promise<{ requeueAfter?: number }> {
+  const ips = deps.caches.imagePullSecrets.store.get(name);
+  if (!ips) {
+    deps.caches.sourceSecrets.use(name, []);
+    deps.resolver.forget(name);
+    deps.state.forget(name);
+    return {};
+  }
+  if (ips.metadata.deletionTimestamp) {
+    await finalize(deps, ips);
+    return {};
+  }
+  if (!ips.metadata.finalizers?.includes(FINALIZER)) {
+    await deps.writes.patchClusterObject(resourcePath(name), ips.metadata.resourceVersion,
+      { finalizers: [...(ips.metadata.finalizers ?? []), FINALIZER] });
+    return {}; // the update event brings the resource back with its finalizer
+  }
+  const state = deps.state.of(name);
+  const invalid = deps.selection.problems(ips);
+  deps.caches.sourceSecrets.use(name, deps.resolver.references(ips));
+  const now = deps.clock.now();
+  const outcomes = invalid.length ? [] : await deps.resolver.resolve(ips, now);
+  const pending = outcomes.some((o) => o.pending);
+  const merged = mergeContributions(outcomes.map((o) => ({ source: o.reference, entries: o.entries })));
+  const rendered = Object.keys(merged.config.auths).length > 0;
+  if (!invalid.length && !pending) render(deps, ips, merged.config, outcomes.some((o) => o.error));
+  await writeStatus(deps, ips, {
+    ips, now, invalid, outcomes, shadowed: merged.shadowed, rendered,
+    managedNamespaces: managedNamespaces(deps, name), conflicts: state.conflicts, writeErrors: state.writeErrors,
+    pendingTargets: state.pendingTargets.size,
+  });
+  const refresh = deps.resolver.nextRefreshMs(name, deps.clock.nowMs());
+  return refresh === undefined ? {} : { requeueAfter: refresh };
+}
+
+/**
+ * Records the merged credentials and, when they changed, asks every affected namespace to converge. When
+ * every source failed and nothing is left to merge, the namespaces keep what they hold (last known good)
+ * rather than losing their Secrets because a token endpoint is down.
+ */
+function render(deps: ResourceDeps, ips: ImagePullSecret, config: DockerConfig, anyFailed: boolean): void {
+  const rendered = Object.keys(config.auths).length > 0;
+  if (!rendered && anyFailed) return;
+  const state = deps.state.of(ips.metadata.name);
+  const bytes = serialize(config);
+  state.rendered = rendered ? { bytes, hash: dataHash(bytes) } : 'empty';
+  const renderedFor = `${String(ips.metadata.generation ?? 0)}/${rendered ? dataHash(bytes) : 'empty'}`;
+  if (state.renderedFor !== renderedFor) {
+    state.renderedFor = renderedFor;
+    enqueueAffected(deps, ips);
+  }
+}
+
+/** Every namespace the resource selects now or holds a Secret in: each gets a target reconcile. */
+function enqueueAffected(deps: ResourceDeps, ips: ImagePullSecret): void {
+  const name = ips.metadata.name;
+  const namespaces = new Set(managedNamespaces(deps, name));
+  for (const ns of deps.caches.namespaces.store.list()) {
+    if (deps.selection.selects(ips, ns)) namespaces.add(ns.metadata.name);
+  }
+  const pending = deps.state.of(name).pendingTargets;
+  pending.clear();
+  for (const ns of namespaces) {
+    pending.add(ns);
+    deps.enqueueTarget(name, ns);
+  }
+}
+
+function managedNamespaces(deps: ResourceDeps, name: string): string[] {
+  const out = new Set<string>();
+  for (const s of deps.caches.managedSecrets.store.byIndex(BY_OWNER, name)) if (s.metadata.namespace) out.add(s.metadata.namespace);
+  return [...out].sort();
+}
+
+async function writeStatus(deps: ResourceDeps, ips: ImagePullSecret, input: StatusInput): Promise<void> {
+  const status = buildStatus(input, ips.status);
+  const state = deps.state.of(ips.metadata.name);
+  // Compared with what the cache holds and with what we last wrote: the cache may lag our own write.
+  const fingerprint = statusFingerprint(status);
+  if (fingerprint !== statusFingerprint(ips.status) && fingerprint !== state.writtenStatus) {
+    await deps.writes.patchStatus(resourcePath(ips.metadata.name), status);
+    state.writtenStatus = fingerprint;
+  }
+  // One Event per transition of the condition (status and reason), never per change of its message:
+  // the namespace count in the message lives in status, and a busy cluster changes it all day.
+  const ready = status.conditions?.find((c) => c.type === 'Ready');
+  if (!ready || state.reportedReason === `${ready.status}/${ready.reason}`) return;
+  state.reportedReason = `${ready.status}/${ready.reason}`;
+  const target = { apiVersion: API_VERSION, kind: KIND, name: ips.metadata.name, uid: ips.metadata.uid };
+  await deps.events.record(target, ready.status === 'False' ? 'Warning' : 'Normal', ready.reason, ready.message);
+}
+
+/** The resource is being deleted: remove every Secret and ServiceAccount entry it wrote, then let go. */
+async function finalize(deps: ResourceDeps, ips: ImagePullSecret): Promise<void> {
+  const name = ips.metadata.name;
+  for (const secret of deps.caches.managedSecrets.store.byIndex(BY_OWNER, name)) {
+    if (secret.metadata.namespace) await deps.serviceAccounts.remove(secret.metadata.namespace, secret.metadata.name);
+    await deps.writes.deleteSecret(secret).catch((err: unknown) => {
+      if ((err as { code?: number }).code !== 404) throw err;
+    });
+  }
+  if (ips.metadata.finalizers?.includes(FINALIZER)) {
+    await deps.writes.patchClusterObject(resourcePath(name), ips.metadata.resourceVersion,
+      { finalizers: ips.metadata.finalizers.filter((f) => f !== FINALIZER) });
+  }
+}

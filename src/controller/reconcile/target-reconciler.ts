@@ -1,0 +1,135 @@
+// Target reconciler: observes one resource and one namespace (the resource, the namespace's metadata,
+// its pods, our Secrets there); decides whether the resource's Secret belongs there and who owns it;
+// writes the Secret (create, repair, remove) and the ServiceAccounts' imagePullSecrets.
+import type { ImagePullSecret } from '../../api/v1alpha1/types.ts';
+import { OWNER_LABEL } from '../../api/v1alpha1/labels.ts';
+import type { MetadataObject, Secret } from '../../kube/objects.ts';
+import { isStatus } from '../../kube/rest.ts';
+import type { Writes } from '../../kube/writes.ts';
+import { BY_NAMESPACE, type Caches } from '../watch/caches.ts';
+import { desiredSecret, updatedSecret, upToDate } from '../decide/desired-secret.ts';
+import type { ForeignSecrets } from '../watch/foreign-secrets.ts';
+import { owningResource } from '../decide/ownership.ts';
+import type { ServiceAccountSync } from './service-accounts.ts';
+import type { ControllerState } from './state.ts';
+
+/** Answers whether a resource selects a namespace; undefined when its selection is invalid. */
+export interface Selection {
+  selects(ips: ImagePullSecret, namespace: MetadataObject): boolean | undefined;
+}
+
+export interface TargetDeps {
+  caches: Caches;
+  state: ControllerState;
+  selection: Selection;
+  writes: Writes;
+  serviceAccounts: ServiceAccountSync;
+  /** Asks for the resource's status to be recomputed soon (coalesced). */
+  statusChanged(name: string): void;
+  /** Watches for Secrets held by someone else, so a conflict waits for a change instead of polling. */
+  foreign: Pick<ForeignSecrets, 'watch' | 'release'>;
+}
+
+export interface TargetResult {
+  requeueAfter?: number;
+}
+
+/** The holder reported for a Secret of the target name that this daemon does not manage. */
+export const UNMANAGED = 'unmanaged';
+
+function live(ips: ImagePullSecret | undefined): ips is ImagePullSecret {
+  return ips !== undefined && !ips.metadata.deletionTimestamp;
+}
+
+/** Resources that want Secret `secretName` in `ns` now and have something to write. */
+function contendersFor(deps: TargetDeps, ns: MetadataObject, secretName: string): ImagePullSecret[] {
+  const out: ImagePullSecret[] = [];
+  for (const other of deps.caches.imagePullSecrets.store.list()) {
+    if (!live(other) || other.spec.target.secret.name !== secretName) continue;
+    const rendered = deps.state.peek(other.metadata.name)?.rendered;
+    if (rendered && deps.selection.selects(other, ns) === true) out.push(other);
+  }
+  return out;
+}
+
+/** What one resource wants in one namespace. */
+type Want =
+  | { kind: 'wait' } // selection invalid or credentials not rendered yet: touch nothing
+  | { kind: 'none' } // not selected, or nothing to write: ours must go
+  | { kind: 'yielded'; holder: string } // an older resource holds the name here
+  | { kind: 'secret'; ips: ImagePullSecret; desired: Secret };
+
+function decide(deps: TargetDeps, name: string, ns: MetadataObject | undefined, ips: ImagePullSecret | undefined): Want {
+  if (!live(ips) || !ns) return { kind: 'none' };
+  const selected = deps.selection.selects(ips, ns);
+  const rendered = deps.state.of(name).rendered;
+  if (selected === undefined || (selected && rendered === undefined)) return { kind: 'wait' };
+  if (!selected || rendered === undefined || rendered === 'empty') return { kind: 'none' };
+  const owner = owningResource(contendersFor(deps, ns, ips.spec.target.secret.name));
+  if (owner && owner.metadata.name !== name) return { kind: 'yielded', holder: `ImagePullSecret/${owner.metadata.name}` };
+  return { kind: 'secret', ips, desired: desiredSecret(ips, ns.metadata.name, rendered) };
+}
+
+export async function reconcileTarget(deps: TargetDeps, name: string, namespace: string): Promise<TargetResult> {
+  const ns = deps.caches.namespaces.store.get(namespace);
+  if (ns?.metadata.deletionTimestamp) return {}; // Terminating: no writes at all.
+  const ips = deps.caches.imagePullSecrets.store.get(name);
+  const want = decide(deps, name, ns, ips);
+  if (want.kind === 'wait') return {};
+
+  const here = deps.caches.managedSecrets.store.byIndex(BY_NAMESPACE, namespace);
+  const wantName = want.kind === 'secret' ? want.desired.metadata.name : undefined;
+  await removeStale(deps, here.filter((s) => s.metadata.labels?.[OWNER_LABEL] === name && s.metadata.name !== wantName));
+  if (want.kind !== 'secret') {
+    if (ips && want.kind === 'none') await deps.serviceAccounts.sync(ips, namespace, false);
+    return settle(deps, name, namespace, want.kind === 'yielded' ? want.holder : undefined);
+  }
+  const existing = here.find((s) => s.metadata.name === wantName);
+  if (existing && !upToDate(existing, want.desired)) await deps.writes.replaceSecret(updatedSecret(existing, want.desired));
+  if (!existing && !(await create(deps, want.desired))) {
+    // Someone else's Secret of that name: never overwritten. Its watch brings us back when it changes.
+    deps.foreign.watch(name, namespace, want.desired.metadata.name);
+    return settle(deps, name, namespace, UNMANAGED);
+  }
+  await deps.serviceAccounts.sync(want.ips, namespace, true);
+  return settle(deps, name, namespace, undefined);
+}
+
+/** Creates `secret`; false when a Secret of that name already exists (and is not ours). */
+async function create(deps: TargetDeps, secret: Secret): Promise<boolean> {
+  try {
+    await deps.writes.createSecret(secret);
+    return true;
+  } catch (err) {
+    if (isStatus(err, 409)) return false;
+    throw err;
+  }
+}
+
+/** Secrets of ours that should not be here: deselected namespace, or the old name after a rename. */
+async function removeStale(deps: TargetDeps, secrets: Secret[]): Promise<void> {
+  for (const s of secrets) await removeSecret(deps, s);
+}
+
+async function removeSecret(deps: TargetDeps, secret: Secret): Promise<void> {
+  await deps.serviceAccounts.remove(secret.metadata.namespace ?? '', secret.metadata.name);
+  try {
+    await deps.writes.deleteSecret(secret);
+  } catch (err) {
+    // Already gone, or replaced by a different object (uid precondition): nothing of ours to remove.
+    if (!isStatus(err, 404) && !isStatus(err, 409)) throw err;
+  }
+}
+
+/**
+ * Records the namespace's conflict state and asks for a status refresh: conflicts and the managed
+ * namespace list both change with what this reconcile did (the refresh is coalesced per resource).
+ */
+function settle(deps: TargetDeps, name: string, namespace: string, holder: string | undefined): TargetResult {
+  const conflicts = deps.state.of(name).conflicts;
+  if (holder) conflicts.set(namespace, holder);
+  else conflicts.delete(namespace);
+  if (holder !== UNMANAGED) deps.foreign.release(name, namespace);
+  deps.statusChanged(name);
+  return {};
+}
