@@ -187,11 +187,6 @@ export class Controller {
     await Promise.all([...allInformers(this.caches).map((i) => i.stop()), this.caches.sourceSecrets.stop(), this.foreign.stop()]);
   }
 
-  /** Re-renders every resource that uses a cloud identity whose token was refreshed. */
-  requeueResource(name: string): void {
-    this.queue.add(ipsKey(name));
-  }
-
   private async reconcile(key: string, log: Logger): Promise<{ requeueAfter?: number } | undefined> {
     const work = parseKey(key);
     if (!work) {

@@ -4,7 +4,7 @@
 // identity share a single fetch (single-flight). A fresh token is served without fetching; a stale one is
 // fetched again; a failed fetch keeps the last good entries until they expire, reports a scrubbed error
 // and retries after a per-identity exponential backoff. Nothing here schedules refreshes: the controller
-// asks nextRefreshAt() and requeues through its work queue with the injected clock (STYLE principle 4).
+// reads each source's refreshAt and requeues through its work queue with the injected clock (STYLE principle 4).
 // Every fetch runs under an AbortSignal with a deadline (`timeoutMs`): a token endpoint that accepts the
 // connection and never answers fails that identity only, after the deadline, even if the provider ignores
 // the signal; close() fails every fetch in flight at once, so shutdown never waits for one.
@@ -45,12 +45,6 @@ export interface TokenCacheOptions {
   onFetch?: (kind: ProviderKind, result: FetchResult, durationMs: number) => void;
   /** Deadline of one fetch in ms (--token-timeout). Default 30 s. */
   timeoutMs?: number;
-}
-
-export interface TokenSnapshot {
-  kind: ProviderKind;
-  expiresAt?: Date;
-  error?: string;
 }
 
 interface Entry {
@@ -119,22 +113,6 @@ export class TokenCache {
   /** Fails every fetch in flight and every later one (shutdown). */
   close(): void {
     this.closing.abort(new Error('token cache closed'));
-  }
-
-  /** The earliest refreshAt of all identities, for scheduling the next recheck; undefined when empty. */
-  nextRefreshAt(): Date | undefined {
-    let earliest: Date | undefined;
-    for (const entry of this.cache.values()) if (!earliest || entry.refreshAt < earliest) earliest = entry.refreshAt;
-    return earliest;
-  }
-
-  /** One row per identity, for metrics: kind, expiry and error only, never keys or tokens. */
-  snapshot(): TokenSnapshot[] {
-    return [...this.cache.values()].map((e) => ({
-      kind: e.kind,
-      ...(e.expiresAt ? { expiresAt: e.expiresAt } : {}),
-      ...(e.error !== undefined ? { error: e.error } : {}),
-    }));
   }
 
   private async refresh<S>(key: string, provider: CredentialProvider<S>, source: S, secret: SecretData | undefined): Promise<Entry> {

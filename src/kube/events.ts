@@ -11,8 +11,6 @@ export interface EventTarget {
 }
 
 export interface EventRecorderOptions {
-  /** Namespace for events about cluster-scoped objects. */
-  clusterScopedNamespace?: string;
   reportingController?: string;
   reportingInstance?: string;
   dedupeWindowMs?: number;
@@ -37,7 +35,7 @@ export class EventRecorder {
     if (last !== undefined && now - last < window) return;
     this.recent.set(key, now);
     if (this.recent.size > 10_000) this.prune(now, window);
-    const namespace = target.namespace ?? this.opts.clusterScopedNamespace ?? 'default';
+    const namespace = target.namespace ?? 'default'; // Events about cluster-scoped objects live in default
     const name = `${target.name}.${now.toString(16)}${Math.floor(Math.random() * 0xffff).toString(16)}`;
     try {
       await this.rest.call({

@@ -19,6 +19,3 @@ export const FINALIZER = 'pullsecret-sync.dev/cleanup';
  * what it added and never an entry someone else put there.
  */
 export const ADDED_PULL_SECRETS_ANNOTATION = 'pullsecret-sync.dev/added-pull-secrets';
-
-/** The label selector that finds every Secret the daemon manages. */
-export const MANAGED_SELECTOR = `${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE}`;
