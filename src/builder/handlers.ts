@@ -109,6 +109,7 @@ async function scoped(ctx: HandlerContext, ips: ImagePullSecret, url: ServerURL,
   try {
     const host = url.host === DOCKER_HUB_HOST ? DOCKER_HUB_API_HOST : url.host;
     const token = await ctx.scoper.scope({ ips, host, entry: creds.entry, repositories, prefixes });
+    if (token.login) return { Username: token.login.username, Secret: token.login.password, Repositories: repositories, expiresAt: token.expiresAt.toISOString() };
     return { RegistryToken: token.token, Repositories: repositories, expiresAt: token.expiresAt.toISOString() };
   } catch (err) {
     if (err instanceof ScopeUnsupported) throw new HttpError(403, `this ServiceAccount is limited to repositories: ${err.message}`);

@@ -32,14 +32,19 @@ export interface ScopeRequest {
   prefixes: string[];
 }
 
+/** A narrowed credential: a bearer token, or (ECR) a login whose principal is narrowed. */
+export interface ScopedCredential extends RegistryToken {
+  login?: { username: string; password: string };
+}
+
 export interface CredentialScoper {
-  /** A bearer credential good for pull and push on the requested repositories only. */
-  scope(req: ScopeRequest): Promise<RegistryToken>;
+  /** A credential good for pull and push on the requested repositories only. */
+  scope(req: ScopeRequest): Promise<ScopedCredential>;
 }
 
 /** Narrows ECR credentials; the daemon's implementation uses STS (ecr-scoped-token.ts). */
 export interface EcrScoper {
-  scope(req: ScopeRequest & { region: string; accountId: string }): Promise<RegistryToken>;
+  scope(req: ScopeRequest & { region: string; accountId: string }): Promise<ScopedCredential>;
 }
 
 export interface ScoperOptions {

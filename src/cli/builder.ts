@@ -5,6 +5,7 @@
 import { ECRClient } from '@aws-sdk/client-ecr';
 import type { Logger } from 'pino';
 import { EcrRepositoryManager } from '../builder/ecr-repositories.ts';
+import { createEcrScoper } from '../builder/ecr-scoped-token.ts';
 import type { FetchLike } from '../builder/http-body.ts';
 import { createScoper } from '../builder/scoped-credentials.ts';
 import { startBuilderServer, type BuilderServer } from '../builder/server.ts';
@@ -41,7 +42,7 @@ export async function startBuilder(config: Config, deps: { controller: Controlle
   const tls = await resolveTls(files ?? {}, servingHosts({ name: config.builderService, namespace: config.namespace }));
   const server = await startBuilderServer({
     addr: config.builderAddr, tls, access: view, rest: deps.rest, audience: config.builderAudience, ecr, rateLimit: RATE_LIMIT,
-    scoper: createScoper(deps.fetch ? { fetch: deps.fetch } : {}), ...(deps.fetch ? { fetch: deps.fetch } : {}),
+    scoper: createScoper({ ecr: createEcrScoper({ source: (ips, region) => view.ecrSource(ips, region) }), ...(deps.fetch ? { fetch: deps.fetch } : {}) }), ...(deps.fetch ? { fetch: deps.fetch } : {}),
     logger: log,
     onRequest: (route, result) => { deps.metrics.builderRequests.inc({ endpoint: route, result }); },
   });
