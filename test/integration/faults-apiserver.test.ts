@@ -133,6 +133,6 @@ test('c: etcd compacted past the daemon\'s watch revision; re-watches get 410 Go
   }
   await converges(w.expected('fc-1'), 90_000);
   assert.ok(w.selected.has(stays) && !w.selected.has(goes));
-  await eventually(() => /Watch expired; relisting/.test(w.daemon.logs()), { message: 'the daemon saw 410 Gone and relisted' });
+  await eventually(() => /Watch expired; relisting/.test(w.daemon.logs()), { timeoutMs: 60_000, message: 'the daemon saw 410 Gone and relisted' });
   await stillHealthy(w.daemon);
 });

@@ -71,7 +71,7 @@ test('deleting a namespace completes', async () => {
     } catch (err) {
       return statusOf(err) === 404;
     }
-  }, { timeoutMs: 60_000, message: 'namespace deletion finishes' });
+  }, { timeoutMs: 180_000, message: 'namespace deletion finishes' }); // behind earlier tests' deletions
 });
 
 test('the garbage collector removes an object whose owner is gone', async () => {

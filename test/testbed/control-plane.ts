@@ -77,7 +77,9 @@ async function startControllerManager(dir: string, bin: Binaries, pki: Pki, kube
     '--bind-address=127.0.0.1', `--secure-port=${port}`, `--cert-dir=${join(dir, 'kcm-certs')}`,
     '--leader-elect=false', `--root-ca-file=${pki.ca.cert}`,
     '--controllers=namespace,garbagecollector,serviceaccount,clusterrole-aggregation',
-    '--concurrent-gc-syncs=5', '--concurrent-namespace-syncs=5',
+    // Fault tests delete a thousand namespaces at once; at client-go's default 20 QPS the namespace
+    // controller would take many minutes to drain them, and later tests would wait behind that backlog.
+    '--concurrent-gc-syncs=5', '--concurrent-namespace-syncs=10', '--kube-api-qps=300', '--kube-api-burst=600',
   ], join(dir, 'kube-controller-manager.log'));
   // The controller manager serves /healthz with a certificate it made itself; this loopback probe only
   // asks whether it is up, so it does not verify that certificate.
