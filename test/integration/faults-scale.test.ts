@@ -88,13 +88,15 @@ test('f: 200 resources each naming its own source Secret converge; a new namespa
   const [sourceNs = ''] = await namespacesLabelled(1, {});
   const names = Array.from({ length: 200 }, (_, i) => `${uniqueName('ff')}-${i}`);
   resources.push(...names);
-  await inBatches(names, (n) => createSecret(dockerConfigSecret(sourceNs, n, { [REGISTRY]: { username: 'u', password: n } })));
+  // Each password differs from every name: the leak check fails a daemon whose logs hold a password, and
+  // failed reconciles are logged with their resource's name.
+  await inBatches(names, (n) => createSecret(dockerConfigSecret(sourceNs, n, { [REGISTRY]: { username: 'u', password: `pw-${n}` } })));
   await inBatches(names, (n) => createIps(n, { registry: { credentials: [{ name: n, namespace: sourceNs }] },
     target: { namespaces: { labels: [{ matchLabels: { [label]: 'yes' } }] }, secret: { name: n } } }));
   const initial = new Set(await namespacesLabelled(2, { [label]: 'yes' }));
   const daemon = await spawnDaemon(uniqueName('ff'), [...FAST, '--concurrency=16']);
   running.push(daemon);
-  const expect = (n: string, ns: Set<string>) => ({ owner: n, secretName: n, namespaces: ns, auths: { [REGISTRY]: authOf('u', n) } });
+  const expect = (n: string, ns: Set<string>) => ({ owner: n, secretName: n, namespaces: ns, auths: { [REGISTRY]: authOf('u', `pw-${n}`) } });
   await inBatches(names, (n) => converges(expect(n, initial), 120_000));
   await quiescent(daemon); // the initial status writes and Events done: measure the steady state
 
