@@ -6,7 +6,7 @@
 // Secret seen by a watch, so it includes start-up, cache sync, finalizers, status and Events.
 // `npm run build && node --import tsx bench/cold-start.ts [namespaces] [qps] [burst]`
 import { KubeRest } from '../src/kube/rest.ts';
-import { create, freshBed, load, pool, startDaemon, until } from './support.ts';
+import { create, createSource, freshBed, load, pool, startDaemon, until } from './support.ts';
 
 const NAMESPACES = Number(process.argv[2] ?? 5000);
 const QPS = Number(process.argv[3] ?? 50);
@@ -17,9 +17,7 @@ const DOCKER_CONFIG = JSON.stringify({ auths: { 'registry.example.com': { userna
 async function main(): Promise<void> {
   const bed = await freshBed();
   const { rest } = bed;
-  await create(rest, '/api/v1/namespaces', { metadata: { name: 'bench-src' } });
-  await create(rest, '/api/v1/namespaces/bench-src/secrets', { metadata: { name: 'hub' }, type: 'kubernetes.io/dockerconfigjson',
-    stringData: { '.dockerconfigjson': DOCKER_CONFIG } });
+  await createSource(rest);
   const names = Array.from({ length: NAMESPACES }, (_, i) => `cold-${String(i)}`);
   await pool(names, 32, (name) => create(rest, '/api/v1/namespaces', { metadata: { name, labels: { 'bench-group': String(Number(name.slice(5)) % RESOURCES) } } }));
 

@@ -8,7 +8,7 @@
 // checkout's dist/): the first writes the 10,000 Secrets, later ones start on a converged cluster.
 // `npm run build && node --import tsx bench/memory.ts [namespaces] [podsPerNamespace] [--daemon=dist,--max-semi-space-size=2]…`
 import { join } from 'node:path';
-import { countManagedSecrets, create, freshBed, load, pool, root, startDaemon, until } from './support.ts';
+import { countManagedSecrets, create, createSource, freshBed, load, pool, root, startDaemon, until } from './support.ts';
 
 const args = process.argv.slice(2);
 const [nsArg, podArg] = args.filter((a) => !a.startsWith('--'));
@@ -17,7 +17,6 @@ if (daemons.length === 0) daemons.push([join(root, 'dist')]);
 const NAMESPACES = Number(nsArg ?? 10_000);
 const PODS_PER_NAMESPACE = Number(podArg ?? 5);
 const RESOURCES = 20;
-const DOCKER_CONFIG = JSON.stringify({ auths: { 'registry.example.com': { username: 'bench', password: 'not-a-secret', auth: 'YmVuY2g6bm90LWEtc2VjcmV0' } } });
 
 function pod(namespace: string, group: number, k: number) {
   return {
@@ -34,9 +33,7 @@ function pod(namespace: string, group: number, k: number) {
 async function main(): Promise<void> {
   const bed = await freshBed();
   const { rest } = bed;
-  await create(rest, '/api/v1/namespaces', { metadata: { name: 'bench-src' } });
-  await create(rest, '/api/v1/namespaces/bench-src/secrets', { metadata: { name: 'hub' }, type: 'kubernetes.io/dockerconfigjson',
-    stringData: { '.dockerconfigjson': DOCKER_CONFIG } });
+  await createSource(rest, 'bench', 'not-a-secret');
   const started = performance.now();
   const namespaces = Array.from({ length: NAMESPACES }, (_, i) => ({ name: `bench-${String(i)}`, group: i % RESOURCES }));
   await pool(namespaces, 64, (ns) => create(rest, '/api/v1/namespaces', { metadata: { name: ns.name, labels: { 'bench-group': String(ns.group) } } }));

@@ -6,7 +6,7 @@
 // API server's own; all are listed by verb and resource.
 // `npm run build && node --import tsx bench/steady-state.ts [namespaces] [minutes]`
 import { execFileSync } from 'node:child_process';
-import { countManagedSecrets, create, freshBed, load, pool, startDaemon, until } from './support.ts';
+import { countManagedSecrets, create, createSource, freshBed, load, pool, startDaemon, until } from './support.ts';
 
 const NAMESPACES = Number(process.argv[2] ?? 1000);
 const MINUTES = Number(process.argv[3] ?? 10);
@@ -30,9 +30,8 @@ function serverWrites(kubeconfig: string): Map<string, number> {
 async function main(): Promise<void> {
   const bed = await freshBed();
   const { rest } = bed;
-  for (const ns of ['bench-src', 'bench-lease']) await create(rest, '/api/v1/namespaces', { metadata: { name: ns } });
-  await create(rest, '/api/v1/namespaces/bench-src/secrets', { metadata: { name: 'hub' }, type: 'kubernetes.io/dockerconfigjson',
-    stringData: { '.dockerconfigjson': JSON.stringify({ auths: { 'registry.example.com': { username: 'u', password: 'p' } } }) } });
+  await create(rest, '/api/v1/namespaces', { metadata: { name: 'bench-lease' } });
+  await createSource(rest);
   const namespaces = Array.from({ length: NAMESPACES }, (_, i) => ({ name: `soak-${String(i)}`, group: i % RESOURCES }));
   await pool(namespaces, 32, (ns) => create(rest, '/api/v1/namespaces', { metadata: { name: ns.name, labels: { 'bench-group': String(ns.group) } } }));
   await pool(namespaces.filter((ns) => ns.group === 1), 16, (ns) => create(rest, `/api/v1/namespaces/${ns.name}/pods`,

@@ -59,6 +59,17 @@ export async function pool<T>(items: readonly T[], width: number, work: (item: T
   await Promise.all(Array.from({ length: width }, worker));
 }
 
+/** The source every benchmark's resources name: namespace `bench-src`, dockerconfigjson Secret `hub`. */
+export const SOURCE = { name: 'hub', namespace: 'bench-src' } as const;
+
+/** Creates SOURCE with one `registry.example.com` login, `username:password`. */
+export async function createSource(rest: KubeRest, username = 'u', password = 'p'): Promise<void> {
+  const auth = Buffer.from(`${username}:${password}`).toString('base64');
+  await create(rest, '/api/v1/namespaces', { metadata: { name: SOURCE.namespace } });
+  await create(rest, `/api/v1/namespaces/${SOURCE.namespace}/secrets`, { metadata: { name: SOURCE.name }, type: 'kubernetes.io/dockerconfigjson',
+    stringData: { '.dockerconfigjson': JSON.stringify({ auths: { 'registry.example.com': { username, password, auth } } }) } });
+}
+
 /** Creates `body` at `path`; an object that already exists (a retried create) counts as created. */
 export async function create(rest: KubeRest, path: string, body: unknown): Promise<void> {
   try {

@@ -9,7 +9,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { create, freshBed, load, pool, root, startDaemon, until, type Bed } from '../support.ts';
+import { create, createSource, freshBed, load, pool, root, startDaemon, until, type Bed } from '../support.ts';
 
 const NAMESPACES = Number(process.argv[2] ?? 2000);
 const PROBES = Number(process.argv[3] ?? 50);
@@ -47,9 +47,7 @@ async function run(system: 'imps' | 'pullsecret-sync'): Promise<Record<string, u
       join(execFileSync(join(root, 'bench/imps/build.sh'), { encoding: 'utf8' }).trim(), '../../config/crd/bases')], { stdio: 'ignore' });
     await until('the IMPS CRD', async () => (await rest.call({ method: 'GET', path: '/apis/images.banzaicloud.io/v1alpha1/imagepullsecrets' }).then(() => true, () => false)), 60_000, 500);
   }
-  await create(rest, '/api/v1/namespaces', { metadata: { name: 'bench-src' } });
-  await create(rest, '/api/v1/namespaces/bench-src/secrets', { metadata: { name: 'hub' }, type: 'kubernetes.io/dockerconfigjson',
-    stringData: { '.dockerconfigjson': JSON.stringify({ auths: { 'registry.example.com': { username: 'u', password: 'p' } } }) } });
+  await createSource(rest);
   const names = Array.from({ length: NAMESPACES }, (_, i) => `imps-bench-${String(i)}`);
   await pool(names, 32, (name) => create(rest, '/api/v1/namespaces', { metadata: { name, labels: { 'bench-group': String(Number(name.split('-').pop()) % RESOURCES) } } }));
   for (let i = 0; i < RESOURCES; i++) {
