@@ -13,6 +13,13 @@ import { startTestbed, stopTestbed, type TestbedState } from '../test/testbed/te
 
 export const root = join(import.meta.dirname, '..');
 
+/** The node flags the container image runs the daemon with, read from the Dockerfile's ENTRYPOINT so the two cannot drift. */
+export const IMAGE_NODE_FLAGS: string[] = (() => {
+  const entrypoint = /^ENTRYPOINT (\[.*\])$/m.exec(readFileSync(join(root, 'Dockerfile'), 'utf8'))?.[1];
+  if (!entrypoint) throw new Error('Dockerfile: no ENTRYPOINT in exec form');
+  return (JSON.parse(entrypoint) as string[]).filter((arg) => arg.startsWith('--'));
+})();
+
 export interface Bed {
   state: TestbedState;
   kc: KubeConfig;

@@ -9,7 +9,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { create, createSource, freshBed, load, pool, root, startDaemon, until, type Bed } from '../support.ts';
+import { create, createSource, freshBed, IMAGE_NODE_FLAGS, load, pool, root, startDaemon, until, type Bed } from '../support.ts';
 
 const NAMESPACES = Number(process.argv[2] ?? 2000);
 const PROBES = Number(process.argv[3] ?? 50);
@@ -64,7 +64,7 @@ async function run(system: 'imps' | 'pullsecret-sync'): Promise<Record<string, u
   const requestsBefore = apiRequests(bed.state.kubeconfig);
   const started = performance.now();
   const controller: Controller = system === 'imps' ? startImps(bed) : await (async () => {
-    const d = await startDaemon(bed, ['--kube-qps=20', '--kube-burst=30'], ['--optimize-for-size']); // as the image runs it
+    const d = await startDaemon(bed, ['--kube-qps=20', '--kube-burst=30'], IMAGE_NODE_FLAGS);
     return { peakMb: () => d.memory().peakMb, stop: () => d.stop() };
   })();
   await until('every Secret', () => names.every((n) => seen.has(n)), 1800_000, 100);
