@@ -17,7 +17,7 @@ import type { Metrics } from '../metrics/metrics.ts';
 import type { Config } from './config.ts';
 
 /** Builder requests per ServiceAccount: a burst for a multi-stage build, then a steady trickle. */
-const RATE_LIMIT = { qps: 5, burst: 20 };
+export const RATE_LIMIT = { qps: 5, burst: 20 };
 
 function tlsFiles(config: Config): TlsFiles | undefined {
   if (!config.builderTlsCert || !config.builderTlsKey) return undefined;
