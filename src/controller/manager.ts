@@ -82,7 +82,7 @@ export class Controller {
     const needsChanged = () => { if (this.caches.imagePullSecrets.hasSynced()) this.updateWatches(); };
     this.caches.imagePullSecrets.on({ add: needsChanged, update: needsChanged, delete: needsChanged });
     this.caches.serviceAccounts.on({ update: needsChanged, delete: needsChanged });
-    wireEvents(this.caches, this.selection, (key) => { this.queue.add(key); });
+    wireEvents(this.caches, this.selection, (key, afterMs = 0) => { this.queue.addAfter(key, afterMs); });
     this.caches.namespaces.on({
       add: (ns) => { if (this.caches.namespaces.hasSynced()) this.newNamespaces.set(ns.metadata.name, this.clock.nowMs()); },
       delete: (ns) => { this.newNamespaces.delete(ns.metadata.name); },

@@ -9,8 +9,18 @@ import { ipsKey, targetKey } from './keys.ts';
 import type { SelectionCache } from '../decide/selection-cache.ts';
 
 export interface Enqueue {
-  (key: string): void;
+  /** Queues `key` now, or in `afterMs` unless it is queued sooner. */
+  (key: string, afterMs?: number): void;
 }
+
+/**
+ * How long the first write into a namespace that just appeared waits. The API server's NamespaceLifecycle
+ * admission answers a create in a namespace its own informer has not seen yet by sleeping 50 ms and
+ * looking again (k8s.io/apiserver, missingNamespaceWait); the daemon's watch often hears of a new namespace
+ * before that informer does, so writing at once cost 50 ms on 6 % of new namespaces. Waiting a few
+ * milliseconds costs those few instead (BENCHMARKS.md, "New namespace → Secret").
+ */
+export const NEW_NAMESPACE_GRACE_MS = 10;
 
 function resources(caches: Caches): IterableIterator<ImagePullSecret> {
   return caches.imagePullSecrets.store.list();
@@ -39,13 +49,13 @@ export function wireEvents(caches: Caches, selection: SelectionCache, enqueue: E
     },
   });
 
-  const onNamespace = (ns: MetadataObject) => {
+  const onNamespace = (ns: MetadataObject, afterMs?: number) => {
     for (const ips of resources(caches)) {
       const name = ips.metadata.name;
-      if (selection.selects(ips, ns) === true || holdsSecretIn(caches, name, ns.metadata.name)) enqueue(targetKey(name, ns.metadata.name));
+      if (selection.selects(ips, ns) === true || holdsSecretIn(caches, name, ns.metadata.name)) enqueue(targetKey(name, ns.metadata.name), afterMs);
     }
   };
-  caches.namespaces.on({ add: onNamespace, update: (_, n) => { onNamespace(n); }, delete: onNamespace });
+  caches.namespaces.on({ add: (ns) => { onNamespace(ns, NEW_NAMESPACE_GRACE_MS); }, update: (_, n) => { onNamespace(n); }, delete: (ns) => { onNamespace(ns); } });
 
   const onPod = (pods: MetadataObject[]) => {
     const namespace = pods[0]?.metadata.namespace;
