@@ -18,7 +18,7 @@ import type { TokenCredential } from '@azure/identity';
 import type { AzureSource } from '../api/v1alpha1/types.ts';
 import { LRUCache } from 'lru-cache';
 import { normalizeRegistryKey, type AuthEntry } from '../dockerconfig/index.ts';
-import { errorMessage } from '../util/errors.ts';
+import { namedErrorMessage, scrub } from '../util/errors.ts';
 import { realClock, type Clock } from '../util/clock.ts';
 import { entriesFor, type CredentialProvider, type FetchedCredentials, type SecretData } from './provider.ts';
 import { ownValue } from '../util/own.ts';
@@ -126,12 +126,6 @@ export function jwtClaims(token: string): Record<string, unknown> | undefined {
   }
 }
 
-function scrub(message: string, secrets: (string | undefined)[]): string {
-  let out = message;
-  for (const s of secrets) if (s) out = out.split(s).join('[redacted]');
-  return out.length > 300 ? `${out.slice(0, 300)}…` : out;
-}
-
 export class AzureProvider implements CredentialProvider<AzureSource> {
   readonly kind = 'Azure' as const;
   private readonly opts: Options;
@@ -199,10 +193,9 @@ export class AzureProvider implements CredentialProvider<AzureSource> {
     try {
       entraToken = await this.entraToken(this.entraIdentity(source, secret), input, signal);
     } catch (err) {
-      const name = err instanceof Error && err.name !== 'Error' ? `${err.name}: ` : '';
       // No `cause`: identity errors carry request details that a logged cause would leak.
       // eslint-disable-next-line preserve-caught-error
-      throw new Error(`Entra token (${input.kind}) for ${host} failed: ${scrub(name + errorMessage(err), [clientSecret])}`);
+      throw new Error(`Entra token (${input.kind}) for ${host} failed: ${scrub(namedErrorMessage(err), [clientSecret])}`);
     }
     const tenant = source.tenantID ?? stringClaim(jwtClaims(entraToken), 'tid');
     const refreshToken = await this.exchange(host, entraToken, tenant, signal);

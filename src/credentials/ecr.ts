@@ -12,9 +12,8 @@ import type { ECRClient, ECRClientConfig, GetAuthorizationTokenCommand, GetAutho
 import type { EcrSource } from '../api/v1alpha1/types.ts';
 import { normalizeRegistryKey, type AuthEntry } from '../dockerconfig/index.ts';
 import { realClock, type Clock } from '../util/clock.ts';
-import { errorMessage } from '../util/errors.ts';
+import { namedErrorMessage, scrub } from '../util/errors.ts';
 import { entriesFor, type CredentialProvider, type FetchedCredentials, type SecretData } from './provider.ts';
-import { scrub } from './token-cache.ts';
 
 /** IMPS's Secret type for ECR login configs, and ours; both hold the same keys. */
 export const IMPS_ECR_SECRET_TYPE = 'banzaicloud.io/aws-ecr-login-config';
@@ -202,11 +201,10 @@ export class EcrProvider implements CredentialProvider<EcrSource> {
       const output = await client.send(new GetAuthorizationTokenCommand({}), signal ? { abortSignal: signal } : undefined);
       return this.toCredentials(source, output);
     } catch (err) {
-      const name = err instanceof Error && err.name !== 'Error' ? `${err.name}: ` : '';
       const keys = [secret?.accessKeyID, secret?.secretKey, secret?.sessionToken];
       // No `cause`: the SDK error may carry request details, and a logged cause would bypass the scrub.
       // eslint-disable-next-line preserve-caught-error
-      throw new Error(scrub(`${where} failed: ${name}${errorMessage(err)}`, keys));
+      throw new Error(scrub(`${where} failed: ${namedErrorMessage(err)}`, keys));
     } finally {
       client?.destroy?.();
     }

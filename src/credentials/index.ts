@@ -1,7 +1,7 @@
 // The credentials package: the provider interface, the token cache in front of every provider, and the
 // cloud providers. The controller imports from here only.
 export type { CredentialProvider, FetchedCredentials, ProviderKind, SecretData } from './provider.ts';
-export { TokenCache, scrub, type FetchResult, type TokenCacheOptions, type TokenState } from './token-cache.ts';
+export { TokenCache, type FetchResult, type TokenCacheOptions, type TokenState } from './token-cache.ts';
 export { nextRefresh, failureBackoff, type RefreshInput, type FailureBackoffOptions } from './refresh-policy.ts';
 export {
   EcrProvider, ecrSourceFromImpsSecret, staticKeysOf, ecrRegistryHost, validateEcrSource, defaultEcrClient, defaultAwsCredentials,

@@ -10,7 +10,7 @@
 // the signal; close() fails every fetch in flight at once, so shutdown never waits for one.
 import { LRUCache } from 'lru-cache';
 import type { AuthEntry } from '../dockerconfig/index.ts';
-import { errorMessage } from '../util/errors.ts';
+import { errorMessage, scrub } from '../util/errors.ts';
 import type { Clock } from '../util/clock.ts';
 import type { CredentialProvider, FetchedCredentials, ProviderKind, SecretData } from './provider.ts';
 import { failureBackoff, nextRefresh, type FailureBackoffOptions } from './refresh-policy.ts';
@@ -59,20 +59,6 @@ interface Entry {
   refreshAt: Date;
   /** Consecutive failed fetches. */
   failures: number;
-}
-
-const REDACTED = '[redacted]';
-/** Values shorter than this are not scrubbed: replacing single characters would garble every message. */
-const MIN_SCRUB_LENGTH = 4;
-
-/** `message` with every occurrence of each of `values` (at least 4 characters long) replaced. */
-export function scrub(message: string, values: Iterable<string | undefined>): string {
-  const sorted = [...new Set(values)]
-    .filter((v): v is string => v !== undefined && v.length >= MIN_SCRUB_LENGTH)
-    .sort((a, b) => b.length - a.length); // longest first, so a value containing another goes whole
-  let out = message;
-  for (const value of sorted) out = out.split(value).join(REDACTED);
-  return out;
 }
 
 function secretValues(secret: SecretData | undefined, entries: readonly AuthEntry[]): string[] {
