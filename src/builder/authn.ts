@@ -14,6 +14,7 @@ import { createHash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import type { KubeRest } from '../kube/rest.ts';
 import { realClock, type Clock } from '../util/clock.ts';
+import { jwtExpiryMs } from '../util/jwt.ts';
 import type { ServiceAccountRef } from './access.ts';
 
 const SA_PREFIX = 'system:serviceaccount:';
@@ -55,18 +56,6 @@ export function serviceAccountOf(username: string | undefined): ServiceAccountRe
   const [namespace, name] = parts;
   if (parts.length !== 2 || !namespace || !name || !NAME_RE.test(namespace) || !NAME_RE.test(name)) return undefined;
   return { namespace, name };
-}
-
-/** The `exp` claim of a JWT in epoch milliseconds, read without verification (only to bound caching). */
-export function tokenExpiryMs(token: string): number | undefined {
-  const payload = token.split('.')[1];
-  if (payload === undefined) return undefined;
-  try {
-    const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as { exp?: unknown };
-    return typeof claims.exp === 'number' && Number.isFinite(claims.exp) ? claims.exp * 1000 : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 export class Authenticator {
@@ -112,7 +101,7 @@ export class Authenticator {
       ? serviceAccountOf(status.user?.username)
       : undefined;
     if (!sa) return undefined;
-    const exp = tokenExpiryMs(token);
+    const exp = jwtExpiryMs(token);
     const untilMs = Math.min(now + this.ttlMs, exp ?? now);
     if (untilMs > now) this.cache.set(key, { sa, untilMs });
     return sa;

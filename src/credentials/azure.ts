@@ -19,6 +19,7 @@ import type { AzureSource } from '../api/v1alpha1/types.ts';
 import { LRUCache } from 'lru-cache';
 import { normalizeRegistryKey, type AuthEntry } from '../dockerconfig/index.ts';
 import { namedErrorMessage, scrub } from '../util/errors.ts';
+import { jwtClaims, jwtExpiryMs } from '../util/jwt.ts';
 import { realClock, type Clock } from '../util/clock.ts';
 import { entriesFor, type CredentialProvider, type FetchedCredentials, type SecretData } from './provider.ts';
 import { ownValue } from '../util/own.ts';
@@ -114,18 +115,6 @@ export function caFetch(extraCa: string): FetchLike {
   });
 }
 
-/** The claims of a JWT, unverified (we only read `exp` and `tid` of tokens we were just handed). */
-export function jwtClaims(token: string): Record<string, unknown> | undefined {
-  const payload = token.split('.')[1];
-  if (!payload) return undefined;
-  try {
-    const claims: unknown = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'));
-    return typeof claims === 'object' && claims !== null ? claims as Record<string, unknown> : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 export class AzureProvider implements CredentialProvider<AzureSource> {
   readonly kind = 'Azure' as const;
   private readonly opts: Options;
@@ -199,8 +188,7 @@ export class AzureProvider implements CredentialProvider<AzureSource> {
     }
     const tenant = source.tenantID ?? stringClaim(jwtClaims(entraToken), 'tid');
     const refreshToken = await this.exchange(host, entraToken, tenant, signal);
-    const exp = jwtClaims(refreshToken)?.exp;
-    const expiresAt = new Date(typeof exp === 'number' && exp > 0 ? exp * 1000 : this.opts.clock.nowMs() + FALLBACK_LIFETIME_MS);
+    const expiresAt = new Date(jwtExpiryMs(refreshToken) ?? this.opts.clock.nowMs() + FALLBACK_LIFETIME_MS);
     const auth = Buffer.from(`${ACR_USERNAME}:${refreshToken}`).toString('base64');
     return { entries: [{ registry: host, auth, username: ACR_USERNAME, password: refreshToken }], expiresAt };
   }

@@ -6,9 +6,10 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import type { AzureSource } from '../../src/api/v1alpha1/types.ts';
-import { ACR_USERNAME, ARM_SCOPE, AzureProvider, jwtClaims } from '../../src/credentials/azure.ts';
+import { ACR_USERNAME, ARM_SCOPE, AzureProvider } from '../../src/credentials/azure.ts';
 import { startAcrExchange, type FakeAcrExchange } from '../support/fake-clouds/acr-exchange.ts';
 import { startEntra, type FakeEntra } from '../support/fake-clouds/entra.ts';
+import { decodeJwt } from '../support/fake-clouds/jwt.ts';
 import { proveRegistryLogin } from '../support/fake-clouds/registry-login.ts';
 import { servingCert, type Tls } from '../support/fake-clouds/server.ts';
 import { credentialProviderContract } from '../contract/credential-provider.ts';
@@ -53,7 +54,7 @@ describe('client secret → Entra token → ACR refresh token', () => {
       registry: acr.host, username: ACR_USERNAME, password: refreshToken,
       auth: Buffer.from(`${ACR_USERNAME}:${refreshToken}`).toString('base64'),
     }]);
-    assert.equal(fetched.expiresAt.getTime(), (jwtClaims(refreshToken)?.exp as number) * 1000);
+    assert.equal(fetched.expiresAt.getTime(), (decodeJwt(refreshToken)?.claims.exp as number) * 1000);
     assert.ok(within(fetched.expiresAt, Date.now() + 3 * 3600_000), fetched.expiresAt.toISOString());
   });
 

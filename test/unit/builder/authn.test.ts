@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { AuthenticationUnavailable, Authenticator, DEFAULT_CACHE_TTL_MS, serviceAccountOf, tokenExpiryMs } from '../../../src/builder/authn.ts';
+import { AuthenticationUnavailable, Authenticator, DEFAULT_CACHE_TTL_MS, serviceAccountOf } from '../../../src/builder/authn.ts';
 import { InFlightLimiter, KeyedRateLimiter } from '../../../src/builder/rate-limit.ts';
 import { KubeApiError, type RequestSpec } from '../../../src/kube/rest.ts';
 import { FakeClock } from '../../../src/util/clock.ts';
@@ -25,9 +25,6 @@ test('only system:serviceaccount:<ns>:<name> usernames are ServiceAccounts', () 
   for (const u of [undefined, 'admin', 'system:serviceaccount:ci', 'system:serviceaccount:ci:a:b', 'system:serviceaccount::x', 'system:node:n1']) {
     assert.equal(serviceAccountOf(u), undefined, String(u));
   }
-  assert.equal(tokenExpiryMs(jwt({ exp: 100 })), 100_000);
-  assert.equal(tokenExpiryMs('opaque'), undefined);
-  assert.equal(tokenExpiryMs('a.!!!.c'), undefined);
 });
 
 test('TokenReview asks for the audience and accepts only an echoed audience', async () => {
