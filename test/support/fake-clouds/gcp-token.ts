@@ -6,7 +6,7 @@
 // or an OAuth error ({error, error_description}) like the real endpoint.
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { verifyJwt } from './jwt.ts';
+import { decodeJwt, verifyJwt } from './jwt.ts';
 import { handle, listen, randomToken, readForm, sendJson, type FakeServer } from './server.ts';
 
 export const JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
@@ -45,7 +45,7 @@ export async function startGcpTokenServer(opts: { expiresIn?: number } = {}): Pr
   };
 
   const checkAssertion = (assertion: string): { claims?: Record<string, unknown>; problem?: string } => {
-    const unverified = JSON.parse(Buffer.from(assertion.split('.')[1] ?? '', 'base64url').toString('utf8') || '{}') as Record<string, unknown>;
+    const unverified = decodeJwt(assertion)?.claims ?? {};
     const key = typeof unverified.iss === 'string' ? accounts.get(unverified.iss) : undefined;
     if (!key) return { problem: 'Invalid JWT: unknown issuer' };
     const claims = verifyJwt(assertion, key, 'RS256');
