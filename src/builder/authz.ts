@@ -5,6 +5,7 @@
 // `r.io/team/app/cache` but not `r.io/team/appendix`; an entry ending in `/` admits only what is below it.
 // A resource with an allow-list is "limited": its callers get credentials scoped to repositories
 // (scoped-credentials.ts), never the registry-wide ones. Pure; the reasons go into 403 answers.
+import { olderFirst } from '../api/v1alpha1/resource.ts';
 import type { ImagePullSecret } from '../api/v1alpha1/types.ts';
 import { DOCKER_HUB_KEY, registryHost } from '../dockerconfig/index.ts';
 import type { ServiceAccountRef } from './access.ts';
@@ -71,17 +72,9 @@ export function namedRepositories(ips: ImagePullSecret, host: string): string[] 
   return [...new Set(out)].sort();
 }
 
-/** Older resources first (then by name), the order in which resources are asked for credentials. */
-export function byAge(a: ImagePullSecret, b: ImagePullSecret): number {
-  const ta = a.metadata.creationTimestamp ?? '';
-  const tb = b.metadata.creationTimestamp ?? '';
-  if (ta !== tb) return ta < tb ? -1 : 1;
-  return a.metadata.name < b.metadata.name ? -1 : a.metadata.name > b.metadata.name ? 1 : 0;
-}
-
 /** The resources that allow `sa` at all, oldest first. Empty means the ServiceAccount gets 403 for anything. */
 export function resourcesAllowing(resources: readonly ImagePullSecret[], sa: ServiceAccountRef): ImagePullSecret[] {
-  return resources.filter((r) => allowsServiceAccount(r, sa)).sort(byAge);
+  return resources.filter((r) => allowsServiceAccount(r, sa)).sort(olderFirst);
 }
 
 /** The resources that may serve `sa` for `scope`, oldest first, or why none may. */
