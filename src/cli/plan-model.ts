@@ -5,6 +5,7 @@
 // (mergeContributions, serialize, dataHash), desired state (desiredSecret, upToDate), ownership
 // (owningResource) and ServiceAccount patches (planPullSecrets). Pure over a World.
 import { DATA_HASH_ANNOTATION, MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../api/v1alpha1/labels.ts';
+import { isLive } from '../api/v1alpha1/resource.ts';
 import type { ImagePullSecret } from '../api/v1alpha1/types.ts';
 import { desiredSecret, upToDate } from '../controller/decide/desired-secret.ts';
 import { toManagedSecret } from '../controller/watch/managed-secret.ts';
@@ -133,7 +134,7 @@ function planResource(world: World, all: Candidate[], c: Candidate): PlanResourc
 
 /** The plan for the resources named `subjects` (all of the world's when undefined). */
 export function computePlan(world: World, subjects?: readonly string[]): Plan {
-  const all = world.resources.filter((r) => !r.metadata.deletionTimestamp).map((ips) => candidate(world, ips));
+  const all = world.resources.filter((r) => isLive(r)).map((ips) => candidate(world, ips));
   const shown = subjects ? all.filter((c) => subjects.includes(c.ips.metadata.name)) : all;
   return { resources: shown.map((c) => planResource(world, all, c)) };
 }

@@ -1,6 +1,11 @@
 // What the controller, the builder front and `plan` all read off an ImagePullSecret the same way.
 import type { ImagePullSecret } from './types.ts';
 
+/** True for a resource that exists and is not being deleted. */
+export function isLive(ips: ImagePullSecret | undefined): ips is ImagePullSecret {
+  return ips !== undefined && !ips.metadata.deletionTimestamp;
+}
+
 /**
  * Older resources first (creationTimestamp, then name): the oldest of the resources that want one Secret
  * name in a namespace owns it there, and builders are answered from the oldest resource first.

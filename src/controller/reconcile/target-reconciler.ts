@@ -1,6 +1,7 @@
 // Target reconciler: observes one resource and one namespace (the resource, the namespace's metadata,
 // its pods, our Secrets there); decides whether the resource's Secret belongs there and who owns it;
 // writes the Secret (create, repair, remove) and the ServiceAccounts' imagePullSecrets.
+import { isLive } from '../../api/v1alpha1/resource.ts';
 import type { ImagePullSecret } from '../../api/v1alpha1/types.ts';
 import { OWNER_LABEL } from '../../api/v1alpha1/labels.ts';
 import type { MetadataObject, Secret } from '../../kube/objects.ts';
@@ -37,15 +38,11 @@ export interface TargetResult {
 /** The holder reported for a Secret of the target name that this daemon does not manage. */
 export const UNMANAGED = 'unmanaged';
 
-function live(ips: ImagePullSecret | undefined): ips is ImagePullSecret {
-  return ips !== undefined && !ips.metadata.deletionTimestamp;
-}
-
 /** Resources that want Secret `secretName` in `ns` now and have something to write. */
 function contendersFor(deps: TargetDeps, ns: MetadataObject, secretName: string): ImagePullSecret[] {
   const out: ImagePullSecret[] = [];
   for (const other of deps.caches.imagePullSecrets.store.list()) {
-    if (!live(other) || other.spec.target.secret.name !== secretName) continue;
+    if (!isLive(other) || other.spec.target.secret.name !== secretName) continue;
     const rendered = deps.state.peek(other.metadata.name)?.rendered;
     if (rendered && deps.selection.selects(other, ns) === true) out.push(other);
   }
@@ -60,7 +57,7 @@ type Want =
   | { kind: 'secret'; ips: ImagePullSecret; desired: Secret };
 
 function decide(deps: TargetDeps, name: string, ns: MetadataObject | undefined, ips: ImagePullSecret | undefined): Want {
-  if (!live(ips) || !ns) return { kind: 'none' };
+  if (!isLive(ips) || !ns) return { kind: 'none' };
   const selected = deps.selection.selects(ips, ns);
   const rendered = deps.state.of(name).rendered;
   if (selected === undefined || (selected && rendered === undefined)) return { kind: 'wait' };
