@@ -98,7 +98,7 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
     queueObserver: metrics.queueObserver(), reconcileObserver: metrics.reconcileObserver((key) => Controller.controllerOf(key)),
     onNewNamespaceServed: (ms) => { metrics.namespaceToSecret.observe(ms / 1000); },
   });
-  registerResourceCollectors(metrics, () => controller.snapshot());
+  registerResourceCollectors(metrics, () => controller.resourceSamples());
   const servers: HttpServer[] = [];
   let leaseProblem: string | undefined;
   servers.push(await serveMetrics(config.metricsAddr, metrics));

@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import type { EventRecorder } from '../kube/events.ts';
 import type { KubeRest } from '../kube/rest.ts';
 import type { Writes } from '../kube/writes.ts';
+import type { ResourceSample } from '../metrics/collectors.ts';
 import { runWorkers, WorkQueue, type ReconcileObserver, type WorkersHandle, type WorkQueueObserver } from '../runtime/index.ts';
 import { realClock, type Clock } from '../util/clock.ts';
 import { errorMessage } from '../util/errors.ts';
@@ -39,15 +40,6 @@ export interface ControllerOptions {
   minWatchTimeoutSeconds?: number;
   /** A Secret was created in a namespace the daemon saw appear `latencyMs` ago (metrics). */
   onNewNamespaceServed?: (latencyMs: number) => void;
-}
-
-/** What the scrape-time metrics read about one resource. */
-export interface ResourceSnapshot {
-  name: string;
-  managedSecrets: number;
-  ready: number;
-  conflicts: number;
-  sources: { reference: string; kind: string; expiresAt?: Date; lastRefreshTime?: Date }[];
 }
 
 export class Controller {
@@ -98,7 +90,7 @@ export class Controller {
   }
 
   /** Per-resource facts for scrape-time metrics, read from the caches and in-memory state. */
-  snapshot(): ResourceSnapshot[] {
+  resourceSamples(): ResourceSample[] {
     return [...this.caches.imagePullSecrets.store.list()].map((ips) => {
       const name = ips.metadata.name;
       const ready = ips.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True' ? 1 : 0;
