@@ -5,7 +5,7 @@
 // `r.io/team/app/cache` but not `r.io/team/appendix`; an entry ending in `/` admits only what is below it.
 // A resource with an allow-list is "limited": its callers get credentials scoped to repositories
 // (scoped-credentials.ts), never the registry-wide ones. Pure; the reasons go into 403 answers.
-import { olderFirst } from '../api/v1alpha1/resource.ts';
+import { allowsServiceAccount, olderFirst } from '../api/v1alpha1/resource.ts';
 import type { ImagePullSecret } from '../api/v1alpha1/types.ts';
 import { DOCKER_HUB_KEY, registryHost } from '../dockerconfig/index.ts';
 import type { ServiceAccountRef } from './access.ts';
@@ -17,11 +17,6 @@ export type Scope = { registry: string; repositories?: string[] } | { image: Ima
 export type Authorization =
   | { allowed: true; resources: ImagePullSecret[] }
   | { allowed: false; reason: string };
-
-export function allowsServiceAccount(ips: ImagePullSecret, sa: ServiceAccountRef): boolean {
-  return (ips.spec.builder?.serviceAccounts ?? []).some((allowed) =>
-    allowed.namespace === sa.namespace && (allowed.name === '*' || allowed.name === sa.name));
-}
 
 export function hostOfKey(key: string): string {
   return key === DOCKER_HUB_KEY ? DOCKER_HUB_HOST : registryHost(key);

@@ -2,7 +2,7 @@
 // BuilderAccess port structurally; the controller does not import the builder). Credentials come from the
 // leader's in-memory render when there is one, else from any Secret the resource wrote, which every
 // replica's cache holds: a standby answers builders as well as the leader does, with no extra token fetch.
-import { isLive } from '../api/v1alpha1/resource.ts';
+import { allowsServiceAccount, isLive } from '../api/v1alpha1/resource.ts';
 import type { EcrSource, ImagePullSecret } from '../api/v1alpha1/types.ts';
 import { parseAuths, type AuthEntry } from '../dockerconfig/index.ts';
 import type { SecretData } from '../credentials/index.ts';
@@ -15,8 +15,7 @@ export class BuilderView {
   constructor(private readonly caches: Caches, private readonly state: ControllerState) {}
 
   resourcesFor(sa: { namespace: string; name: string }): ImagePullSecret[] {
-    return [...this.caches.imagePullSecrets.store.list()].filter((ips) => isLive(ips)
-      && (ips.spec.builder?.serviceAccounts ?? []).some((a) => a.namespace === sa.namespace && (a.name === '*' || a.name === sa.name)));
+    return [...this.caches.imagePullSecrets.store.list()].filter((ips) => isLive(ips) && allowsServiceAccount(ips, sa));
   }
 
   credentials(name: string, registry: string): { entry: AuthEntry; expiresAt?: Date } | undefined {

@@ -16,3 +16,9 @@ export function olderFirst(a: ImagePullSecret, b: ImagePullSecret): number {
   if (ta !== tb) return ta < tb ? -1 : 1;
   return a.metadata.name < b.metadata.name ? -1 : a.metadata.name > b.metadata.name ? 1 : 0;
 }
+
+/** True when `spec.builder.serviceAccounts` names ServiceAccount `sa` (name `*`: any of its namespace). */
+export function allowsServiceAccount(ips: ImagePullSecret, sa: { namespace: string; name: string }): boolean {
+  return (ips.spec.builder?.serviceAccounts ?? []).some((allowed) =>
+    allowed.namespace === sa.namespace && (allowed.name === '*' || allowed.name === sa.name));
+}

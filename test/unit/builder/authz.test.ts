@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Builder, ImagePullSecret } from '../../../src/api/v1alpha1/types.ts';
-import { allowsImage, allowsRegistry, allowsServiceAccount, authorize, isLimited, namedRepositories, resourcesAllowing } from '../../../src/builder/authz.ts';
+import { allowsServiceAccount } from '../../../src/api/v1alpha1/resource.ts';
+import { allowsImage, allowsRegistry, authorize, isLimited, namedRepositories, resourcesAllowing } from '../../../src/builder/authz.ts';
 import { parseImageRef, type ImageRef } from '../../../src/builder/image-ref.ts';
 
 function ips(name: string, builder: Builder | undefined, created = '2025-01-01T00:00:00Z'): ImagePullSecret {
