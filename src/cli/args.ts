@@ -23,7 +23,13 @@ export type Parsed = { help: true } | {
   positionals: string[];
 };
 
-const isHelp = (arg: string) => arg === '--help' || arg === '-h';
+const HELP: OptionSpec = { type: 'boolean', short: 'h', help: 'show this help' };
+
+/** True when `--help` or `-h` stands anywhere before a `--`. */
+export function asksForHelp(args: readonly string[]): boolean {
+  const end = args.indexOf('--');
+  return (end < 0 ? args : args.slice(0, end)).some((arg) => arg === '--help' || arg === '-h');
+}
 
 /** Throws ConfigError naming the closest known flag for the first `--flag` not in `known`. */
 export function rejectUnknownFlags(command: string, args: readonly string[], known: readonly string[]): void {
@@ -39,8 +45,7 @@ export function rejectUnknownFlags(command: string, args: readonly string[], kno
 
 /** Parses `args` against `options`; `{help: true}` when the user asked for help anywhere. */
 export function parseCommandArgs(command: string, options: Options, args: string[], allowPositionals = true): Parsed {
-  const beforeDashDash = args.indexOf('--') < 0 ? args : args.slice(0, args.indexOf('--'));
-  if (beforeDashDash.some(isHelp)) return { help: true };
+  if (asksForHelp(args)) return { help: true };
   rejectUnknownFlags(command, args, Object.keys(options));
   try {
     const parsed = parseArgs({ args, options, strict: true, allowPositionals });
@@ -50,8 +55,9 @@ export function parseCommandArgs(command: string, options: Options, args: string
   }
 }
 
-/** The option lines of a help text, aligned. */
-export function optionLines(options: Options): string[] {
+/** The option lines of a help text, aligned, `-h, --help` last. */
+export function optionLines(commandOptions: Options): string[] {
+  const options = { ...commandOptions, help: HELP };
   const heads = Object.entries(options).map(([name, o]) =>
     `${o.short ? `-${o.short}, ` : '    '}--${name}${o.value ? ` ${o.value}` : ''}`);
   const width = Math.max(...heads.map((h) => h.length), 0);

@@ -17,7 +17,7 @@ export interface Command {
   main(args: string[], io: Io): Promise<number>;
 }
 
-/** Prints the command's help and returns 0, for `{help: true}` answers of parseCommandArgs. */
+/** Prints the command's help and returns 0 (exit status). */
 export function printHelp(command: Command, io: Io): number {
   io.stdout.write(`${command.usage()}\n`);
   return 0;

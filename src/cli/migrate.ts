@@ -28,7 +28,7 @@ function usage(): string {
     'named on stderr. Review the output, then kubectl apply -f it; check it with pullsecret-sync validate.',
     '',
     'flags:',
-    ...optionLines({ ...options, help: { type: 'boolean', short: 'h', help: 'show this help' } }),
+    ...optionLines(options),
   ].join('\n');
 }
 

@@ -34,7 +34,7 @@ function usage(): string {
     'fetching tokens. Exits 1 when a resource is invalid. With -f and --snapshot no cluster is contacted.',
     '',
     'flags:',
-    ...optionLines({ ...options, help: { type: 'boolean', short: 'h', help: 'show this help' } }),
+    ...optionLines(options),
   ].join('\n');
 }
 

@@ -19,7 +19,7 @@ function usage(): string {
     '1 on any problem, 0 when every resource is valid. Documents of other kinds are skipped.',
     '',
     'flags:',
-    ...optionLines({ help: { type: 'boolean', short: 'h', help: 'show this help' } }),
+    ...optionLines(options),
   ].join('\n');
 }
 
