@@ -10,6 +10,7 @@ import type { ECRClient } from '@aws-sdk/client-ecr';
 import { LRUCache } from 'lru-cache';
 import type { EcrRepositoryCreation, ImagePullSecret } from '../api/v1alpha1/types.ts';
 import { realClock, type Clock } from '../util/clock.ts';
+import { canonicalJson } from '../util/json.ts';
 import type { EcrRepositories } from './access.ts';
 
 export type EcrClientFactory = (ips: ImagePullSecret, region: string) => Pick<ECRClient, 'send'> | Promise<Pick<ECRClient, 'send'>>;
@@ -38,16 +39,11 @@ function errorName(err: unknown): string {
   return (err as { name?: unknown }).name === undefined ? 'Error' : String((err as { name?: unknown }).name);
 }
 
-/** JSON with sorted keys, so two spellings of one policy compare equal. Non-JSON text compares as itself. */
-function canonicalJson(text: string | undefined): string | undefined {
+/** Policy text with sorted keys, so two spellings of one policy compare equal. Non-JSON text compares as itself. */
+function canonicalPolicy(text: string | undefined): string | undefined {
   if (text === undefined) return undefined;
-  const sort = (v: unknown): unknown => {
-    if (Array.isArray(v)) return v.map(sort);
-    if (v && typeof v === 'object') return Object.fromEntries(Object.keys(v).sort().map((k) => [k, sort((v as Record<string, unknown>)[k])]));
-    return v;
-  };
   try {
-    return JSON.stringify(sort(JSON.parse(text)));
+    return canonicalJson(JSON.parse(text));
   } catch {
     return text;
   }
@@ -118,7 +114,7 @@ export class EcrRepositoryManager implements EcrRepositories {
         (out) => out.policyText,
         (err: unknown) => { if (errorName(err) === 'RepositoryPolicyNotFoundException') return undefined; throw wrap('GetRepositoryPolicy', err); },
       );
-      if (canonicalJson(current) === canonicalJson(policy)) return;
+      if (canonicalPolicy(current) === canonicalPolicy(policy)) return;
     }
     await client.send(new (await sdk()).SetRepositoryPolicyCommand({ registryId, repositoryName, policyText: policy })).catch((err: unknown) => {
       throw wrap('SetRepositoryPolicy', err);
@@ -131,7 +127,7 @@ export class EcrRepositoryManager implements EcrRepositories {
         (out) => out.lifecyclePolicyText,
         (err: unknown) => { if (errorName(err) === 'LifecyclePolicyNotFoundException') return undefined; throw wrap('GetLifecyclePolicy', err); },
       );
-      if (canonicalJson(current) === canonicalJson(policy)) return;
+      if (canonicalPolicy(current) === canonicalPolicy(policy)) return;
     }
     await client.send(new (await sdk()).PutLifecyclePolicyCommand({ registryId, repositoryName, lifecyclePolicyText: policy })).catch((err: unknown) => {
       throw wrap('PutLifecyclePolicy', err);

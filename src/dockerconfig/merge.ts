@@ -2,6 +2,7 @@
 // registry wins it and later ones are reported as shadowed; output keys are sorted so equal input gives
 // equal bytes (and therefore no write). Pure.
 import { createHash } from 'node:crypto';
+import { canonicalJson } from '../util/json.ts';
 import type { AuthEntry } from './parse.ts';
 
 export interface Contribution {
@@ -47,15 +48,8 @@ export function mergeContributions(contributions: readonly Contribution[]): Merg
   return { config: { auths }, shadowed };
 }
 
-function sortKeys(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(sortKeys);
-  if (typeof value !== 'object' || value === null) return value;
-  const record = value as Record<string, unknown>;
-  return Object.fromEntries(Object.keys(record).sort().map((k) => [k, sortKeys(record[k])]));
-}
-
 /** The `.dockerconfigjson` bytes: compact JSON with every object's keys sorted. */
-export const serialize = (config: DockerConfig): string => JSON.stringify(sortKeys(config));
+export const serialize = (config: DockerConfig): string => canonicalJson(config);
 
 /** The value of the data-hash annotation. */
 export const dataHash = (bytes: string): string => `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
