@@ -13,7 +13,10 @@ import { realClock, type Clock } from '../util/clock.ts';
 import { canonicalJson } from '../util/json.ts';
 import type { EcrRepositories } from './access.ts';
 
-export type EcrClientFactory = (ips: ImagePullSecret, region: string) => Pick<ECRClient, 'send'> | Promise<Pick<ECRClient, 'send'>>;
+type Client = Pick<ECRClient, 'send'>;
+interface RepositoryIds { registryId: string; repositoryName: string }
+
+export type EcrClientFactory = (ips: ImagePullSecret, region: string) => Client | Promise<Client>;
 
 const sdk = () => import('@aws-sdk/client-ecr');
 
@@ -73,65 +76,61 @@ export class EcrRepositoryManager implements EcrRepositories {
     const until = this.ensured.get(cacheKey);
     if (until !== undefined && until > this.clock.nowMs()) return { created: false };
     const client = await this.opts.client(ips, target.region);
-    const registryId = target.accountId;
-    const created = !(await this.exists(client, registryId, repository)) && await this.create(client, registryId, repository, settings);
-    if (settings.accessPolicy !== undefined) await this.ensureRepositoryPolicy(client, registryId, repository, settings.accessPolicy, created);
-    if (settings.lifecyclePolicy !== undefined) await this.ensureLifecyclePolicy(client, registryId, repository, settings.lifecyclePolicy, created);
+    const ids = { registryId: target.accountId, repositoryName: repository };
+    const created = !(await this.exists(client, ids)) && await this.create(client, ids, settings);
+    await this.ensurePolicies(client, ids, settings, created);
     this.ensured.set(cacheKey, this.clock.nowMs() + (this.opts.cacheTtlMs ?? 60_000));
     return { created };
   }
 
-  private async exists(client: Pick<ECRClient, 'send'>, registryId: string, repositoryName: string): Promise<boolean> {
-    try {
-      await client.send(new (await sdk()).DescribeRepositoriesCommand({ registryId, repositoryNames: [repositoryName] }));
-      return true;
-    } catch (err) {
-      if (errorName(err) === 'RepositoryNotFoundException') return false;
-      throw wrap('DescribeRepositories', err);
-    }
+  private async exists(client: Client, { registryId, repositoryName }: RepositoryIds): Promise<boolean> {
+    const ecr = await sdk();
+    const found = await ecrCall('DescribeRepositories', () => client.send(new ecr.DescribeRepositoriesCommand({ registryId, repositoryNames: [repositoryName] })), 'RepositoryNotFoundException');
+    return found !== undefined;
   }
 
   /** True when this call created the repository; false when someone else won the race. */
-  private async create(client: Pick<ECRClient, 'send'>, registryId: string, repositoryName: string, settings: EcrRepositoryCreation): Promise<boolean> {
-    try {
-      await client.send(new (await sdk()).CreateRepositoryCommand({
-        registryId,
-        repositoryName,
-        ...(settings.imageTagMutability ? { imageTagMutability: settings.imageTagMutability } : {}),
-        ...(settings.scanOnPush === undefined ? {} : { imageScanningConfiguration: { scanOnPush: settings.scanOnPush } }),
-        ...(settings.tags?.length ? { tags: settings.tags.map((t) => ({ Key: t.key, Value: t.value })) } : {}),
-      }));
-      return true;
-    } catch (err) {
-      if (errorName(err) === 'RepositoryAlreadyExistsException') return false;
-      throw wrap('CreateRepository', err);
-    }
+  private async create(client: Client, ids: RepositoryIds, settings: EcrRepositoryCreation): Promise<boolean> {
+    const ecr = await sdk();
+    const made = await ecrCall('CreateRepository', () => client.send(new ecr.CreateRepositoryCommand({
+      ...ids,
+      ...(settings.imageTagMutability ? { imageTagMutability: settings.imageTagMutability } : {}),
+      ...(settings.scanOnPush === undefined ? {} : { imageScanningConfiguration: { scanOnPush: settings.scanOnPush } }),
+      ...(settings.tags?.length ? { tags: settings.tags.map((t) => ({ Key: t.key, Value: t.value })) } : {}),
+    })), 'RepositoryAlreadyExistsException');
+    return made !== undefined;
   }
 
-  private async ensureRepositoryPolicy(client: Pick<ECRClient, 'send'>, registryId: string, repositoryName: string, policy: string, fresh: boolean): Promise<void> {
-    if (!fresh) {
-      const current = await client.send(new (await sdk()).GetRepositoryPolicyCommand({ registryId, repositoryName })).then(
-        (out) => out.policyText,
-        (err: unknown) => { if (errorName(err) === 'RepositoryPolicyNotFoundException') return undefined; throw wrap('GetRepositoryPolicy', err); },
-      );
-      if (canonicalPolicy(current) === canonicalPolicy(policy)) return;
+  /** The repository and lifecycle policies the CR names; a new repository has none to read. */
+  private async ensurePolicies(client: Client, ids: RepositoryIds, settings: EcrRepositoryCreation, fresh: boolean): Promise<void> {
+    const ecr = await sdk();
+    const { accessPolicy, lifecyclePolicy } = settings;
+    if (accessPolicy !== undefined) {
+      await ensurePolicy(accessPolicy, fresh,
+        async () => (await ecrCall('GetRepositoryPolicy', () => client.send(new ecr.GetRepositoryPolicyCommand(ids)), 'RepositoryPolicyNotFoundException'))?.policyText,
+        () => ecrCall('SetRepositoryPolicy', () => client.send(new ecr.SetRepositoryPolicyCommand({ ...ids, policyText: accessPolicy }))));
     }
-    await client.send(new (await sdk()).SetRepositoryPolicyCommand({ registryId, repositoryName, policyText: policy })).catch((err: unknown) => {
-      throw wrap('SetRepositoryPolicy', err);
-    });
+    if (lifecyclePolicy !== undefined) {
+      await ensurePolicy(lifecyclePolicy, fresh,
+        async () => (await ecrCall('GetLifecyclePolicy', () => client.send(new ecr.GetLifecyclePolicyCommand(ids)), 'LifecyclePolicyNotFoundException'))?.lifecyclePolicyText,
+        () => ecrCall('PutLifecyclePolicy', () => client.send(new ecr.PutLifecyclePolicyCommand({ ...ids, lifecyclePolicyText: lifecyclePolicy }))));
+    }
   }
+}
 
-  private async ensureLifecyclePolicy(client: Pick<ECRClient, 'send'>, registryId: string, repositoryName: string, policy: string, fresh: boolean): Promise<void> {
-    if (!fresh) {
-      const current = await client.send(new (await sdk()).GetLifecyclePolicyCommand({ registryId, repositoryName })).then(
-        (out) => out.lifecyclePolicyText,
-        (err: unknown) => { if (errorName(err) === 'LifecyclePolicyNotFoundException') return undefined; throw wrap('GetLifecyclePolicy', err); },
-      );
-      if (canonicalPolicy(current) === canonicalPolicy(policy)) return;
-    }
-    await client.send(new (await sdk()).PutLifecyclePolicyCommand({ registryId, repositoryName, lifecyclePolicyText: policy })).catch((err: unknown) => {
-      throw wrap('PutLifecyclePolicy', err);
-    });
+/** Writes policy `wanted` unless the repository is new or already has it (compared as canonical JSON). */
+async function ensurePolicy(wanted: string, fresh: boolean, read: () => Promise<string | undefined>, write: () => Promise<unknown>): Promise<void> {
+  if (!fresh && canonicalPolicy(await read()) === canonicalPolicy(wanted)) return;
+  await write();
+}
+
+/** The result of `call`, or undefined when it failed with the AWS error `absent`; other failures name `operation`. */
+async function ecrCall<T>(operation: string, call: () => Promise<T>, absent?: string): Promise<T | undefined> {
+  try {
+    return await call();
+  } catch (err) {
+    if (absent !== undefined && errorName(err) === absent) return undefined;
+    throw wrap(operation, err);
   }
 }
 

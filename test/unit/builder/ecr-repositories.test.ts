@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { ImagePullSecret } from '../../../src/api/v1alpha1/types.ts';
+import type { EcrRepositoryCreation, ImagePullSecret } from '../../../src/api/v1alpha1/types.ts';
 import { EcrRepositoryError, EcrRepositoryManager, parseEcrHost, type EcrClientFactory } from '../../../src/builder/ecr-repositories.ts';
 import { FakeClock } from '../../../src/util/clock.ts';
 
@@ -16,10 +16,10 @@ test('ECR hosts give account and region in every form', () => {
 
 const POLICY = '{"Version":"2012-10-17","Statement":[]}';
 
-function resource(enabled: boolean): ImagePullSecret {
+function resource(enabled: boolean, creation: Partial<EcrRepositoryCreation> = { accessPolicy: POLICY, tags: [{ key: 'k', value: 'v' }] }): ImagePullSecret {
   return { apiVersion: 'pullsecret-sync.dev/v1alpha1', kind: 'ImagePullSecret', metadata: { name: 'r', uid: 'u', generation: 1 },
     spec: { registry: {}, target: { secret: { name: 'p' } },
-      builder: { serviceAccounts: [], ecrRepositoryCreation: { enabled, accessPolicy: POLICY, tags: [{ key: 'k', value: 'v' }] } } } };
+      builder: { serviceAccounts: [], ecrRepositoryCreation: { enabled, ...creation } } } };
 }
 
 /** A scripted ECR: `answers` maps command names to a result or an error name to throw. */
@@ -57,6 +57,28 @@ test('an existing repository with an equal policy costs reads only; a race lost 
     GetRepositoryPolicy: 'RepositoryPolicyNotFoundException' });
   assert.deepEqual(await new EcrRepositoryManager({ client: raced.factory }).ensure(resource(true), HOST, 'a'), { created: false });
   assert.deepEqual(raced.sent.map((s) => s.name), ['DescribeRepositories', 'CreateRepository', 'GetRepositoryPolicy', 'SetRepositoryPolicy']);
+});
+
+test('the lifecycle policy is read and put like the repository policy', async () => {
+  const LIFECYCLE = '{"rules":[{"rulePriority":1}]}';
+  const withBoth = resource(true, { accessPolicy: POLICY, lifecyclePolicy: LIFECYCLE });
+  const cases: [object | string, string[]][] = [
+    [{ lifecyclePolicyText: '{ "rules": [ { "rulePriority": 1 } ] }' }, []],
+    [{ lifecyclePolicyText: '{"rules":[]}' }, ['PutLifecyclePolicy']],
+    ['LifecyclePolicyNotFoundException', ['PutLifecyclePolicy']],
+  ];
+  for (const [current, writes] of cases) {
+    const ecr = fakeEcr({ GetRepositoryPolicy: { policyText: POLICY }, GetLifecyclePolicy: current });
+    await new EcrRepositoryManager({ client: ecr.factory }).ensure(withBoth, HOST, 'a');
+    assert.deepEqual(ecr.sent.map((s) => s.name), ['DescribeRepositories', 'GetRepositoryPolicy', 'GetLifecyclePolicy', ...writes], JSON.stringify(current));
+  }
+  const created = fakeEcr({ DescribeRepositories: 'RepositoryNotFoundException' });
+  await new EcrRepositoryManager({ client: created.factory }).ensure(withBoth, HOST, 'a');
+  assert.deepEqual(created.sent.map((s) => s.name), ['DescribeRepositories', 'CreateRepository', 'SetRepositoryPolicy', 'PutLifecyclePolicy']);
+  assert.deepEqual(created.sent.at(-1)?.input, { registryId: '123456789012', repositoryName: 'a', lifecyclePolicyText: LIFECYCLE });
+  const denied = fakeEcr({ GetRepositoryPolicy: { policyText: POLICY }, GetLifecyclePolicy: 'AccessDeniedException' });
+  await assert.rejects(new EcrRepositoryManager({ client: denied.factory }).ensure(withBoth, HOST, 'a'),
+    (err: unknown) => err instanceof EcrRepositoryError && /^ECR GetLifecyclePolicy failed: AccessDeniedException/.test(err.message));
 });
 
 test('recently ensured repositories are not asked about again; failures and disabled creation are errors', async () => {
