@@ -5,6 +5,7 @@
 // may assume the types its schema declares, as on the API server.
 import { parse } from '@marcbachmann/cel-js';
 import { errorMessage } from '../util/errors.ts';
+import { isRecord } from '../util/own.ts';
 import type { Schema, SchemaIssue } from './schema-check.ts';
 
 interface Rule {
@@ -23,7 +24,6 @@ function program(rule: string): Program {
   return p;
 }
 
-const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const rulesOf = (schema: Schema): Rule[] => (Array.isArray(schema['x-kubernetes-validations']) ? schema['x-kubernetes-validations'] as Rule[] : []);
 
 function evaluate(rule: Rule, self: unknown, path: string, out: SchemaIssue[]): void {

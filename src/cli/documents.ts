@@ -4,6 +4,7 @@ import { readFile } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { parseAllDocuments } from 'yaml';
 import { errorMessage } from '../util/errors.ts';
+import { isRecord } from '../util/own.ts';
 
 export interface Document {
   /** The file as the user named it; `<stdin>` for `-`. */
@@ -27,7 +28,6 @@ export async function readText(file: string, stdin: Readable): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** The objects of one parsed document: itself, or the items of a List. */
 function objectsOf(value: unknown): Record<string, unknown>[] {

@@ -6,13 +6,13 @@ import { API_VERSION, KIND, type ImagePullSecretSpec } from '../api/v1alpha1/typ
 import { isDnsSubdomain, validateSpec } from '../api/v1alpha1/validation.ts';
 import { checkRules } from './cel-rules.ts';
 import { checkSchema, type SchemaIssue } from './schema-check.ts';
+import { isRecord } from '../util/own.ts';
 
 export interface ResourceProblem extends SchemaIssue {
   /** `api`: the API server rejects the object; `semantic`: it accepts it, the daemon reports InvalidSpec. */
   layer: 'api' | 'semantic';
 }
 
-const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** True for documents `validate` checks: kind ImagePullSecret of any API group. */
 export const isImagePullSecret = (obj: Record<string, unknown>): boolean => obj.kind === KIND;

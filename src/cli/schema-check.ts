@@ -3,6 +3,7 @@
 // lengths, item counts, date-time formats, and unknown fields. The CEL rules of the schema are checked
 // by cel-rules.ts. Only the keywords a structural schema may use are implemented; the schema of this
 // CRD uses a subset of them (a unit test walks it and fails on any keyword this file does not know).
+import { isRecord } from '../util/own.ts';
 
 export type Schema = Record<string, unknown>;
 
@@ -21,8 +22,6 @@ export const KNOWN_KEYWORDS = new Set([
 ]);
 
 const DATE_TIME = /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
-
-const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 function typeOf(value: unknown): string {
   if (value === null) return 'null';

@@ -22,7 +22,7 @@ import { namedErrorMessage, scrub } from '../util/errors.ts';
 import { jwtClaims, jwtExpiryMs } from '../util/jwt.ts';
 import { realClock, type Clock } from '../util/clock.ts';
 import { entriesFor, type CredentialProvider, type FetchedCredentials, type SecretData } from './provider.ts';
-import { ownValue } from '../util/own.ts';
+import { isRecord, ownValue } from '../util/own.ts';
 
 export const ACR_USERNAME = '00000000-0000-0000-0000-000000000000';
 export const ARM_SCOPE = 'https://management.azure.com/.default';
@@ -248,7 +248,7 @@ export class AzureProvider implements CredentialProvider<AzureSource> {
     } catch {
       body = undefined;
     }
-    const refreshToken = typeof body === 'object' && body !== null ? (body as { refresh_token?: unknown }).refresh_token : undefined;
+    const refreshToken = isRecord(body) ? body.refresh_token : undefined;
     if (typeof refreshToken !== 'string' || refreshToken === '') throw new Error(`ACR token exchange at ${host} returned no refresh_token`);
     return refreshToken;
   }

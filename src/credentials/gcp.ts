@@ -14,7 +14,7 @@ import type { GcpSource } from '../api/v1alpha1/types.ts';
 import { normalizeRegistryKey, type AuthEntry } from '../dockerconfig/index.ts';
 import { realClock, type Clock } from '../util/clock.ts';
 import { entriesFor, type CredentialProvider, type FetchedCredentials, type SecretData } from './provider.ts';
-import { ownValue } from '../util/own.ts';
+import { isRecord, ownValue } from '../util/own.ts';
 
 export const GCP_SCOPE = 'https://www.googleapis.com/auth/cloud-platform';
 export const GCP_USERNAME = 'oauth2accesstoken';
@@ -40,7 +40,6 @@ export interface GcpProviderOptions {
   clock?: Clock;
 }
 
-const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
 const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);

@@ -1,7 +1,7 @@
 // Reads the credentials out of a source Secret of type kubernetes.io/dockerconfigjson or
 // kubernetes.io/dockercfg. Problems name registries and fields, never values: they end up in status and
 // Events (SPEC security rules). Pure.
-import { ownValue } from '../util/own.ts';
+import { isRecord, ownValue } from '../util/own.ts';
 import { hasUserInfo, normalizeRegistryKey } from './registry-key.ts';
 
 /** One registry's credentials, as written under `auths`. */
@@ -28,7 +28,6 @@ export const DOCKER_CFG_TYPE = 'kubernetes.io/dockercfg';
 
 const KEYS = new Map([[DOCKER_CONFIG_JSON_TYPE, '.dockerconfigjson'], [DOCKER_CFG_TYPE, '.dockercfg']]);
 
-const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
 
 function decodedAuth(auth: string): { username: string; password: string } | undefined {

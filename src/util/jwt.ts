@@ -1,5 +1,6 @@
 // Claims of JWTs we were handed, read without verifying the signature: only to learn when a token
 // expires or which tenant issued it, never to decide whom to trust.
+import { isRecord } from './own.ts';
 
 /** The claims of a JWT, unverified; undefined when `token` is not a JWT. */
 export function jwtClaims(token: string): Record<string, unknown> | undefined {
@@ -7,7 +8,7 @@ export function jwtClaims(token: string): Record<string, unknown> | undefined {
   if (!payload) return undefined;
   try {
     const claims: unknown = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'));
-    return typeof claims === 'object' && claims !== null ? claims as Record<string, unknown> : undefined;
+    return isRecord(claims) ? claims : undefined;
   } catch {
     return undefined;
   }

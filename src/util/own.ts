@@ -8,3 +8,6 @@ export const ownValue = <V>(map: Readonly<Record<string, V>> | undefined, key: s
 /** A map without a prototype, built from entries: every key, `__proto__` included, is an own property. */
 export const dataMap = <V>(entries: Iterable<readonly [string, V]>): Record<string, V> =>
   Object.assign(Object.create(null) as Record<string, V>, Object.fromEntries(entries));
+
+/** A JSON object: not null, not an array. */
+export const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
