@@ -10,10 +10,10 @@
 // while (its own TokenReview cache, 10 s by default), so forgetting our cache alone would not be enough.
 // A ServiceAccount created again under the same name has a new UID and works at once. The short TTL
 // bounds every other change the API server makes to a token's validity.
-import { createHash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import type { KubeRest } from '../kube/rest.ts';
 import { realClock, type Clock } from '../util/clock.ts';
+import { sha256Hex } from '../util/hash.ts';
 import { jwtExpiryMs } from '../util/jwt.ts';
 import type { ServiceAccountRef } from './access.ts';
 
@@ -81,7 +81,7 @@ export class Authenticator {
 
   /** True when the token would be answered from the cache (no TokenReview needed). */
   isCached(token: string): boolean {
-    const hit = this.cache.get(digest(token));
+    const hit = this.cache.get(sha256Hex(token));
     return hit !== undefined && hit.untilMs > this.clock.nowMs();
   }
 
@@ -90,7 +90,7 @@ export class Authenticator {
    * another audience or not a ServiceAccount's. Throws AuthenticationUnavailable when the review fails.
    */
   async authenticate(token: string): Promise<ServiceAccountRef | undefined> {
-    const key = digest(token);
+    const key = sha256Hex(token);
     const now = this.clock.nowMs();
     const hit = this.cache.get(key);
     if (hit && hit.untilMs > now) return hit.sa;
@@ -121,8 +121,4 @@ export class Authenticator {
       throw new AuthenticationUnavailable(`TokenReview failed${typeof code === 'number' ? ` with HTTP ${code}` : ''}`);
     }
   }
-}
-
-function digest(token: string): string {
-  return createHash('sha256').update(token).digest('hex');
 }

@@ -6,8 +6,8 @@
 // whose body is read as bytes up to MAX_MANIFEST_BYTES (registries refuse larger manifests themselves) and
 // hashed as bytes; a larger body is an error naming the cap, never a buffer of whatever size the peer sends.
 // Redirects are not followed and errors carry HTTP codes only, never credentials or response bodies.
-import { createHash } from 'node:crypto';
 import type { AuthEntry } from '../dockerconfig/index.ts';
+import { sha256Hex } from '../util/hash.ts';
 import { BodyTooLarge, discard, readCapped, type FetchLike } from './http-body.ts';
 import { bearerChallenge, RegistryError, requestToken } from './registry-token.ts';
 
@@ -73,7 +73,7 @@ export async function checkManifest(query: ManifestQuery): Promise<ManifestCheck
       return { exists: true };
     }
     const bytes = await readCapped(full, MAX_MANIFEST_BYTES, 'manifest');
-    return { exists: true, digest: `sha256:${createHash('sha256').update(bytes).digest('hex')}` };
+    return { exists: true, digest: `sha256:${sha256Hex(bytes)}` };
   } catch (err) {
     if (err instanceof RegistryError) throw err;
     if (err instanceof BodyTooLarge) throw new RegistryError(`${err.message}: the registry at ${query.host} sent more than registries accept`);

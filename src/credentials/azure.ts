@@ -9,7 +9,6 @@
 // tokens only; `scope` switches). Because the exchange hands that token to the registry host, only hosts
 // under ACR's domains (or `registryDomains`) are ever contacted. Each fetch builds a fresh credential so
 // MSAL's token cache never hands back an old token when the token cache above us refreshes at half-life.
-import { createHash } from 'node:crypto';
 import { request } from 'node:https';
 import { rootCertificates } from 'node:tls';
 // @azure/identity is imported on the first Azure token, not with this module: a daemon whose resources use
@@ -19,6 +18,7 @@ import type { AzureSource } from '../api/v1alpha1/types.ts';
 import { LRUCache } from 'lru-cache';
 import { normalizeRegistryKey, type AuthEntry } from '../dockerconfig/index.ts';
 import { namedErrorMessage, scrub } from '../util/errors.ts';
+import { sha256Hex } from '../util/hash.ts';
 import { jwtClaims, jwtExpiryMs } from '../util/jwt.ts';
 import { realClock, type Clock } from '../util/clock.ts';
 import { entriesFor, type CredentialProvider, type FetchedCredentials, type SecretData } from './provider.ts';
@@ -67,7 +67,6 @@ export interface AzureProviderOptions {
 
 type Options = Required<Pick<AzureProviderOptions, 'registryDomains' | 'scope' | 'clock' | 'credentialFactory' | 'fetch'>> & AzureProviderOptions;
 
-const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
 
 /** The public roots plus `ca`: an extra CA adds trust, it does not replace the usual roots. */
 const trusting = (ca: string): string[] => [...rootCertificates, ca];
@@ -165,7 +164,7 @@ export class AzureProvider implements CredentialProvider<AzureSource> {
     const ref = source.credentialsSecret;
     if (ref) {
       const value = ownValue(secret, ref.key ?? AZURE_DEFAULT_KEY);
-      parts.push(`secret:${value === undefined ? 'missing' : sha256(value)}`);
+      parts.push(`secret:${value === undefined ? 'missing' : sha256Hex(value)}`);
     } else {
       parts.push(this.opts.federatedTokenFile ? 'workload' : 'managed');
     }

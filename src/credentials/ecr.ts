@@ -5,7 +5,6 @@
 // AssumeRole. SDK clients and credential providers come from injected factories (STYLE principle 5);
 // the SDK's own endpoint settings (AWS_ENDPOINT_URL_ECR, AWS_ENDPOINT_URL_STS) keep working, which is how
 // tests aim it at moto. Errors name the region and the failure, never keys or tokens.
-import { createHash } from 'node:crypto';
 // The AWS SDK is imported when the first ECR token is fetched, not with this module: a daemon whose
 // resources use no ECR never holds it (about 30 MB resident, BENCHMARKS.md "Module loading").
 import type { ECRClient, ECRClientConfig, GetAuthorizationTokenCommand, GetAuthorizationTokenCommandOutput } from '@aws-sdk/client-ecr';
@@ -13,6 +12,7 @@ import type { EcrSource } from '../api/v1alpha1/types.ts';
 import { normalizeRegistryKey, type AuthEntry } from '../dockerconfig/index.ts';
 import { realClock, type Clock } from '../util/clock.ts';
 import { namedErrorMessage, scrub } from '../util/errors.ts';
+import { sha256Hex } from '../util/hash.ts';
 import { entriesFor, type CredentialProvider, type FetchedCredentials, type SecretData } from './provider.ts';
 
 /** IMPS's Secret type for ECR login configs, and ours; both hold the same keys. */
@@ -138,7 +138,7 @@ export function staticKeysOf(secret: SecretData | undefined): StaticKeys | undef
 function keysDigest(secret: SecretData | undefined): string {
   if (secret === undefined) return 'ambient';
   const material = [secret.accessKeyID ?? '', secret.secretKey ?? '', secret.sessionToken ?? ''].join('\0');
-  return `keys:sha256:${createHash('sha256').update(material).digest('hex')}`;
+  return `keys:sha256:${sha256Hex(material)}`;
 }
 
 /** The password inside an ECR token (base64 of `AWS:<password>`), or undefined when malformed. */

@@ -6,13 +6,13 @@
 //
 // Each fetch builds a fresh auth client: google-auth-library clients cache their token until it is
 // nearly expired, and the token cache above us asks for a new token at half-life, not at expiry.
-import { createHash } from 'node:crypto';
 // google-auth-library is imported by the factory, on the first GCP token: a daemon whose resources use no
 // GCP never holds it (BENCHMARKS.md "Module loading").
 import type { gaxios } from 'google-auth-library';
 import type { GcpSource } from '../api/v1alpha1/types.ts';
 import { normalizeRegistryKey, type AuthEntry } from '../dockerconfig/index.ts';
 import { realClock, type Clock } from '../util/clock.ts';
+import { sha256Hex } from '../util/hash.ts';
 import { entriesFor, type CredentialProvider, type FetchedCredentials, type SecretData } from './provider.ts';
 import { isRecord, ownValue } from '../util/own.ts';
 
@@ -41,7 +41,6 @@ export interface GcpProviderOptions {
 }
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
-const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
 
 /**
@@ -187,7 +186,7 @@ export class GcpProvider implements CredentialProvider<GcpSource> {
   identity(source: GcpSource, secret: SecretData | undefined): string {
     if (!source.credentialsSecret) return 'gcp|adc';
     const raw = ownValue(secret, source.credentialsSecret.key ?? GCP_DEFAULT_KEY);
-    return `gcp|key:${raw === undefined ? 'missing' : sha256(raw)}`;
+    return `gcp|key:${raw === undefined ? 'missing' : sha256Hex(raw)}`;
   }
 
   retarget(source: GcpSource, fetched: FetchedCredentials): AuthEntry[] {

@@ -1,8 +1,8 @@
 // The deterministic merge of SPEC 2.3: sources contribute in spec order, the first source to name a
 // registry wins it and later ones are reported as shadowed; output keys are sorted so equal input gives
 // equal bytes (and therefore no write). Pure.
-import { createHash } from 'node:crypto';
 import { canonicalJson } from '../util/json.ts';
+import { sha256Hex } from '../util/hash.ts';
 import type { AuthEntry } from './parse.ts';
 
 export interface Contribution {
@@ -52,4 +52,4 @@ export function mergeContributions(contributions: readonly Contribution[]): Merg
 export const serialize = (config: DockerConfig): string => canonicalJson(config);
 
 /** The value of the data-hash annotation. */
-export const dataHash = (bytes: string): string => `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+export const dataHash = (bytes: string): string => `sha256:${sha256Hex(bytes)}`;
