@@ -6,6 +6,7 @@
 // Every call runs under one deadline. The AWS SDK is imported lazily, like the ECR provider's.
 import type { GetAuthorizationTokenCommandOutput } from '@aws-sdk/client-ecr';
 import type { EcrSource, ImagePullSecret } from '../api/v1alpha1/types.ts';
+import { decodeAuth } from '../dockerconfig/index.ts';
 import { defaultEcrClient, ROLE_SESSION_NAME, staticKeysOf, type EcrClientFactory } from '../credentials/ecr.ts';
 import type { SecretData } from '../credentials/provider.ts';
 import { ecrSessionPolicy, SCOPED_SESSION_SECONDS } from './ecr-session-policy.ts';
@@ -32,12 +33,11 @@ type AuthorizationData = NonNullable<GetAuthorizationTokenCommandOutput['authori
 
 /** The login inside an ECR token, expiring with the earlier of the token and the session. */
 function narrowedLogin(data: AuthorizationData | undefined, sessionExpiry: Date | undefined): ScopedCredential {
-  const text = Buffer.from(data?.authorizationToken ?? '', 'base64').toString('utf8');
-  const colon = text.indexOf(':');
-  if (!data?.authorizationToken || colon <= 0) throw new Error('the ECR response carries no well-formed authorization token');
+  const login = data?.authorizationToken ? decodeAuth(data.authorizationToken) : undefined;
+  if (!data?.authorizationToken || !login) throw new Error('the ECR response carries no well-formed authorization token');
   const expiries = [data.expiresAt, sessionExpiry].filter((d): d is Date => d instanceof Date).map((d) => d.getTime());
   const expiresAt = new Date(expiries.length > 0 ? Math.min(...expiries) : Date.now() + SCOPED_SESSION_SECONDS * 1000);
-  return { token: data.authorizationToken, expiresAt, login: { username: text.slice(0, colon), password: text.slice(colon + 1) } };
+  return { token: data.authorizationToken, expiresAt, login };
 }
 
 export function createEcrScoper(opts: EcrScoperOptions): EcrScoper {

@@ -9,7 +9,7 @@
 import type { AuthEntry } from '../dockerconfig/index.ts';
 import { sha256Hex } from '../util/hash.ts';
 import { BodyTooLarge, discard, readCapped, type FetchLike } from './http-body.ts';
-import { bearerChallenge, RegistryError, requestToken } from './registry-token.ts';
+import { basicHeader, bearerChallenge, RegistryError, requestToken } from './registry-token.ts';
 
 export type { FetchLike } from './http-body.ts';
 export { basicCredentials, parseChallenge, RegistryError } from './registry-token.ts';
@@ -35,13 +35,6 @@ export interface ManifestQuery {
   entry: AuthEntry;
   fetch?: FetchLike;
   timeoutMs?: number;
-}
-
-function basicHeader(entry: AuthEntry): string {
-  if (entry.username !== undefined && entry.password !== undefined) {
-    return `Basic ${Buffer.from(`${entry.username}:${entry.password}`).toString('base64')}`;
-  }
-  return `Basic ${entry.auth}`;
 }
 
 /** HEAD on the manifest; see the file comment for the authentication flow. */

@@ -5,7 +5,7 @@
 // identity token. Used for the pull-scoped token of a manifest check and for the repository-scoped tokens
 // handed to limited callers. Realms must be https without userinfo, redirects are not followed, answers
 // are read with a size cap, and errors carry HTTP codes only, never credentials or response bodies.
-import type { AuthEntry } from '../dockerconfig/index.ts';
+import { decodeAuth, encodeAuth, type AuthEntry } from '../dockerconfig/index.ts';
 import { BodyTooLarge, discard, readCapped, type FetchLike, type FetchResponse } from './http-body.ts';
 
 /** A token answer is a few KiB; anything larger is not a token service speaking the protocol. */
@@ -26,9 +26,13 @@ export interface BearerChallenge { realm: string; service?: string }
 /** username/password of an entry: explicit fields first, else decoded from `auth`. */
 export function basicCredentials(entry: AuthEntry): { username: string; password: string } {
   if (entry.username !== undefined && entry.password !== undefined) return { username: entry.username, password: entry.password };
-  const text = Buffer.from(entry.auth, 'base64').toString('utf8');
-  const colon = text.indexOf(':');
-  return { username: text.slice(0, Math.max(0, colon)), password: text.slice(colon + 1) };
+  return decodeAuth(entry.auth) ?? { username: '', password: '' };
+}
+
+/** The Basic Authorization header of an entry. */
+export function basicHeader(entry: AuthEntry): string {
+  const { username, password } = entry;
+  return `Basic ${username !== undefined && password !== undefined ? encodeAuth(username, password) : entry.auth}`;
 }
 
 /** The scheme and parameters of a WWW-Authenticate header (`Bearer realm="…",service="…"`). */
@@ -85,9 +89,7 @@ function askRealm(fetchFn: FetchLike, challenge: BearerChallenge, entry: AuthEnt
   }
   if (challenge.service !== undefined) url.searchParams.set('service', challenge.service);
   for (const scope of scopes) url.searchParams.append('scope', scope);
-  const { username, password } = basicCredentials(entry);
-  const basic = Buffer.from(`${username}:${password}`).toString('base64');
-  return fetchFn(url.toString(), { method: 'GET', headers: { Authorization: `Basic ${basic}` }, redirect: 'manual', signal });
+  return fetchFn(url.toString(), { method: 'GET', headers: { Authorization: basicHeader(entry) }, redirect: 'manual', signal });
 }
 
 type TokenAnswer = { token?: unknown; access_token?: unknown; expires_in?: unknown; issued_at?: unknown };

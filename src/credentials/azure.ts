@@ -16,7 +16,7 @@ import { rootCertificates } from 'node:tls';
 import type { TokenCredential } from '@azure/identity';
 import type { AzureSource } from '../api/v1alpha1/types.ts';
 import { LRUCache } from 'lru-cache';
-import { normalizeRegistryKey, type AuthEntry } from '../dockerconfig/index.ts';
+import { loginEntry, normalizeRegistryKey, type AuthEntry } from '../dockerconfig/index.ts';
 import { namedErrorMessage, scrub } from '../util/errors.ts';
 import { sha256Hex } from '../util/hash.ts';
 import { jwtClaims, jwtExpiryMs } from '../util/jwt.ts';
@@ -188,8 +188,7 @@ export class AzureProvider implements CredentialProvider<AzureSource> {
     const tenant = source.tenantID ?? stringClaim(jwtClaims(entraToken), 'tid');
     const refreshToken = await this.exchange(host, entraToken, tenant, signal);
     const expiresAt = new Date(jwtExpiryMs(refreshToken) ?? this.opts.clock.nowMs() + FALLBACK_LIFETIME_MS);
-    const auth = Buffer.from(`${ACR_USERNAME}:${refreshToken}`).toString('base64');
-    return { entries: [{ registry: host, auth, username: ACR_USERNAME, password: refreshToken }], expiresAt };
+    return { entries: [loginEntry(host, ACR_USERNAME, refreshToken)], expiresAt };
   }
 
   /**

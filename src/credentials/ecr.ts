@@ -9,7 +9,7 @@
 // resources use no ECR never holds it (about 30 MB resident, BENCHMARKS.md "Module loading").
 import type { ECRClient, ECRClientConfig, GetAuthorizationTokenCommand, GetAuthorizationTokenCommandOutput } from '@aws-sdk/client-ecr';
 import type { EcrSource } from '../api/v1alpha1/types.ts';
-import { normalizeRegistryKey, type AuthEntry } from '../dockerconfig/index.ts';
+import { decodeAuth, normalizeRegistryKey, type AuthEntry } from '../dockerconfig/index.ts';
 import { realClock, type Clock } from '../util/clock.ts';
 import { namedErrorMessage, scrub } from '../util/errors.ts';
 import { sha256Hex } from '../util/hash.ts';
@@ -141,14 +141,6 @@ function keysDigest(secret: SecretData | undefined): string {
   return `keys:sha256:${sha256Hex(material)}`;
 }
 
-/** The password inside an ECR token (base64 of `AWS:<password>`), or undefined when malformed. */
-function decodeToken(token: string): { username: string; password: string } | undefined {
-  const text = Buffer.from(token, 'base64').toString('utf8');
-  const colon = text.indexOf(':');
-  if (colon <= 0 || colon === text.length - 1) return undefined;
-  return { username: text.slice(0, colon), password: text.slice(colon + 1) };
-}
-
 /** The account of a proxyEndpoint such as https://123456789012.dkr.ecr.eu-central-1.amazonaws.com. */
 function accountOf(proxyEndpoint: string | undefined): string | undefined {
   const host = (proxyEndpoint ?? '').replace(/^[a-z]+:\/\//i, '');
@@ -212,8 +204,8 @@ export class EcrProvider implements CredentialProvider<EcrSource> {
 
   private toCredentials(source: EcrSource, output: GetAuthorizationTokenCommandOutput): FetchedCredentials {
     const data = output.authorizationData?.[0];
-    const decoded = data?.authorizationToken ? decodeToken(data.authorizationToken) : undefined;
-    if (!data?.authorizationToken || !decoded) throw new Error('the response carries no well-formed authorization token');
+    const decoded = data?.authorizationToken ? decodeAuth(data.authorizationToken) : undefined;
+    if (!data?.authorizationToken || !decoded?.password) throw new Error('the response carries no well-formed authorization token');
     const account = accountOf(data.proxyEndpoint);
     const login: FetchedCredentials = {
       entries: [{ registry: '', auth: data.authorizationToken, username: decoded.username, password: decoded.password }],

@@ -10,7 +10,7 @@
 // GCP never holds it (BENCHMARKS.md "Module loading").
 import type { gaxios } from 'google-auth-library';
 import type { GcpSource } from '../api/v1alpha1/types.ts';
-import { normalizeRegistryKey, type AuthEntry } from '../dockerconfig/index.ts';
+import { loginEntry, normalizeRegistryKey, type AuthEntry } from '../dockerconfig/index.ts';
 import { realClock, type Clock } from '../util/clock.ts';
 import { sha256Hex } from '../util/hash.ts';
 import { entriesFor, type CredentialProvider, type FetchedCredentials, type SecretData } from './provider.ts';
@@ -211,8 +211,7 @@ export class GcpProvider implements CredentialProvider<GcpSource> {
     if (!token) throw new Error(`GCP access token for ${who} failed: no token in the response`);
     const expiry = client.credentials.expiry_date;
     const expiresAt = new Date(typeof expiry === 'number' && expiry > 0 ? expiry : this.clock.nowMs() + DEFAULT_LIFETIME_MS);
-    const auth = Buffer.from(`${GCP_USERNAME}:${token}`).toString('base64');
-    return { entries: entriesFor(registryKeys(source), { entries: [{ registry: '', auth, username: GCP_USERNAME, password: token }], expiresAt }), expiresAt };
+    return { entries: entriesFor(registryKeys(source), { entries: [loginEntry('', GCP_USERNAME, token)], expiresAt }), expiresAt };
   }
 
   private credentialsOf(source: GcpSource, secret: SecretData | undefined): GcpCredentialsJson | undefined {

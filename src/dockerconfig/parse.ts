@@ -23,6 +23,21 @@ export interface Parsed {
   shadowed?: string[];
 }
 
+/** An `auth` value: base64 of `username:password`. */
+export const encodeAuth = (username: string, password: string): string => Buffer.from(`${username}:${password}`).toString('base64');
+
+/** The login inside an `auth` value (or an ECR token), or undefined unless it is base64 of `username:password`. */
+export function decodeAuth(auth: string): { username: string; password: string } | undefined {
+  const text = Buffer.from(auth, 'base64').toString('utf8');
+  const colon = text.indexOf(':');
+  if (colon <= 0 || Buffer.from(text, 'utf8').toString('base64').replace(/=+$/, '') !== auth.replace(/=+$/, '')) return undefined;
+  return { username: text.slice(0, colon), password: text.slice(colon + 1) };
+}
+
+/** The entry for a username and password (a cloud token as password). */
+export const loginEntry = (registry: string, username: string, password: string): AuthEntry =>
+  ({ registry, auth: encodeAuth(username, password), username, password });
+
 export const DOCKER_CONFIG_JSON_TYPE = 'kubernetes.io/dockerconfigjson';
 export const DOCKER_CFG_TYPE = 'kubernetes.io/dockercfg';
 
@@ -30,12 +45,6 @@ const KEYS = new Map([[DOCKER_CONFIG_JSON_TYPE, '.dockerconfigjson'], [DOCKER_CF
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
 
-function decodedAuth(auth: string): { username: string; password: string } | undefined {
-  const text = Buffer.from(auth, 'base64').toString('utf8');
-  const colon = text.indexOf(':');
-  if (colon <= 0 || Buffer.from(text, 'utf8').toString('base64').replace(/=+$/, '') !== auth.replace(/=+$/, '')) return undefined;
-  return { username: text.slice(0, colon), password: text.slice(colon + 1) };
-}
 
 /**
  * One entry of `auths`, or a problem. A key that is no registry is named by its position (`where`),
@@ -49,9 +58,9 @@ export function toEntry(rawKey: string, value: unknown, where = 'the key'): Auth
   const username = str(value.username);
   const password = str(value.password);
   let auth = str(value.auth);
-  if (auth !== undefined && !decodedAuth(auth)) return `entry for ${registry} has an auth field that is not base64 of user:password`;
+  if (auth !== undefined && !decodeAuth(auth)) return `entry for ${registry} has an auth field that is not base64 of user:password`;
   if (auth === undefined && username !== undefined && password !== undefined) {
-    auth = Buffer.from(`${username}:${password}`).toString('base64');
+    auth = encodeAuth(username, password);
   }
   if (auth === undefined) return `entry for ${registry} has neither auth nor username and password`;
   const optional = { username, password, email: str(value.email), identitytoken: str(value.identitytoken) };

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { parseSourceSecret } from '../../../src/dockerconfig/parse.ts';
+import { decodeAuth, encodeAuth, loginEntry, parseSourceSecret } from '../../../src/dockerconfig/parse.ts';
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 const json = (doc: unknown) => ({ '.dockerconfigjson': b64(JSON.stringify(doc)) });
@@ -82,4 +82,12 @@ test('spellings of one registry in one source: the canonical spelling wins, else
   assert.deepEqual(parsed.shadowed, ['r.io (auths key #1)', 'r.io (auths key #2)', 'r.io (auths key #4)',
     'https://index.docker.io/v1/ (auths key #6)']);
   assert.deepEqual(parsed.problems, []);
+});
+
+test('auth values: encoded from a login, decoded only when they are base64 of user:password', () => {
+  assert.equal(encodeAuth('AWS', 'p:w'), b64('AWS:p:w'));
+  assert.deepEqual(decodeAuth(b64('AWS:p:w')), { username: 'AWS', password: 'p:w' });
+  assert.deepEqual(decodeAuth(b64('AWS:p').replace(/=+$/, '')), { username: 'AWS', password: 'p' }, 'padding may be left out');
+  for (const bad of [b64('nocolon'), b64(':password'), 'not base64!', '']) assert.equal(decodeAuth(bad), undefined, bad);
+  assert.deepEqual(loginEntry('r.io', 'u', 'pw'), { registry: 'r.io', auth: b64('u:pw'), username: 'u', password: 'pw' });
 });
