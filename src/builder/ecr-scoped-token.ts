@@ -9,6 +9,7 @@ import type { EcrSource, ImagePullSecret } from '../api/v1alpha1/types.ts';
 import { decodeAuth } from '../dockerconfig/index.ts';
 import { defaultEcrClient, ROLE_SESSION_NAME, staticKeysOf, type EcrClientFactory } from '../credentials/ecr.ts';
 import type { SecretData } from '../credentials/provider.ts';
+import { abortable } from '../util/abortable.ts';
 import { ecrSessionPolicy, SCOPED_SESSION_SECONDS } from './ecr-session-policy.ts';
 import { ScopeUnsupported, type EcrScoper, type ScopedCredential } from './scoped-credentials.ts';
 
@@ -17,16 +18,6 @@ export interface EcrScoperOptions {
   source(ips: ImagePullSecret, region: string): { source: EcrSource; secret?: SecretData } | undefined;
   ecrClient?: EcrClientFactory;
   timeoutMs?: number;
-}
-
-/** `promise`, or a rejection once `signal` aborts (for SDK calls that take no signal). */
-function bounded<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => { reject(new Error('the STS request did not finish before its deadline')); };
-    if (signal.aborted) { onAbort(); return; }
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(resolve, reject).finally(() => { signal.removeEventListener('abort', onAbort); });
-  });
 }
 
 type AuthorizationData = NonNullable<GetAuthorizationTokenCommandOutput['authorizationData']>[number];
@@ -57,14 +48,14 @@ export function createEcrScoper(opts: EcrScoperOptions): EcrScoper {
       const signal = AbortSignal.timeout(timeoutMs);
       const staticKeys = staticKeysOf(secret);
       const { fromTemporaryCredentials, fromNodeProviderChain } = await import('@aws-sdk/credential-providers');
-      const session = await bounded(fromTemporaryCredentials({
+      const session = await abortable(fromTemporaryCredentials({
         params: {
           RoleArn: source.roleARN, RoleSessionName: ROLE_SESSION_NAME, DurationSeconds: SCOPED_SESSION_SECONDS,
           Policy: ecrSessionPolicy(req.region, req.accountId, req.repositories),
         },
         masterCredentials: staticKeys ?? fromNodeProviderChain(),
         clientConfig: { region: req.region, requestHandler: { requestTimeout: timeoutMs, connectionTimeout: timeoutMs } },
-      })(), signal);
+      })(), signal, 'the STS request did not finish before its deadline');
       const client = ecrClient({ region: req.region, credentials: session, ...(source.endpoint ? { endpoint: source.endpoint } : {}) });
       try {
         const { GetAuthorizationTokenCommand } = await import('@aws-sdk/client-ecr');

@@ -11,6 +11,7 @@
 import type { gaxios } from 'google-auth-library';
 import type { GcpSource } from '../api/v1alpha1/types.ts';
 import { loginEntry, normalizeRegistryKey, type AuthEntry } from '../dockerconfig/index.ts';
+import { abortable } from '../util/abortable.ts';
 import { realClock, type Clock } from '../util/clock.ts';
 import { sha256Hex } from '../util/hash.ts';
 import { entriesFor, type CredentialProvider, type FetchedCredentials, type SecretData } from './provider.ts';
@@ -22,6 +23,7 @@ export const GCP_DEFAULT_KEY = 'credentials.json';
 /** Where google-auth-library sends the JWT-bearer grant of a service-account key. */
 export const GOOGLE_TOKEN_URL = 'https://oauth2.googleapis.com/token';
 const DEFAULT_LIFETIME_MS = 60 * 60 * 1000;
+const ABORTED = 'GCP token request aborted';
 
 /** A parsed, checked credentials JSON of a Secret. */
 export type GcpCredentialsJson = Readonly<Record<string, unknown>> & { type: 'service_account' | 'external_account' };
@@ -150,16 +152,6 @@ function failure(err: unknown): string {
   return 'request failed';
 }
 
-function abortable<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (!signal) return work;
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => { reject(new Error('GCP token request aborted')); };
-    if (signal.aborted) onAbort();
-    signal.addEventListener('abort', onAbort, { once: true });
-    work.then(resolve, reject).finally(() => { signal.removeEventListener('abort', onAbort); });
-  });
-}
-
 export class GcpProvider implements CredentialProvider<GcpSource> {
   readonly kind = 'GCP' as const;
   private readonly authFactory: GcpAuthFactory;
@@ -199,12 +191,12 @@ export class GcpProvider implements CredentialProvider<GcpSource> {
     let client: GcpAuthClient;
     let token: string | undefined;
     try {
-      client = await abortable(Promise.resolve(this.authFactory(json)), signal);
-      token = (await abortable(client.getAccessToken(), signal)).token ?? undefined;
+      client = await abortable(Promise.resolve(this.authFactory(json)), signal, ABORTED);
+      token = (await abortable(client.getAccessToken(), signal, ABORTED)).token ?? undefined;
     } catch (err) {
       // No `cause`: library errors carry request and response details that a logged cause would leak.
       // eslint-disable-next-line preserve-caught-error
-      if (signal?.aborted) throw new Error('GCP token request aborted');
+      if (signal?.aborted) throw new Error(ABORTED);
       // eslint-disable-next-line preserve-caught-error
       throw new Error(`GCP access token for ${who} failed: ${failure(err)}`);
     }
