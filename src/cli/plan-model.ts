@@ -4,7 +4,7 @@
 // decisions are the daemon's own functions: selection (compileTarget, selectingRules), merge
 // (mergeContributions, serialize, dataHash), desired state (desiredSecret, upToDate), ownership
 // (owningResource) and ServiceAccount patches (planPullSecrets). Pure over a World.
-import { DATA_HASH_ANNOTATION, MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../api/v1alpha1/labels.ts';
+import { DATA_HASH_ANNOTATION } from '../api/v1alpha1/labels.ts';
 import { isLive } from '../api/v1alpha1/resource.ts';
 import type { ImagePullSecret } from '../api/v1alpha1/types.ts';
 import { desiredSecret, upToDate } from '../controller/decide/desired-secret.ts';
@@ -14,10 +14,10 @@ import { compileTarget, selectingRules, type CompiledTarget } from '../controlle
 import { planPullSecrets, wantsServiceAccount } from '../controller/reconcile/service-accounts.ts';
 import { UNMANAGED } from '../controller/reconcile/target-reconciler.ts';
 import { dataHash, mergeContributions, serialize } from '../dockerconfig/index.ts';
-import type { MetadataObject, Secret } from '../kube/objects.ts';
+import type { MetadataObject } from '../kube/objects.ts';
 import { planSources } from './plan-sources.ts';
 import { checkResource } from './resource-check.ts';
-import type { World } from './plan-world.ts';
+import { isManaged, type World } from './plan-world.ts';
 
 export type Action = 'create' | 'update' | 'unchanged' | 'conflict';
 
@@ -56,7 +56,6 @@ interface Candidate {
 }
 
 const selectable = (o: MetadataObject) => ({ name: o.metadata.name, labels: o.metadata.labels ?? {}, annotations: o.metadata.annotations ?? {} });
-const isManaged = (s: Secret) => s.metadata.labels?.[MANAGED_BY_LABEL] === MANAGED_BY_VALUE;
 
 function candidate(world: World, ips: ImagePullSecret): Candidate {
   const errors = checkResource(ips as unknown as Record<string, unknown>).map((p) => `${p.path}: ${p.message}`);

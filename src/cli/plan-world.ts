@@ -40,12 +40,15 @@ function group<T extends MetadataObject>(items: readonly T[], key: (item: T) => 
   return out;
 }
 
+/** A Secret the daemon manages: it carries the managed-by label. */
+export const isManaged = (s: Secret): boolean => s.metadata.labels?.[MANAGED_BY_LABEL] === MANAGED_BY_VALUE;
+
 export function buildWorld(parts: WorldParts): World {
   const ns = (o: MetadataObject) => o.metadata.namespace;
   const pods = group(parts.pods, ns);
   const serviceAccounts = group(parts.serviceAccounts, ns);
   const secrets = new Map(parts.secrets.map((s) => [`${s.metadata.namespace ?? ''}/${s.metadata.name}`, s]));
-  const managed = group(parts.secrets.filter((s) => s.metadata.labels?.[MANAGED_BY_LABEL] === MANAGED_BY_VALUE),
+  const managed = group(parts.secrets.filter(isManaged),
     (s) => s.metadata.labels?.[OWNER_LABEL]);
   return {
     resources: parts.resources,
