@@ -8,7 +8,7 @@
 // the last successful renewal, whatever the network does, because each attempt runs under that very
 // deadline and isLeader() reads the clock rather than a flag. A standby takes over no earlier than
 // `leaseDuration` minus one retry period after that renewal reached the API server, which is later, so
-// with the defaults (15 s, 10 s, 2 s) the old leader has stopped writing >= 3 s before a new one starts.
+// with the defaults (LEASE_TIMING) the old leader has stopped writing >= 3 s before a new one starts.
 // Losing the Lease is final: the elector stops campaigning and the process is expected to exit.
 import { exponentialBackoff } from '../util/backoff.ts';
 import type { Clock } from '../util/clock.ts';
@@ -41,6 +41,9 @@ export function isMissingNamespace(err: unknown, namespace: string): boolean {
 /** Delay before attempt `n` (1-based) while the namespace is missing: from two retry periods to 5 minutes. */
 export const missingNamespaceBackoff = (retryMs: number) => exponentialBackoff({ baseMs: 2 * retryMs, capMs: 300_000 });
 
+/** client-go's timing, the daemon's: the hand-over bounds in README and docs/reliability.md follow from it. */
+export const LEASE_TIMING = { leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 2_000 } as const;
+
 interface Lease {
   metadata: { name: string; namespace: string; resourceVersion?: string };
   spec?: { holderIdentity?: string; leaseDurationSeconds?: number; acquireTime?: string; renewTime?: string; leaseTransitions?: number };
@@ -65,7 +68,11 @@ export class LeaderElector {
   }
 
   private get durations() {
-    return { lease: this.opts.leaseDurationMs ?? 15_000, renew: this.opts.renewDeadlineMs ?? 10_000, retry: this.opts.retryPeriodMs ?? 2_000 };
+    return {
+      lease: this.opts.leaseDurationMs ?? LEASE_TIMING.leaseDurationMs,
+      renew: this.opts.renewDeadlineMs ?? LEASE_TIMING.renewDeadlineMs,
+      retry: this.opts.retryPeriodMs ?? LEASE_TIMING.retryPeriodMs,
+    };
   }
 
   /** True while the Lease is held and its last renewal started less than the renew deadline ago. */

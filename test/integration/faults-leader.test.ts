@@ -10,6 +10,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { LEASE_TIMING } from '../../src/kube/leader-election.ts';
 import { adminKubeConfig } from '../testbed/clients.ts';
 import { apiserverProxy } from '../testbed/faults.ts';
 import type { PausableProxy } from '../testbed/proxy.ts';
@@ -20,9 +21,7 @@ import { authOf, cleanUp, converges } from '../support/end-state.ts';
 import { eventually } from '../support/eventually.ts';
 
 const REGISTRY = 'registry.faults.test';
-const LEASE_MS = 15_000;
-const RENEW_DEADLINE_MS = 10_000;
-const RETRY_MS = 2_000;
+const { leaseDurationMs: LEASE_MS, renewDeadlineMs: RENEW_DEADLINE_MS, retryPeriodMs: RETRY_MS } = LEASE_TIMING;
 const namespaces: string[] = [];
 const resources: string[] = [];
 const running: DaemonProcess[] = [];
