@@ -16,24 +16,32 @@ const commands = new Map<string, Command>([
   ['migrate', migrateCommand],
 ]);
 
+/** Exit status of a usage error: an unknown command or flag, a bad flag value, a missing operand. */
+const USAGE = 2;
+
+function commandNamed(name: string): Command {
+  const command = commands.get(name);
+  if (!command) throw new ConfigError(unknownCommand(name, commands));
+  return command;
+}
+
 async function main(argv: string[], io: Io): Promise<number> {
   const [name, ...args] = argv;
   if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
-    const forCommand = name === 'help' && args[0] !== undefined ? commands.get(args[0]) : undefined;
+    const forCommand = name === 'help' && args[0] !== undefined ? commandNamed(args[0]) : undefined;
     io.stdout.write(`${forCommand ? forCommand.usage() : topUsage(commands)}\n`);
-    return name === undefined ? 2 : 0;
+    return name === undefined ? USAGE : 0;
   }
-  const command = commands.get(name);
-  if (!command) {
-    io.stderr.write(`pullsecret-sync: ${unknownCommand(name, commands)}\n`);
-    return 2;
-  }
-  return command.main(args, io);
+  return commandNamed(name).main(args, io);
 }
 
 const io: Io = { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: process.env };
 main(process.argv.slice(2), io).then((code) => { process.exitCode = code; }, (err: unknown) => {
-  if (err instanceof ConfigError) console.error(`pullsecret-sync: ${err.message}`);
-  else console.error(err);
+  if (err instanceof ConfigError) {
+    console.error(`pullsecret-sync: ${err.message}`);
+    process.exitCode = USAGE;
+    return;
+  }
+  console.error(err);
   process.exitCode = 1;
 });

@@ -39,6 +39,17 @@ export function loadTls(files: TlsFiles): ServingTls {
   return { cert: read(files.certFile), key: read(files.keyFile), ...(ca === undefined ? {} : { ca }) };
 }
 
+/** Reads the files and checks that the certificate and key serve together; errors name files, never content. */
+export function loadUsableTls(files: TlsFiles): ServingTls {
+  const tls = loadTls(files);
+  try {
+    createSecureContext({ cert: tls.cert, key: tls.key }); // throws on malformed PEM or a key that does not match
+  } catch {
+    throw new Error('the TLS certificate and key files do not form a valid pair');
+  }
+  return tls;
+}
+
 /**
  * The names a generated serving certificate covers: loopback, plus the Service's in-cluster DNS names
  * when the Service name and namespace are known.
@@ -74,7 +85,7 @@ export async function generateTls(opts: GenerateOptions): Promise<ServingTls> {
 
 /** Files when both are given, else generated material for `hosts`. */
 export async function resolveTls(files: Partial<TlsFiles>, hosts: string[]): Promise<ServingTls> {
-  if (files.certFile && files.keyFile) return loadTls({ certFile: files.certFile, keyFile: files.keyFile, ...(files.caFile ? { caFile: files.caFile } : {}) });
+  if (files.certFile && files.keyFile) return loadUsableTls({ certFile: files.certFile, keyFile: files.keyFile, ...(files.caFile ? { caFile: files.caFile } : {}) });
   if (files.certFile || files.keyFile) throw new Error('builder TLS needs both a certificate file and a key file');
   return generateTls({ hosts });
 }
@@ -95,10 +106,9 @@ export function watchTls(files: TlsFiles, initial: ServingTls, watch: TlsWatch):
   const check = (): void => {
     let next: ServingTls;
     try {
-      next = loadTls(files);
-      createSecureContext({ cert: next.cert, key: next.key }); // throws when the key does not match
+      next = loadUsableTls(files);
     } catch (err) {
-      watch.onError(err instanceof Error && err.message.startsWith('cannot read') ? err.message : 'the TLS certificate and key files do not form a valid pair');
+      watch.onError(err instanceof Error ? err.message : String(err));
       return;
     }
     if (next.cert === current.cert && next.key === current.key && next.ca === current.ca) return;

@@ -3,7 +3,7 @@
 import { parseArgs } from 'node:util';
 import { closest } from './closest.ts';
 
-/** A user-facing problem with the command line or configuration: printed as one line, exit status 1. */
+/** A user-facing problem with the command line or configuration: printed as one line, exit status 2. */
 export class ConfigError extends Error {}
 
 export interface OptionSpec {
@@ -17,11 +17,9 @@ export interface OptionSpec {
 
 export type Options = Record<string, OptionSpec>;
 
-export type Parsed = { help: true } | {
-  help: false;
-  values: Record<string, string | boolean | (string | boolean)[] | undefined>;
-  positionals: string[];
-};
+export type Values = Record<string, string | boolean | (string | boolean)[] | undefined>;
+
+export type Parsed = { help: true } | { help: false; values: Values; positionals: string[] };
 
 const HELP: OptionSpec = { type: 'boolean', short: 'h', help: 'show this help' };
 
@@ -43,16 +41,21 @@ export function rejectUnknownFlags(command: string, args: readonly string[], kno
   }
 }
 
-/** Parses `args` against `options`; `{help: true}` when the user asked for help anywhere. */
-export function parseCommandArgs(command: string, options: Options, args: string[], allowPositionals = true): Parsed {
-  if (asksForHelp(args)) return { help: true };
+/** node:util parseArgs in strict mode, its errors as ConfigError naming the command and its help. */
+export function parseStrict(command: string, options: Options, args: string[], allowPositionals = true): { values: Values; positionals: string[] } {
   rejectUnknownFlags(command, args, Object.keys(options));
   try {
     const parsed = parseArgs({ args, options, strict: true, allowPositionals });
-    return { help: false, values: parsed.values, positionals: parsed.positionals };
+    return { values: parsed.values, positionals: parsed.positionals };
   } catch (err) {
     throw new ConfigError(`${command}: ${err instanceof Error ? err.message : String(err)} (see pullsecret-sync ${command} --help)`);
   }
+}
+
+/** Parses `args` against `options`; `{help: true}` when the user asked for help anywhere. */
+export function parseCommandArgs(command: string, options: Options, args: string[], allowPositionals = true): Parsed {
+  if (asksForHelp(args)) return { help: true };
+  return { help: false, ...parseStrict(command, options, args, allowPositionals) };
 }
 
 /** The option lines of a help text, aligned, `-h, --help` last. */

@@ -14,7 +14,8 @@ import type { Controller } from '../controller/manager.ts';
 import { defaultAwsCredentials, staticKeysOf } from '../credentials/index.ts';
 import type { KubeRest } from '../kube/rest.ts';
 import type { Metrics } from '../metrics/metrics.ts';
-import type { Config } from './config.ts';
+import { errorMessage } from '../util/errors.ts';
+import { ConfigError, type Config } from './config.ts';
 
 /** Builder requests per ServiceAccount: a burst for a multi-stage build, then a steady trickle. */
 export const RATE_LIMIT = { qps: 5, burst: 20 };
@@ -39,7 +40,10 @@ export async function startBuilder(config: Config, deps: { controller: Controlle
     },
   });
   const files = tlsFiles(config);
-  const tls = await resolveTls(files ?? {}, servingHosts({ name: config.builderService, namespace: config.namespace }));
+  const tls = await resolveTls(files ?? {}, servingHosts({ name: config.builderService, namespace: config.namespace })).catch((err: unknown) => {
+    if (!files) throw err;
+    throw new ConfigError(`run: --builder-tls-cert ${files.certFile}, --builder-tls-key ${files.keyFile}: ${errorMessage(err)}`);
+  });
   const server = await startBuilderServer({
     addr: config.builderAddr, tls, access: view, rest: deps.rest, audience: config.builderAudience, ecr, rateLimit: RATE_LIMIT,
     scoper: createScoper({ ecr: createEcrScoper({ source: (ips, region) => view.ecrSource(ips, region) }), ...(deps.fetch ? { fetch: deps.fetch } : {}) }), ...(deps.fetch ? { fetch: deps.fetch } : {}),

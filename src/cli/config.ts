@@ -1,10 +1,13 @@
 // The daemon's configuration: every flag of SPEC section 4 with its environment variable, parsed and
-// validated in one place into one typed object. Flags win over environment variables.
-import { parseArgs } from 'node:util';
-import { parseAddress } from '../util/address.ts';
-import { ConfigError, rejectUnknownFlags } from './args.ts';
+// validated in one place into one typed object. Flags win over environment variables; an empty
+// environment variable counts as unset. A bad value is refused with one line naming the flag (or the
+// environment variable it came from), what a good value looks like, and what was given.
+import { ConfigError, parseStrict, type Values } from './args.ts';
+import { address, bool, count, dnsLabel, duration, fraction, oneOf, rate, readableFile, text, type ValueKind } from './flag-values.ts';
 
 export { ConfigError };
+
+const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error'] as const;
 
 export interface Config {
   kubeconfig?: string;
@@ -14,7 +17,7 @@ export interface Config {
   metricsAddr: string;
   healthAddr: string;
   builderAddr: string;
-  logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error';
+  logLevel: (typeof LOG_LEVELS)[number];
   concurrency: number;
   kubeQps: number;
   kubeBurst: number;
@@ -24,6 +27,8 @@ export interface Config {
   tokenTimeoutMs: number;
   /** Longest a SIGTERM (or a lost Lease) takes to end the process, ms. */
   shutdownTimeoutMs: number;
+  /** /healthz fails once the work loop has had work this long without finishing a reconcile, ms. */
+  workStallTimeoutMs: number;
   builderAudience: string;
   builderTlsCert?: string;
   builderTlsKey?: string;
@@ -34,123 +39,112 @@ export interface Config {
 
 interface FlagSpec {
   env: string;
-  type: 'string' | 'boolean' | 'int' | 'number';
   default?: string;
   help: string;
 }
 
 export const flags: Record<string, FlagSpec> = {
-  kubeconfig: { env: 'KUBECONFIG', type: 'string', help: 'kubeconfig file; default: in-cluster, then ~/.kube/config' },
-  context: { env: 'PULLSECRET_SYNC_CONTEXT', type: 'string', help: 'kubeconfig context' },
-  namespace: { env: 'POD_NAMESPACE', type: 'string', default: 'pullsecret-sync', help: 'namespace of the leader-election Lease' },
-  'leader-elect': { env: 'PULLSECRET_SYNC_LEADER_ELECT', type: 'boolean', default: 'true', help: 'elect a leader among replicas' },
-  'metrics-addr': { env: 'PULLSECRET_SYNC_METRICS_ADDR', type: 'string', default: ':8080', help: 'address of /metrics' },
-  'health-addr': { env: 'PULLSECRET_SYNC_HEALTH_ADDR', type: 'string', default: ':8081', help: 'address of /healthz and /readyz' },
-  'builder-addr': { env: 'PULLSECRET_SYNC_BUILDER_ADDR', type: 'string', default: ':8443', help: 'address of the builder API' },
-  'log-level': { env: 'PULLSECRET_SYNC_LOG_LEVEL', type: 'string', default: 'info', help: 'trace, debug, info, warn or error' },
-  concurrency: { env: 'PULLSECRET_SYNC_CONCURRENCY', type: 'int', default: '4', help: 'concurrent reconciles' },
-  'kube-qps': { env: 'PULLSECRET_SYNC_KUBE_QPS', type: 'number', default: '50', help: 'API requests per second' },
-  'kube-burst': { env: 'PULLSECRET_SYNC_KUBE_BURST', type: 'int', default: '100', help: 'API request burst' },
-  'token-refresh-fraction': { env: 'PULLSECRET_SYNC_TOKEN_REFRESH_FRACTION', type: 'number', default: '0.5',
+  kubeconfig: { env: 'KUBECONFIG', help: 'kubeconfig file; default: in-cluster, then ~/.kube/config' },
+  context: { env: 'PULLSECRET_SYNC_CONTEXT', help: 'kubeconfig context' },
+  namespace: { env: 'POD_NAMESPACE', default: 'pullsecret-sync', help: 'namespace of the leader-election Lease' },
+  'leader-elect': { env: 'PULLSECRET_SYNC_LEADER_ELECT', default: 'true', help: 'elect a leader among replicas (true or false)' },
+  'metrics-addr': { env: 'PULLSECRET_SYNC_METRICS_ADDR', default: ':8080', help: 'address of /metrics' },
+  'health-addr': { env: 'PULLSECRET_SYNC_HEALTH_ADDR', default: ':8081', help: 'address of /healthz and /readyz' },
+  'builder-addr': { env: 'PULLSECRET_SYNC_BUILDER_ADDR', default: ':8443', help: 'address of the builder API' },
+  'log-level': { env: 'PULLSECRET_SYNC_LOG_LEVEL', default: 'info', help: LOG_LEVELS.join(', ') },
+  concurrency: { env: 'PULLSECRET_SYNC_CONCURRENCY', default: '4', help: 'concurrent reconciles' },
+  'kube-qps': { env: 'PULLSECRET_SYNC_KUBE_QPS', default: '50', help: 'API requests per second' },
+  'kube-burst': { env: 'PULLSECRET_SYNC_KUBE_BURST', default: '100', help: 'API request burst' },
+  'token-refresh-fraction': { env: 'PULLSECRET_SYNC_TOKEN_REFRESH_FRACTION', default: '0.5',
     help: 'refresh cloud tokens after this fraction of their lifetime (0 < f < 1)' },
-  'token-timeout': { env: 'PULLSECRET_SYNC_TOKEN_TIMEOUT', type: 'number', default: '30',
-    help: 'seconds a cloud token request may take before it fails its sources' },
-  'shutdown-timeout': { env: 'PULLSECRET_SYNC_SHUTDOWN_TIMEOUT', type: 'number', default: '10',
-    help: 'seconds from SIGTERM to exit, whatever is in flight (keep below terminationGracePeriodSeconds)' },
-  'builder-audience': { env: 'PULLSECRET_SYNC_BUILDER_AUDIENCE', type: 'string', default: 'pullsecret-sync', help: 'audience builder tokens must carry' },
-  'builder-tls-cert': { env: 'PULLSECRET_SYNC_BUILDER_TLS_CERT', type: 'string', help: 'PEM certificate of the builder API; default: self-signed' },
-  'builder-tls-key': { env: 'PULLSECRET_SYNC_BUILDER_TLS_KEY', type: 'string', help: 'PEM key of the builder API certificate' },
-  'builder-tls-ca': { env: 'PULLSECRET_SYNC_BUILDER_TLS_CA', type: 'string', help: 'PEM CA served at /v1/ca.crt with a mounted certificate' },
-  'builder-service': { env: 'PULLSECRET_SYNC_BUILDER_SERVICE', type: 'string', default: 'pullsecret-sync',
+  'token-timeout': { env: 'PULLSECRET_SYNC_TOKEN_TIMEOUT', default: '30s',
+    help: 'how long a cloud token request may take before it fails its sources' },
+  'shutdown-timeout': { env: 'PULLSECRET_SYNC_SHUTDOWN_TIMEOUT', default: '10s',
+    help: 'from SIGTERM to exit, whatever is in flight (keep below terminationGracePeriodSeconds)' },
+  'work-stall-timeout': { env: 'PULLSECRET_SYNC_WORK_STALL_TIMEOUT', default: '3m',
+    help: 'with work waiting and no reconcile finished for this long, /healthz fails (keep above --token-timeout)' },
+  'builder-audience': { env: 'PULLSECRET_SYNC_BUILDER_AUDIENCE', default: 'pullsecret-sync', help: 'audience builder tokens must carry' },
+  'builder-tls-cert': { env: 'PULLSECRET_SYNC_BUILDER_TLS_CERT', help: 'PEM certificate of the builder API; default: self-signed' },
+  'builder-tls-key': { env: 'PULLSECRET_SYNC_BUILDER_TLS_KEY', help: 'PEM key of the builder API certificate' },
+  'builder-tls-ca': { env: 'PULLSECRET_SYNC_BUILDER_TLS_CA', help: 'PEM CA served at /v1/ca.crt with a mounted certificate' },
+  'builder-service': { env: 'PULLSECRET_SYNC_BUILDER_SERVICE', default: 'pullsecret-sync',
     help: 'Service name of the builder API (names in a generated certificate)' },
 };
 
-const levels = ['trace', 'debug', 'info', 'warn', 'error'];
+/** A value as the user gave it, and where: the flag, or the environment variable standing in for it. */
+interface Given {
+  raw: string;
+  origin: string;
+}
 
-function value(name: string, given: Record<string, string | boolean | undefined>, env: NodeJS.ProcessEnv): string | undefined {
+function given(name: string, values: Values, env: NodeJS.ProcessEnv): Given | undefined {
   const spec = flags[name];
-  const v = given[name];
-  if (v !== undefined) return String(v);
-  return (spec ? env[spec.env] : undefined) ?? spec?.default;
+  const flag = values[name];
+  if (typeof flag === 'string') return { raw: flag, origin: `--${name}` };
+  const fromEnv = spec ? env[spec.env] : undefined;
+  if (fromEnv) return { raw: fromEnv, origin: `${spec?.env ?? ''} (--${name})` };
+  return spec?.default === undefined ? undefined : { raw: spec.default, origin: `--${name}` };
 }
 
-function integer(name: string, raw: string | undefined, min: number): number {
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < min) throw new ConfigError(`--${name} must be an integer >= ${min}, got "${raw ?? ''}"`);
-  return n;
+function refuse(g: Given, kind: ValueKind<unknown>): never {
+  const why = kind.why?.(g.raw);
+  throw new ConfigError(`run: ${g.origin} must be ${kind.expect}; got "${g.raw}"${why ? ` (${why})` : ''} (see pullsecret-sync run --help)`);
 }
 
-function positive(name: string, raw: string | undefined): number {
-  const n = Number(raw);
-  if (!Number.isFinite(n) || n <= 0) throw new ConfigError(`--${name} must be a number > 0, got "${raw ?? ''}"`);
-  return n;
+/** Reads flag `name` as `kind`: its value, or undefined when neither it nor its variable is set and it has no default. */
+function optional<T>(name: string, kind: ValueKind<T>, values: Values, env: NodeJS.ProcessEnv): T | undefined {
+  const g = given(name, values, env);
+  if (!g) return undefined;
+  const value = kind.parse(g.raw);
+  return value === undefined ? refuse(g, kind) : value;
 }
 
-function fraction(name: string, raw: string | undefined): number {
-  const n = Number(raw);
-  if (!(n > 0 && n < 1)) throw new ConfigError(`--${name} must be a number between 0 and 1, got "${raw ?? ''}"`);
-  return n;
+function required<T>(name: string, kind: ValueKind<T>, values: Values, env: NodeJS.ProcessEnv): T {
+  const value = optional(name, kind, values, env);
+  if (value === undefined) throw new Error(`flag --${name} has no default`);
+  return value;
 }
 
-function tlsFiles(cert: string | undefined, key: string | undefined): Pick<Config, 'builderTlsCert' | 'builderTlsKey'> {
-  if ((cert === undefined) !== (key === undefined)) throw new ConfigError('--builder-tls-cert and --builder-tls-key go together');
-  return cert && key ? { builderTlsCert: cert, builderTlsKey: key } : {};
-}
-
-function caFile(ca: string | undefined, cert: string | undefined): Pick<Config, 'builderTlsCa'> {
-  if (ca && !cert) throw new ConfigError('--builder-tls-ca goes with --builder-tls-cert and --builder-tls-key');
-  return ca ? { builderTlsCa: ca } : {};
-}
-
-function dnsLabel(name: string, raw: string): string {
-  if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(raw)) throw new ConfigError(`--${name} must be a Service name (a DNS label), got "${raw}"`);
-  return raw;
-}
-
-function bool(name: string, raw: string | undefined): boolean {
-  if (raw === 'true' || raw === '1') return true;
-  if (raw === 'false' || raw === '0') return false;
-  throw new ConfigError(`--${name} must be true or false, got "${raw ?? ''}"`);
-}
-
-function address(name: string, raw: string | undefined): string {
-  if (!raw || !parseAddress(raw)) throw new ConfigError(`--${name} must be [host]:port, got "${raw ?? ''}"`);
-  return raw;
+/** The builder's TLS files: certificate and key together or neither; the CA only with them. */
+function tlsFiles(read: <T>(name: string, kind: ValueKind<T>) => T | undefined): Pick<Config, 'builderTlsCert' | 'builderTlsKey' | 'builderTlsCa'> {
+  const named = (name: string) => read(name, text) !== undefined;
+  if (named('builder-tls-cert') !== named('builder-tls-key')) {
+    throw new ConfigError('run: --builder-tls-cert and --builder-tls-key go together: give both, or neither for a generated certificate');
+  }
+  if (named('builder-tls-ca') && !named('builder-tls-cert')) {
+    throw new ConfigError('run: --builder-tls-ca goes with --builder-tls-cert and --builder-tls-key (a generated certificate serves its own CA)');
+  }
+  const [cert, key, ca] = ['builder-tls-cert', 'builder-tls-key', 'builder-tls-ca'].map((n) => read(n, readableFile));
+  return { ...(cert && key ? { builderTlsCert: cert, builderTlsKey: key } : {}), ...(ca ? { builderTlsCa: ca } : {}) };
 }
 
 /** Parses `run`'s arguments and the environment; throws ConfigError with a user-facing message. */
 export function parseConfig(args: string[], env: NodeJS.ProcessEnv): Config {
-  const options = Object.fromEntries(Object.entries(flags).map(([name, spec]) =>
-    [name, { type: spec.type === 'boolean' ? 'string' : 'string' } as const]));
-  rejectUnknownFlags('run', args, Object.keys(flags));
-  let parsed;
-  try {
-    parsed = parseArgs({ args, options, strict: true, allowPositionals: false });
-  } catch (err) {
-    throw new ConfigError(err instanceof Error ? err.message : String(err));
-  }
-  const v = (name: string) => value(name, parsed.values, env);
-  const logLevel = v('log-level') ?? 'info';
-  if (!levels.includes(logLevel)) throw new ConfigError(`--log-level must be one of ${levels.join(', ')}, got "${logLevel}"`);
+  const options = Object.fromEntries(Object.entries(flags).map(([name, spec]) => [name, { type: 'string', help: spec.help } as const]));
+  const { values } = parseStrict('run', options, args, false);
+  const read = <T>(name: string, kind: ValueKind<T>) => optional(name, kind, values, env);
+  const must = <T>(name: string, kind: ValueKind<T>) => required(name, kind, values, env);
+  const kubeconfig = read('kubeconfig', readableFile);
+  const context = read('context', text);
   return {
-    kubeconfig: v('kubeconfig') || undefined,
-    context: v('context') || undefined,
-    namespace: v('namespace') ?? 'pullsecret-sync',
-    leaderElect: bool('leader-elect', v('leader-elect')),
-    metricsAddr: address('metrics-addr', v('metrics-addr')),
-    healthAddr: address('health-addr', v('health-addr')),
-    builderAddr: address('builder-addr', v('builder-addr')),
-    logLevel: logLevel as Config['logLevel'],
-    concurrency: integer('concurrency', v('concurrency'), 1),
-    kubeQps: positive('kube-qps', v('kube-qps')),
-    kubeBurst: integer('kube-burst', v('kube-burst'), 1),
-    tokenRefreshFraction: fraction('token-refresh-fraction', v('token-refresh-fraction')),
-    tokenTimeoutMs: positive('token-timeout', v('token-timeout')) * 1000,
-    shutdownTimeoutMs: positive('shutdown-timeout', v('shutdown-timeout')) * 1000,
-    builderAudience: v('builder-audience') || 'pullsecret-sync',
-    ...tlsFiles(v('builder-tls-cert') || undefined, v('builder-tls-key') || undefined),
-    ...caFile(v('builder-tls-ca') || undefined, v('builder-tls-cert') || undefined),
-    builderService: dnsLabel('builder-service', v('builder-service') ?? 'pullsecret-sync'),
+    ...(kubeconfig ? { kubeconfig } : {}),
+    ...(context ? { context } : {}),
+    namespace: must('namespace', dnsLabel),
+    leaderElect: must('leader-elect', bool),
+    metricsAddr: must('metrics-addr', address),
+    healthAddr: must('health-addr', address),
+    builderAddr: must('builder-addr', address),
+    logLevel: must('log-level', oneOf(LOG_LEVELS)),
+    concurrency: must('concurrency', count),
+    kubeQps: must('kube-qps', rate),
+    kubeBurst: must('kube-burst', count),
+    tokenRefreshFraction: must('token-refresh-fraction', fraction),
+    tokenTimeoutMs: must('token-timeout', duration),
+    shutdownTimeoutMs: must('shutdown-timeout', duration),
+    workStallTimeoutMs: must('work-stall-timeout', duration),
+    builderAudience: must('builder-audience', text),
+    ...tlsFiles(read),
+    builderService: must('builder-service', dnsLabel),
   };
 }
 
@@ -159,5 +153,6 @@ export function usage(): string {
   const width = Math.max(...Object.keys(flags).map((n) => n.length)) + 2;
   const lines = Object.entries(flags).map(([name, s]) =>
     `  --${name.padEnd(width)} ${s.help} (env ${s.env}${s.default ? `, default ${s.default}` : ''})`);
-  return ['usage: pullsecret-sync run [flags]', '', 'Runs the controller daemon. Flags win over environment variables.', '', 'flags:', ...lines].join('\n');
+  return ['usage: pullsecret-sync run [flags]', '', 'Runs the controller daemon. Flags win over environment variables.',
+    'Durations take a unit (500ms, 30s, 2m, 1h); a bare number is seconds.', '', 'flags:', ...lines].join('\n');
 }

@@ -14,6 +14,9 @@ export function topUsage(commands: Commands): string {
     ...[...commands].map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`),
     '',
     'Run `pullsecret-sync <command> --help` for the flags of a command.',
+    '',
+    'Exit status: 0 done; 1 failed or found problems (see each command); 2 usage error (an unknown',
+    'command or flag, a bad flag value, a missing operand), with one line saying what to fix.',
   ].join('\n');
 }
 

@@ -1,12 +1,12 @@
 // Reads the IMPS resources of a cluster for `migrate --from-cluster`: one list call, with a deadline.
 import { KubeRest, isStatus } from '../kube/rest.ts';
-import { loadKubeConfig } from '../kube/kubeconfig.ts';
 import { withDeadline } from './deadline.ts';
+import { commandKubeConfig } from './kube-access.ts';
 
 const IMPS_PATH = '/apis/images.banzaicloud.io/v1alpha1/imagepullsecrets';
 
 export async function listImps(opts: { kubeconfig?: string | undefined; context?: string | undefined }): Promise<Record<string, unknown>[]> {
-  const rest = new KubeRest(await loadKubeConfig(opts));
+  const rest = new KubeRest(await commandKubeConfig('migrate', opts));
   try {
     const list = await withDeadline(rest.call<{ items?: Record<string, unknown>[] }>({ method: 'GET', path: IMPS_PATH }), 'listing IMPS ImagePullSecrets');
     return (list.items ?? []).map((item) => ({ apiVersion: 'images.banzaicloud.io/v1alpha1', kind: 'ImagePullSecret', ...item }));

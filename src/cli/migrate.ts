@@ -5,7 +5,7 @@
 // apply`; the IMPS objects themselves are left alone.
 import { Document, parseAllDocuments } from 'yaml';
 import { errorMessage } from '../util/errors.ts';
-import { optionLines, parseCommandArgs, type Options } from './args.ts';
+import { ConfigError, optionLines, parseCommandArgs, type Options } from './args.ts';
 import { printHelp, type Command, type Io } from './command.ts';
 import { readText, STDIN_NAME } from './documents.ts';
 import { listImps } from './migrate-cluster.ts';
@@ -76,13 +76,13 @@ export const migrateCommand: Command = {
     if (parsed.help) return printHelp(migrateCommand, io);
     const fromCluster = parsed.values['from-cluster'] === true;
     if (fromCluster === (parsed.positionals.length > 0)) {
-      io.stderr.write('pullsecret-sync: migrate: name FILEs ("-" for stdin) or --from-cluster, not both; see pullsecret-sync migrate --help\n');
-      return 1;
+      throw new ConfigError('migrate: name FILEs ("-" for stdin) or --from-cluster, one of the two (see pullsecret-sync migrate --help)');
     }
     let docs;
     try {
       docs = await documents(parsed.positionals, fromCluster, parsed.values, io);
     } catch (err) {
+      if (err instanceof ConfigError) throw err;
       io.stderr.write(`pullsecret-sync: migrate: ${errorMessage(err)}\n`);
       return 1;
     }

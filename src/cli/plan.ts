@@ -4,7 +4,6 @@
 // contacts a cluster. Resources named with -f replace the ones of the same name (keeping their identity
 // and age, which decide ownership); only they are reported. Exit 1 when any reported resource is invalid.
 import type { ImagePullSecret } from '../api/v1alpha1/types.ts';
-import { loadKubeConfig } from '../kube/kubeconfig.ts';
 import { KubeRest } from '../kube/rest.ts';
 import { errorMessage } from '../util/errors.ts';
 import { ConfigError, optionLines, parseCommandArgs, strings, type Options } from './args.ts';
@@ -14,6 +13,7 @@ import { computePlan } from './plan-model.ts';
 import { FORMATS, render, type Format } from './plan-output.ts';
 import { buildWorld, emptyParts, partsFromCluster, partsFromObjects, type WorldParts } from './plan-world.ts';
 import { isImagePullSecret } from './resource-check.ts';
+import { commandKubeConfig } from './kube-access.ts';
 
 const options: Options = {
   file: { type: 'string', short: 'f', multiple: true, value: 'FILE', help: 'ImagePullSecrets to plan ("-" for stdin); default: those of the snapshot or cluster' },
@@ -59,7 +59,7 @@ async function worldParts(files: string[], snapshots: string[], values: Record<s
   const needObjects = snapshots.length === 0;
   let cluster = emptyParts();
   if (needResources || needObjects) {
-    const rest = new KubeRest(await loadKubeConfig({ kubeconfig: (values.kubeconfig as string | undefined) ?? io.env.KUBECONFIG, context: values.context as string | undefined }));
+    const rest = new KubeRest(await commandKubeConfig('plan', { kubeconfig: (values.kubeconfig as string | undefined) ?? io.env.KUBECONFIG, context: values.context as string | undefined }));
     try {
       cluster = await partsFromCluster(rest, { resources: needResources || (needObjects && files.length > 0), objects: needObjects });
     } finally {
@@ -79,7 +79,7 @@ export const planCommand: Command = {
     const parsed = parseCommandArgs('plan', options, args, false);
     if (parsed.help) return printHelp(planCommand, io);
     const format = (parsed.values.output ?? 'table') as Format;
-    if (!FORMATS.includes(format)) throw new ConfigError(`plan: -o must be one of ${FORMATS.join(', ')}, got "${format}"`);
+    if (!FORMATS.includes(format)) throw new ConfigError(`plan: -o must be one of ${FORMATS.join(', ')}; got "${format}" (see pullsecret-sync plan --help)`);
     let world;
     try {
       world = await worldParts(strings(parsed.values.file), strings(parsed.values.snapshot), parsed.values, io);

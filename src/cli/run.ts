@@ -6,7 +6,6 @@ import type { CloudProviders } from '../controller/decide/cloud-sources.ts';
 import { Controller } from '../controller/manager.ts';
 import { AzureProvider, EcrProvider, GcpProvider, TokenCache, type TokenCacheOptions } from '../credentials/index.ts';
 import { EventRecorder } from '../kube/events.ts';
-import { loadKubeConfig } from '../kube/kubeconfig.ts';
 import { LeaderElector } from '../kube/leader-election.ts';
 import { KubeRest } from '../kube/rest.ts';
 import { Writes } from '../kube/writes.ts';
@@ -17,13 +16,12 @@ import { Metrics } from '../metrics/metrics.ts';
 import { realClock } from '../util/clock.ts';
 import { errorMessage } from '../util/errors.ts';
 import type { FetchLike } from '../builder/http-body.ts';
+import type { BuilderServer } from '../builder/server.ts';
 import { startBuilder } from './builder.ts';
-import type { Config } from './config.ts';
+import { ConfigError, type Config } from './config.ts';
+import { commandKubeConfig } from './kube-access.ts';
 
 export const LEASE_NAME = 'pullsecret-sync';
-
-/** A work loop with work that finished no reconcile for this long is wedged: /healthz fails. */
-export const WORK_STALL_MS = 180_000;
 
 /** Writes every replica makes whether it leads or not: its own Lease and the builder API's reviews. */
 const UNGATED = new Set(['leases', 'tokenreviews', 'subjectaccessreviews']);
@@ -70,9 +68,32 @@ export function missingLeaseNamespace(namespace: string): string {
     + '--leader-elect=false. Not ready and not reconciling until then; retrying with backoff';
 }
 
+/** Why an address cannot be listened on, as a fix for the user; undefined when the error is not about the address. */
+function addressProblem(err: unknown): string | undefined {
+  switch ((err as NodeJS.ErrnoException).code) {
+    case 'EADDRINUSE': return 'the address is in use; choose a free port';
+    case 'EACCES': return 'permission denied; choose a port from 1024 up, or let the process bind low ports';
+    case 'EADDRNOTAVAIL': return 'not an address of this host; name one of its addresses, or none (":port") for all';
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN': return 'unknown host; name an address of this host, or none (":port") for all';
+    default: return undefined;
+  }
+}
+
+/** Runs `start`, which listens on `addr` given by `--flag`; an address it cannot bind is a usage error naming the flag. */
+async function listening<T>(flag: string, addr: string, start: () => Promise<T>): Promise<T> {
+  try {
+    return await start();
+  } catch (err) {
+    const problem = addressProblem(err);
+    if (problem) throw new ConfigError(`run: --${flag} ${addr}: ${problem}`);
+    throw err;
+  }
+}
+
 /** Builds and starts the daemon; resolves once caches are synced (and, without election, workers run). */
 export async function startDaemon(config: Config, log: Logger = createLogger(config.logLevel), opts: DaemonOptions = {}): Promise<Daemon> {
-  const kc = await loadKubeConfig(config);
+  const kc = await commandKubeConfig('run', config);
   const metrics = new Metrics();
   let elector: LeaderElector | undefined;
   const restLog = log.child({ component: 'kube' });
@@ -101,21 +122,32 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
   registerResourceCollectors(metrics, () => controller.resourceSamples());
   const servers: HttpServer[] = [];
   let leaseProblem: string | undefined;
-  servers.push(await serveMetrics(config.metricsAddr, metrics));
-  servers.push(await serveHealth(config.healthAddr, {
+  const health = {
     healthz: () => {
       const stalled = controller.stalledWatches();
       if (stalled.length) return { ok: false, message: `watches stalled: ${stalled.join(', ')}` };
       const wedgedMs = controller.workStalledMs();
-      if (wedgedMs > WORK_STALL_MS) return { ok: false, message: `work loop finished no reconcile in ${Math.round(wedgedMs / 1000)} s` };
+      // A work loop with work that finished no reconcile for this long is wedged.
+      if (wedgedMs > config.workStallTimeoutMs) return { ok: false, message: `work loop finished no reconcile in ${Math.round(wedgedMs / 1000)} s` };
       return { ok: true, message: 'ok' };
     },
     readyz: () => {
       if (leaseProblem) return { ok: false, message: leaseProblem };
       return controller.cachesSynced() ? { ok: true, message: 'ok' } : { ok: false, message: 'caches not synced' };
     },
-  }));
-  const builder = await startBuilder(config, { controller, rest, metrics, log, ...(opts.builderFetch ? { fetch: opts.builderFetch } : {}) });
+  };
+  let builder: BuilderServer;
+  try {
+    servers.push(await listening('metrics-addr', config.metricsAddr, () => serveMetrics(config.metricsAddr, metrics)));
+    servers.push(await listening('health-addr', config.healthAddr, () => serveHealth(config.healthAddr, health)));
+    builder = await listening('builder-addr', config.builderAddr,
+      () => startBuilder(config, { controller, rest, metrics, log, ...(opts.builderFetch ? { fetch: opts.builderFetch } : {}) }));
+  } catch (err) {
+    // Nothing may keep the process alive after a failed start: it has to exit with the message.
+    await Promise.all(servers.map((s) => s.close()));
+    rest.close();
+    throw err;
+  }
   log.info({ server: kc.getCurrentCluster()?.server, builder: builder.url }, 'Starting caches');
   await controller.startCaches();
 

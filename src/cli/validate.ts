@@ -2,7 +2,7 @@
 // JSON, `-` for stdin) against what the API server enforces for the CRD and what the daemon validates,
 // printing one line per problem, `FILE: ImagePullSecret/NAME: spec.path: message`. Exit 1 on any problem.
 // Documents of other kinds pass unchecked, so a whole manifest directory can be fed to it in CI.
-import { optionLines, parseCommandArgs, type Options } from './args.ts';
+import { ConfigError, optionLines, parseCommandArgs, type Options } from './args.ts';
 import { printHelp, type Command } from './command.ts';
 import { readDocuments } from './documents.ts';
 import { checkResource, isImagePullSecret, nameOf } from './resource-check.ts';
@@ -29,10 +29,7 @@ export const validateCommand: Command = {
   main: async (args, io) => {
     const parsed = parseCommandArgs('validate', options, args);
     if (parsed.help) return printHelp(validateCommand, io);
-    if (parsed.positionals.length === 0) {
-      io.stderr.write('pullsecret-sync: validate: name at least one FILE ("-" for stdin); see pullsecret-sync validate --help\n');
-      return 1;
-    }
+    if (parsed.positionals.length === 0) throw new ConfigError('validate: name at least one FILE ("-" for stdin) (see pullsecret-sync validate --help)');
     const read = await readDocuments(parsed.positionals, io.stdin);
     for (const line of read.problems) io.stdout.write(`${line}\n`);
     let problems = read.problems.length;

@@ -66,13 +66,36 @@ export interface KubeConfigOptions {
   context?: string;
 }
 
-/** Loads the kubeconfig the daemon talks to the API server with. */
+/** A kubeconfig that cannot be used as given: a file that cannot be read or parsed, a context it lacks. */
+export class KubeConfigError extends Error {}
+
+function loadFile(kc: KubeConfig, file: string): void {
+  try {
+    kc.loadFromFile(file);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied'
+      : `not a kubeconfig (${(err instanceof Error ? err.message : String(err)).split('\n')[0] ?? ''})`;
+    throw new KubeConfigError(`kubeconfig ${file}: ${why}`);
+  }
+}
+
+/** Loads the kubeconfig the daemon talks to the API server with; throws KubeConfigError, one line, when unusable. */
 export async function loadKubeConfig(opts: KubeConfigOptions): Promise<KubeConfig> {
   deferUnusedImports();
   const { KubeConfig } = await import('@kubernetes/client-node/dist/config.js');
   const kc = new KubeConfig();
-  if (opts.kubeconfig) kc.loadFromFile(opts.kubeconfig);
+  if (opts.kubeconfig) loadFile(kc, opts.kubeconfig);
   else kc.loadFromDefault();
-  if (opts.context) kc.setCurrentContext(opts.context);
+  if (opts.context) {
+    if (!kc.getContextObject(opts.context)) {
+      const known = kc.getContexts().map((c) => c.name);
+      throw new KubeConfigError(`context "${opts.context}" is not in the kubeconfig; ${known.length ? `its contexts: ${known.join(', ')}` : 'it has none'}`);
+    }
+    kc.setCurrentContext(opts.context);
+  }
+  if (!kc.getCurrentCluster()) {
+    throw new KubeConfigError(`the kubeconfig${opts.kubeconfig ? ` ${opts.kubeconfig}` : ''} has no current context with a cluster; set its current-context or pass --context`);
+  }
   return kc;
 }

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ConfigError, parseCommandArgs } from '../../../src/cli/args.ts';
 import { closest, editDistance } from '../../../src/cli/closest.ts';
-import { parseConfig, usage } from '../../../src/cli/config.ts';
+import { parseConfig } from '../../../src/cli/config.ts';
 
 test('edit distance counts insertions, deletions and substitutions', () => {
   assert.equal(editDistance('', 'abc'), 3);
@@ -20,12 +20,6 @@ test('run: an unknown flag names the closest known one', () => {
   assert.throws(() => parseConfig(['--namspace', 'x'], {}), (err: unknown) =>
     err instanceof ConfigError && /unknown flag --namspace; did you mean --namespace\?/.test(err.message));
   assert.throws(() => parseConfig(['--metrics-address=:1'], {}), /did you mean --metrics-addr\?/);
-});
-
-test('run --help lists every flag of run with its environment variable', () => {
-  const text = usage();
-  for (const flag of ['--kubeconfig', '--namespace', '--leader-elect', '--metrics-addr', '--token-refresh-fraction']) assert.match(text, new RegExp(flag));
-  assert.match(text, /POD_NAMESPACE/);
 });
 
 test('parseCommandArgs: --help and -h anywhere before --, unknown flags with a hint, repeated flags', () => {

@@ -48,6 +48,7 @@ test('what the new API rejects is named on stderr (IMPS allowed an empty credent
 
 test('migrate: --help; FILEs and --from-cluster are exclusive', async () => {
   assert.match((await runCommand(migrateCommand, ['-h'])).stdout, /--from-cluster/);
-  assert.equal((await runCommand(migrateCommand, [])).code, 1);
-  assert.equal((await runCommand(migrateCommand, ['x.yaml', '--from-cluster'])).code, 1);
+  const usageError = { message: /^migrate: name FILEs \("-" for stdin\) or --from-cluster, one of the two/ };
+  await assert.rejects(runCommand(migrateCommand, []), usageError);
+  await assert.rejects(runCommand(migrateCommand, ['x.yaml', '--from-cluster']), usageError);
 });

@@ -64,7 +64,7 @@ test('validate: one line per problem as FILE: ImagePullSecret/NAME: path: messag
 
 test('validate: --help, no files, an unreadable file', async () => {
   assert.match((await runCommand(validateCommand, ['--help'])).stdout, /usage: pullsecret-sync validate FILE/);
-  assert.equal((await runCommand(validateCommand, [])).code, 1);
+  await assert.rejects(runCommand(validateCommand, []), { message: /^validate: name at least one FILE/ });
   const missing = await runCommand(validateCommand, ['/nonexistent/x.yaml']);
   assert.equal(missing.code, 1);
   assert.match(missing.stdout, /^\/nonexistent\/x.yaml: ENOENT/);

@@ -4,7 +4,7 @@ import { registerHooks } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { loadKubeConfig, standInSource } from '../../../src/kube/kubeconfig.ts';
+import { KubeConfigError, loadKubeConfig, standInSource } from '../../../src/kube/kubeconfig.ts';
 
 // Every module this process evaluates, to show what loading a kubeconfig pulls in. Registered before
 // anything imports client-node (node:test runs each test file in a process of its own).
@@ -52,4 +52,25 @@ test('a stand-in loads the real module on first use: construction, static member
   const real = createRequire(import.meta.url)('hpagent') as { HttpsProxyAgent: new (o: object) => object };
   assert.ok(agent instanceof real.HttpsProxyAgent);
   assert.equal((stand.HttpsProxyAgent as unknown as { name: string }).name, 'HttpsProxyAgent');
+});
+
+test('a kubeconfig that cannot be used is one line naming the file or the context, and what to do', async () => {
+  const refused = async (opts: { kubeconfig?: string; context?: string }) => {
+    try {
+      await loadKubeConfig(opts);
+    } catch (err) {
+      assert.ok(err instanceof KubeConfigError, String(err));
+      assert.doesNotMatch(err.message, /\n/);
+      return err.message;
+    }
+    return assert.fail('accepted');
+  };
+  assert.equal(await refused({ kubeconfig: join(dir, 'absent') }), `kubeconfig ${join(dir, 'absent')}: no such file`);
+  const broken = join(dir, 'broken');
+  writeFileSync(broken, 'clusters: [\n  - {name: one\n');
+  assert.match(await refused({ kubeconfig: broken }), new RegExp(`^kubeconfig ${broken}: not a kubeconfig \\(.+\\)$`));
+  assert.equal(await refused({ kubeconfig: file, context: 'third' }), 'context "third" is not in the kubeconfig; its contexts: first, second');
+  const empty = join(dir, 'empty');
+  writeFileSync(empty, 'apiVersion: v1\nkind: Config\n');
+  assert.equal(await refused({ kubeconfig: empty }), `the kubeconfig ${empty} has no current context with a cluster; set its current-context or pass --context`);
 });

@@ -1,0 +1,105 @@
+// The kinds of value `run`'s flags take. Each says what a good value looks like, in the words of the error
+// message a bad one gets, and parses the text strictly: `0x10`, `1e3` or ` 5` are not numbers here,
+// because a typo that still parses would be worse than one that is refused.
+import { accessSync, constants, statSync } from 'node:fs';
+import { parseAddress } from '../util/address.ts';
+import { errorMessage } from '../util/errors.ts';
+
+export interface ValueKind<T> {
+  /** What a value must be, completing "--flag must be …". */
+  expect: string;
+  /** The value, or undefined when `raw` is not one. */
+  parse(raw: string): T | undefined;
+  /** Why `raw` was refused, when there is more to say than `expect` (an OS error, say). */
+  why?(raw: string): string | undefined;
+}
+
+const DECIMAL = /^(?:\d+(?:\.\d*)?|\.\d+)$/;
+const decimal = (raw: string): number | undefined => (DECIMAL.test(raw) ? Number(raw) : undefined);
+
+export const count: ValueKind<number> = {
+  expect: 'a whole number of at least 1, such as 4',
+  parse: (raw) => (/^\d+$/.test(raw) && Number(raw) >= 1 && Number.isSafeInteger(Number(raw)) ? Number(raw) : undefined),
+};
+
+export const rate: ValueKind<number> = {
+  expect: 'a number greater than 0, such as 50 or 0.5',
+  parse: (raw) => {
+    const n = decimal(raw);
+    return n !== undefined && n > 0 ? n : undefined;
+  },
+};
+
+export const fraction: ValueKind<number> = {
+  expect: 'a number between 0 and 1 (both excluded), such as 0.5',
+  parse: (raw) => {
+    const n = decimal(raw);
+    return n !== undefined && n > 0 && n < 1 ? n : undefined;
+  },
+};
+
+const UNIT_MS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+/** Timers overflow past 2^31 ms (about 24.8 days) and fire at once; a day is far beyond any sane deadline. */
+const MAX_DURATION_MS = 24 * 3_600_000;
+
+/** Milliseconds; a bare number counts as seconds (the flags' unit before units were accepted). */
+export const duration: ValueKind<number> = {
+  expect: 'a duration from 1ms to 24h, such as 30s, 2m or 500ms (a bare number is seconds)',
+  parse: (raw) => {
+    const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(raw);
+    const unit = m ? UNIT_MS[m[2] ?? 's'] : undefined;
+    const ms = m && unit ? Number(m[1]) * unit : undefined;
+    return ms !== undefined && ms >= 1 && ms <= MAX_DURATION_MS ? ms : undefined;
+  },
+};
+
+export const bool: ValueKind<boolean> = {
+  expect: 'true or false',
+  parse: (raw) => (raw === 'true' || raw === '1' ? true : raw === 'false' || raw === '0' ? false : undefined),
+};
+
+export const address: ValueKind<string> = {
+  expect: '[host]:port with a port from 0 to 65535, such as :8080 or 127.0.0.1:8080',
+  parse: (raw) => {
+    const parsed = parseAddress(raw);
+    return parsed && parsed.port <= 65535 ? raw : undefined;
+  },
+};
+
+export function oneOf<T extends string>(choices: readonly T[]): ValueKind<T> {
+  return {
+    expect: `one of ${choices.join(', ')}`,
+    parse: (raw) => choices.find((c) => c === raw),
+  };
+}
+
+/** A namespace or Service name: an RFC 1123 label. */
+export const dnsLabel: ValueKind<string> = {
+  expect: 'a DNS label (lowercase letters, digits and "-", at most 63 characters), such as pullsecret-sync',
+  parse: (raw) => (/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(raw) ? raw : undefined),
+};
+
+export const text: ValueKind<string> = {
+  expect: 'a non-empty value',
+  parse: (raw) => raw || undefined,
+};
+
+function fileProblem(path: string): string | undefined {
+  try {
+    if (!statSync(path).isFile()) return 'not a file';
+    accessSync(path, constants.R_OK);
+    return undefined;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return 'no such file';
+    if (code === 'EACCES') return 'permission denied';
+    return errorMessage(err);
+  }
+}
+
+/** A file the daemon can read now (it is read at start; a missing mount should fail here, by name). */
+export const readableFile: ValueKind<string> = {
+  expect: 'the path of a readable file',
+  parse: (raw) => (raw && fileProblem(raw) === undefined ? raw : undefined),
+  why: (raw) => (raw ? fileProblem(raw) : 'the path is empty'),
+};
