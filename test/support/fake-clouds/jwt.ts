@@ -14,6 +14,11 @@ export function signJwt(claims: Claims, key: KeyObject, alg: Alg, header: Record
   return `${input}.${sign('sha256', Buffer.from(input), keyFor(key, alg)).toString('base64url')}`;
 }
 
+/** A JWT with `alg: none` and a placeholder signature: for code that reads claims without verifying them. */
+export function unsignedJwt(claims: unknown): string {
+  return `${b64({ alg: 'none' })}.${b64(claims)}.sig`;
+}
+
 export interface Decoded {
   header: Record<string, unknown>;
   claims: Claims;

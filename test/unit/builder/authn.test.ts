@@ -4,8 +4,7 @@ import { AuthenticationUnavailable, Authenticator, DEFAULT_CACHE_TTL_MS, service
 import { InFlightLimiter, KeyedRateLimiter } from '../../../src/builder/rate-limit.ts';
 import { KubeApiError, type RequestSpec } from '../../../src/kube/rest.ts';
 import { FakeClock } from '../../../src/util/clock.ts';
-
-const jwt = (claims: object): string => `h.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.s`;
+import { unsignedJwt as jwt } from '../../support/fake-clouds/jwt.ts';
 
 function fakeRest(status: object | Error): { rest: { call: <T>(spec: RequestSpec) => Promise<T> }; specs: RequestSpec[] } {
   const specs: RequestSpec[] = [];

@@ -7,6 +7,7 @@ import {
 } from '../../../src/credentials/azure.ts';
 import { FakeClock } from '../../../src/util/clock.ts';
 import { credentialProviderContract } from '../../contract/credential-provider.ts';
+import { unsignedJwt as jwt } from '../../support/fake-clouds/jwt.ts';
 
 const SECRET = 'sp~client~secret~value';
 const TENANT = '11111111-2222-3333-4444-555555555555';
@@ -15,8 +16,6 @@ const REGISTRY = 'myregistry.azurecr.io';
 const source: AzureSource = { registry: REGISTRY, tenantID: TENANT, clientID: CLIENT, credentialsSecret: { name: 'acr-sp', namespace: 'registry-access' } };
 const clock = new FakeClock();
 
-const jwt = (claims: object): string =>
-  ['{"alg":"none"}', JSON.stringify(claims)].map((p) => Buffer.from(p).toString('base64url')).join('.') + '.sig';
 const EXP = Math.floor(Date.UTC(2025, 0, 1, 3) / 1000);
 const ENTRA_TOKEN = jwt({ aud: 'https://management.azure.com', tid: 'tid-from-token' });
 

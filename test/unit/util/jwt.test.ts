@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { jwtClaims, jwtExpiryMs } from '../../../src/util/jwt.ts';
-
-const jwt = (claims: unknown): string => `h.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.s`;
+import { unsignedJwt as jwt } from '../../support/fake-clouds/jwt.ts';
 
 test('jwtClaims reads the payload of a JWT, and nothing of a token that is not one', () => {
   assert.deepEqual(jwtClaims(jwt({ tid: 'tenant', exp: 100 })), { tid: 'tenant', exp: 100 });
