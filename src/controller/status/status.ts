@@ -3,6 +3,7 @@
 // policy checks, each giving a reason and a message (after cert-manager's policy chains).
 import { READY, Reason, setCondition } from '../../api/v1alpha1/conditions.ts';
 import type { ConflictStatus, ImagePullSecret, ImagePullSecretStatus, SourceStatus } from '../../api/v1alpha1/types.ts';
+import type { Shadowing } from '../../dockerconfig/index.ts';
 import type { SourceOutcome } from '../decide/sources.ts';
 import { bounded, listed } from './status-text.ts';
 
@@ -11,18 +12,12 @@ export const MAX_LISTED_CONFLICTS = 100;
 /** Registries and shadowed registries listed per source. */
 export const MAX_LISTED_REGISTRIES = 100;
 
-export interface Shadow {
-  registry: string;
-  winner: string;
-  loser: string;
-}
-
 export interface StatusInput {
   ips: ImagePullSecret;
   now: Date;
   invalid: string[];
   outcomes: SourceOutcome[];
-  shadowed: Shadow[];
+  shadowed: Shadowing[];
   /** Whether the merge produced any entry at all. */
   rendered: boolean;
   managedNamespaces: string[];
@@ -82,7 +77,7 @@ export function readyVerdict(input: StatusInput): Verdict {
   return { status: 'True', reason: Reason.Synced, message: `Secret ${input.ips.spec.target.secret.name} is up to date in ${n} namespace(s)` };
 }
 
-function sourceStatus(o: SourceOutcome, shadowed: Shadow[]): SourceStatus {
+function sourceStatus(o: SourceOutcome, shadowed: Shadowing[]): SourceStatus {
   const lost = [...shadowed.filter((s) => s.loser === o.reference).map((s) => s.registry).sort(), ...(o.shadowed ?? [])];
   const registries = [...new Set(o.entries.map((e) => e.registry))].sort();
   return {
