@@ -8,12 +8,12 @@
 // connections. Logs name the route, status and ServiceAccount, never tokens, credentials or bodies.
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { KubeRest } from '../kube/rest.ts';
 import { realClock, type Clock } from '../util/clock.ts';
 import { parseAddress } from '../util/address.ts';
 import { errorMessage } from '../util/errors.ts';
+import { closeServer, listenOn } from '../util/server.ts';
 import type { BuilderAccess, EcrRepositories, ServiceAccountRef } from './access.ts';
 import { AuthenticationUnavailable, Authenticator } from './authn.ts';
 import { resourcesAllowing } from './authz.ts';
@@ -181,11 +181,7 @@ export async function startBuilderServer(opts: BuilderServerOptions): Promise<Bu
   const server: Server = createServer({ cert: tls.cert, key: tls.key, maxHeaderSize: MAX_HEADER_BYTES }, (req, res) => { void handle(req, res); });
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => { answerClientError(err, socket); });
   const { host, port } = parseAddr(opts.addr);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => { server.off('error', reject); resolve(); });
-  });
-  const address = server.address() as AddressInfo;
+  const address = await listenOn(server, port, host);
   const urlHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   opts.logger.info({ addr: `${urlHost}:${address.port}` }, 'builder API listening');
   return {
@@ -195,9 +191,6 @@ export async function startBuilderServer(opts: BuilderServerOptions): Promise<Bu
       server.setSecureContext({ cert: next.cert, key: next.key });
       tls = next;
     },
-    close: () => new Promise<void>((resolve) => {
-      server.close(() => { resolve(); });
-      server.closeAllConnections();
-    }),
+    close: () => closeServer(server),
   };
 }

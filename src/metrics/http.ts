@@ -1,8 +1,8 @@
 // The daemon's plain-HTTP endpoints: /metrics on the metrics address, /healthz and /readyz on the health
 // address. Health answers come from callbacks, so this file knows nothing about the controller.
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { parseAddress } from '../util/address.ts';
+import { closeServer, listenOn } from '../util/server.ts';
 import type { Metrics } from './metrics.ts';
 
 export type Check = () => { ok: boolean; message: string };
@@ -15,17 +15,8 @@ export interface HttpServer {
 
 async function listen(server: Server, addr: string): Promise<HttpServer> {
   const { host, port } = parseAddress(addr) ?? { port: Number.NaN };
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => { resolve(); });
-  });
-  return {
-    port: (server.address() as AddressInfo).port,
-    close: () => new Promise<void>((resolve) => {
-      server.close(() => { resolve(); });
-      server.closeAllConnections();
-    }),
-  };
+  const address = await listenOn(server, port, host);
+  return { port: address.port, close: () => closeServer(server) };
 }
 
 export function serveMetrics(addr: string, metrics: Metrics): Promise<HttpServer> {

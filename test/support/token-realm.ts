@@ -11,6 +11,7 @@ import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { closeServer, listenOn } from '../../src/util/server.ts';
 import type { KeyPair } from '../testbed/pki.ts';
 import { startRegistry, stopRegistry, type RegistryInfo, type RegistryUser } from '../testbed/registry.ts';
 
@@ -56,7 +57,7 @@ function authenticated(header: string | undefined, users: RegistryUser[]): strin
   return user?.username;
 }
 
-function startRealm(tls: KeyPair, users: RegistryUser[], signing: { key: string; certDer: Buffer }, grants: Grant[]): Promise<Server> {
+async function startRealm(tls: KeyPair, users: RegistryUser[], signing: { key: string; certDer: Buffer }, grants: Grant[]): Promise<Server> {
   const server = createServer({ cert: readFileSync(tls.cert), key: readFileSync(tls.key) }, (req, res) => {
     const url = new URL(req.url ?? '/', 'https://realm.invalid');
     const user = authenticated(req.headers.authorization, users);
@@ -73,10 +74,8 @@ function startRealm(tls: KeyPair, users: RegistryUser[], signing: { key: string;
       .end(JSON.stringify({ token, access_token: token, expires_in: 300, issued_at: new Date(now * 1000).toISOString() }));
   });
   server.on('clientError', (_err, socket) => { socket.destroy(); });
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => { resolve(server); });
-  });
+  await listenOn(server, 0, '127.0.0.1');
+  return server;
 }
 
 /** A realm and a registry that trusts it, in `dir`; TLS of both from `tls` (a loopback serving pair). */
@@ -102,7 +101,7 @@ export async function startTokenRegistry(opts: { dir: string; ca: string; tls: K
     registry, realmUrl, grants,
     close: async () => {
       await stopRegistry(registry);
-      await new Promise<void>((resolve) => { realm.close(() => { resolve(); }); realm.closeAllConnections(); });
+      await closeServer(realm);
     },
   };
 }

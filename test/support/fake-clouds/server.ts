@@ -6,6 +6,7 @@ import { createServer as createHttp, type IncomingMessage, type RequestListener,
 import { createServer as createHttps } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { closeServer, listenOn } from '../../../src/util/server.ts';
 import { issueServing } from '../../testbed/pki.ts';
 import { currentTestbed } from '../../testbed/testbed.ts';
 
@@ -49,21 +50,9 @@ export interface Listening {
 /** Starts `handler` on 127.0.0.1 with an ephemeral port; HTTPS when `tls` is given. */
 export async function listen(handler: RequestListener, tls?: Tls): Promise<Listening> {
   const server: Server = tls ? createHttps({ cert: tls.cert, key: tls.key }, handler) : createHttp(handler);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => { resolve(); });
-  });
-  const address = server.address();
-  if (!address || typeof address === 'string') throw new Error('fake server has no TCP address');
+  const address = await listenOn(server, 0, '127.0.0.1');
   const host = `127.0.0.1:${address.port}`;
-  return {
-    url: `${tls ? 'https' : 'http'}://${host}`,
-    host,
-    close: () => new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => { resolve(); });
-    }),
-  };
+  return { url: `${tls ? 'https' : 'http'}://${host}`, host, close: () => closeServer(server) };
 }
 
 export async function readBody(req: IncomingMessage): Promise<string> {
