@@ -55,6 +55,13 @@ async function kubectl(args: string[], input: string): Promise<{ code: number; s
   return { code, stdout, stderr };
 }
 
+test('the chart tests run the pinned helm release', async () => {
+  const { helmVersion } = await ensureBinaries();
+  const result = await runHelm(['version', '--template', '{{.Version}}']);
+  assert.equal(result.code, 0, result.stderr);
+  assert.equal(result.stdout, helmVersion);
+});
+
 test('helm lint is clean, with and without the optional objects', async () => {
   for (const set of [[], ['--set', 'serviceMonitor.enabled=true', '--set', 'prometheusRule.enabled=true', '--set', 'builder.tls.secretName=tls',
     '--set', 'grafanaDashboard.enabled=true']]) {

@@ -1,4 +1,4 @@
-// The control-plane binaries: etcd, kube-apiserver, kube-controller-manager and kubectl, built from the
+// The testbed's binaries: etcd, kube-apiserver, kube-controller-manager, kubectl and helm, built from the
 // Go module proxy through the committed wrapper modules in go/, cached outside the repository keyed by
 // version and build inputs. KUBEBUILDER_ASSETS (the envtest convention) supplies prebuilt binaries,
 // used as they are.
@@ -18,8 +18,10 @@ export interface Binaries {
   kubeApiserver: string;
   kubeControllerManager: string;
   kubectl: string;
+  helm: string;
   kubernetesVersion: string;
   etcdVersion: string;
+  helmVersion: string;
 }
 
 interface Module {
@@ -59,6 +61,17 @@ function kubeModule(): Module {
 function etcdModule(): Module {
   const dir = join(goDir, 'etcd');
   return { dir, version: pinnedVersion(dir, 'go.etcd.io/etcd/server/v3'), ldflags: '-s -w', packages: { etcd: 'go.etcd.io/etcd/server/v3' } };
+}
+
+function helmModule(): Module {
+  const dir = join(goDir, 'helm');
+  const version = pinnedVersion(dir, 'helm.sh/helm/v4');
+  // The variables helm's own release build sets, so `helm version` reports the release.
+  const pkg = 'helm.sh/helm/v4/internal/version';
+  return {
+    dir, version, ldflags: `-s -w -X ${pkg}.version=${version} -X ${pkg}.gitTreeState=clean`,
+    packages: { helm: 'helm.sh/helm/v4/cmd/helm' },
+  };
 }
 
 export function cacheRoot(): string {
@@ -116,31 +129,36 @@ async function withLock<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
-function fromAssets(dir: string): Partial<Record<string, string>> {
-  const found: Record<string, string> = {};
-  for (const bin of ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kubectl']) {
-    if (existsSync(join(dir, bin))) found[bin] = join(dir, bin);
-  }
-  return found;
+function fromAssets(dir: string, binaries: string[]): Record<string, string> {
+  return Object.fromEntries(binaries.filter((bin) => existsSync(join(dir, bin))).map((bin) => [bin, join(dir, bin)]));
 }
 
 /** Resolves every binary: prebuilt ones from KUBEBUILDER_ASSETS first, the rest built and cached. */
 export async function ensureBinaries(log: (line: string) => void = () => undefined): Promise<Binaries> {
-  const assets = process.env.KUBEBUILDER_ASSETS ? fromAssets(process.env.KUBEBUILDER_ASSETS) : {};
-  const kube = kubeModule();
-  const etcd = etcdModule();
-  const needKube = ['kube-apiserver', 'kube-controller-manager', 'kubectl'].some((b) => !assets[b]);
-  const needEtcd = !assets.etcd;
-  const [etcdDir, kubeDir] = await withLock(async () => [
-    needEtcd ? await ensureBuilt(etcd, 'etcd', log) : '',
-    needKube ? await ensureBuilt(kube, 'kubernetes', log) : '',
-  ]);
+  const modules = { etcd: etcdModule(), kubernetes: kubeModule(), helm: helmModule() };
+  const names = Object.values(modules).flatMap((mod) => Object.keys(mod.packages));
+  const paths = process.env.KUBEBUILDER_ASSETS ? fromAssets(process.env.KUBEBUILDER_ASSETS, names) : {};
+  await withLock(async () => {
+    for (const [name, mod] of Object.entries(modules)) {
+      const missing = Object.keys(mod.packages).filter((bin) => !Object.hasOwn(paths, bin));
+      if (missing.length === 0) continue;
+      const dir = await ensureBuilt(mod, name, log);
+      for (const bin of missing) paths[bin] = join(dir, bin);
+    }
+  });
+  const path = (bin: string): string => {
+    const found = paths[bin];
+    if (!found) throw new Error(`no ${bin} binary was resolved`);
+    return found;
+  };
   return {
-    etcd: assets.etcd ?? join(etcdDir, 'etcd'),
-    kubeApiserver: assets['kube-apiserver'] ?? join(kubeDir, 'kube-apiserver'),
-    kubeControllerManager: assets['kube-controller-manager'] ?? join(kubeDir, 'kube-controller-manager'),
-    kubectl: assets.kubectl ?? join(kubeDir, 'kubectl'),
-    kubernetesVersion: kube.version,
-    etcdVersion: etcd.version,
+    etcd: path('etcd'),
+    kubeApiserver: path('kube-apiserver'),
+    kubeControllerManager: path('kube-controller-manager'),
+    kubectl: path('kubectl'),
+    helm: path('helm'),
+    kubernetesVersion: modules.kubernetes.version,
+    etcdVersion: modules.etcd.version,
+    helmVersion: modules.helm.version,
   };
 }
