@@ -1,6 +1,8 @@
 // Fault injection on a token endpoint (case g): an ECR endpoint that accepts connections and never
 // answers. Its resource turns SourceError after --token-timeout, a resource with a Secret source is served
 // meanwhile, and SIGTERM ends the daemon within its shutdown deadline while the hung request is in flight.
+// Case h: a token request held longer than --work-stall-timeout wedges the only worker; /healthz turns
+// 503 (the liveness probe would restart the pod) and back to 200 once the answer arrives.
 //
 // Reproduction before the fix (2026-12-02): the resource stayed without any status for as long as the
 // test waited, and SIGTERM did not stop the daemon (the hung single-flight fetch was awaited on shutdown).
@@ -8,7 +10,9 @@ import assert from 'node:assert/strict';
 import { createServer, type Socket } from 'node:net';
 import { after, before, test } from 'node:test';
 import { adminKubeConfig } from '../testbed/clients.ts';
-import { createIps, createNamespace, createSecret, dockerConfigSecret, readyCondition, uniqueName } from '../support/cluster.ts';
+import { startPausableProxy, type PausableProxy } from '../testbed/proxy.ts';
+import { currentTestbed } from '../testbed/testbed.ts';
+import { createIps, createNamespace, createSecret, dockerConfigSecret, readyCondition, uniqueName, waitForSecret } from '../support/cluster.ts';
 import { installCrd } from '../support/daemon.ts';
 import { spawnDaemon, type DaemonProcess } from '../support/daemon-process.ts';
 import { authOf, cleanUp, converges } from '../support/end-state.ts';
@@ -35,9 +39,18 @@ before(async () => {
   await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
 });
 
-after(async () => {
+let motoProxy: PausableProxy | undefined;
+
+/** Ends case g's silent endpoint: its resource then fails at once instead of holding a worker. */
+function closeSilent(): void {
   for (const s of held) s.destroy();
-  silent.close();
+  if (silent.listening) silent.close();
+}
+
+after(async () => {
+  closeSilent();
+  motoProxy?.resume();
+  await motoProxy?.close();
   await cleanUp({ running, resources, namespaces });
 });
 
@@ -47,10 +60,16 @@ async function namespace(): Promise<string> {
   return createNamespace(ns);
 }
 
+/** A namespace holding static AWS keys (any keys do for moto, or for an endpoint that never answers). */
+async function awsKeysNamespace(): Promise<string> {
+  const ns = await namespace();
+  await createSecret({ metadata: { name: 'aws-keys', namespace: ns }, type: 'Opaque',
+    stringData: { accessKeyID: 'AKIAIOSFODNN7EXAMPLE', secretKey: rememberSecret(`faults-key-${Date.now()}`) } } as never);
+  return ns;
+}
+
 test('g: a token endpoint that never answers: SourceError after the deadline, other resources served, SIGTERM still bounded', { timeout: 120_000 }, async () => {
-  const sourceNs = await namespace();
-  await createSecret({ metadata: { name: 'aws-keys', namespace: sourceNs }, type: 'Opaque',
-    stringData: { accessKeyID: 'AKIAIOSFODNN7EXAMPLE', secretKey: rememberSecret(`faults-g-key-${Date.now()}`) } } as never);
+  const sourceNs = await awsKeysNamespace();
   await createSecret(dockerConfigSecret(sourceNs, 'hub', { [REGISTRY]: { username: 'u', password: 'fg' } }));
   const hungTarget = await namespace();
   const okTarget = await namespace();
@@ -88,4 +107,39 @@ test('g: a token endpoint that never answers: SourceError after the deadline, ot
   assert.ok(exitMs <= SHUTDOWN_MS, `SIGTERM ended the daemon in ${exitMs} ms with a token request in flight`);
   assert.equal(daemon.child.exitCode, null);
   console.error(`[faults g] SourceError after the 3 s deadline; SIGTERM to exit ${exitMs} ms with a hung token request in flight`);
+});
+
+test('h: a token request held past --work-stall-timeout turns /healthz 503; it is 200 again once the reconcile finishes', { timeout: 120_000 }, async () => {
+  // The one worker below must wait for this case's request alone: case g's endpoint and daemons go.
+  closeSilent();
+  await Promise.all(running.map(async (d) => { d.child.kill('SIGTERM'); await d.exited; }));
+  const moto = new URL(currentTestbed().moto?.endpoint ?? assert.fail('the testbed runs moto'));
+  motoProxy = await startPausableProxy({ host: moto.hostname, port: Number(moto.port) });
+  motoProxy.pause(); // the request reaches the proxy and waits there, as behind a hung middlebox
+  const sourceNs = await awsKeysNamespace();
+  const target = await namespace();
+  const name = uniqueName('fh');
+  resources.push(name);
+  await createIps(name, { registry: { ecr: [{ region: 'eu-central-1', accountIDs: ['123456789012'], endpoint: `http://127.0.0.1:${String(motoProxy.port)}`,
+    credentialsSecret: { name: 'aws-keys', namespace: sourceNs } }] }, target: { namespaces: { names: [target] }, secret: { name: 'pull' } } });
+  const daemon = await spawnDaemon(uniqueName('fh'), ['--leader-elect=false', '--concurrency=1', '--token-timeout=90s', '--work-stall-timeout=2s']);
+  running.push(daemon);
+  const healthz = async () => {
+    const res = await fetch(`${daemon.healthUrl}/healthz`);
+    return { status: res.status, body: await res.text() };
+  };
+
+  const stalled = await eventually(async () => {
+    const h = await healthz();
+    return h.status === 503 && h;
+  }, { timeoutMs: 30_000, message: '/healthz turns 503 while the only worker waits for the token' });
+  assert.match(stalled.body, /^work loop finished no reconcile in \d+ s\n$/);
+  const stalledAt = Date.now();
+
+  motoProxy.resume();
+  await waitForSecret(target, 'pull', 30_000);
+  await eventually(async () => (await healthz()).status === 200, { timeoutMs: 10_000, message: '/healthz is 200 again' });
+  await eventually(async () => (await readyCondition(name))?.reason === 'Synced', { message: 'the resource is Synced' });
+  assert.equal(daemon.child.exitCode, null);
+  console.error(`[faults h] /healthz 503 with a token request held past --work-stall-timeout=2s; 200 again ${Date.now() - stalledAt} ms after the answer was let through`);
 });
