@@ -25,7 +25,17 @@ function tlsFiles(config: Config): TlsFiles | undefined {
   return { certFile: config.builderTlsCert, keyFile: config.builderTlsKey, ...(config.builderTlsCa ? { caFile: config.builderTlsCa } : {}) };
 }
 
-export async function startBuilder(config: Config, deps: { controller: Controller; rest: KubeRest; metrics: Metrics; log: Logger; fetch?: FetchLike }): Promise<BuilderServer> {
+export interface BuilderDeps {
+  controller: Controller;
+  rest: KubeRest;
+  metrics: Metrics;
+  log: Logger;
+  fetch?: FetchLike;
+  /** How often mounted TLS files are checked for changes; default watchTls's. */
+  tlsCheckMs?: number;
+}
+
+export async function startBuilder(config: Config, deps: BuilderDeps): Promise<BuilderServer> {
   const view = deps.controller.builderView();
   const awsCredentials = defaultAwsCredentials();
   const log = deps.log.child({ component: 'builder' });
@@ -52,6 +62,7 @@ export async function startBuilder(config: Config, deps: { controller: Controlle
   });
   if (!files) return server;
   const stop = watchTls(files, tls, {
+    ...(deps.tlsCheckMs === undefined ? {} : { intervalMs: deps.tlsCheckMs }),
     onChange: (next) => {
       server.setTls(next);
       log.info({ certFile: files.certFile }, 'builder TLS certificate reloaded');

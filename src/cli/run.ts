@@ -50,6 +50,8 @@ export interface DaemonOptions {
   azureFederatedTokenFile?: string;
   /** How the builder front reaches registries; default globalThis.fetch (tests add their CA). */
   builderFetch?: FetchLike;
+  /** How often mounted builder TLS files are checked for changes; default 10 s (tests shorten it). */
+  builderTlsCheckMs?: number;
 }
 
 function defaultProviders(opts: DaemonOptions): CloudProviders {
@@ -141,7 +143,8 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
     servers.push(await listening('metrics-addr', config.metricsAddr, () => serveMetrics(config.metricsAddr, metrics)));
     servers.push(await listening('health-addr', config.healthAddr, () => serveHealth(config.healthAddr, health)));
     builder = await listening('builder-addr', config.builderAddr,
-      () => startBuilder(config, { controller, rest, metrics, log, ...(opts.builderFetch ? { fetch: opts.builderFetch } : {}) }));
+      () => startBuilder(config, { controller, rest, metrics, log, ...(opts.builderFetch ? { fetch: opts.builderFetch } : {}),
+        ...(opts.builderTlsCheckMs === undefined ? {} : { tlsCheckMs: opts.builderTlsCheckMs }) }));
   } catch (err) {
     // Nothing may keep the process alive after a failed start: it has to exit with the message.
     await Promise.all(servers.map((s) => s.close()));
