@@ -1,6 +1,7 @@
 // The life of a target Secret on the real API server (SPEC 2.2, 2.3, 2.5): it works for a real registry
 // client, merges deterministically, never overwrites what it does not own, follows the resource through
-// rename and deletion, repairs drift at once and stays still once converged.
+// rename and deletion, repairs drift at once, writes nothing into a Terminating namespace (SPEC 2.1) and
+// stays still once converged.
 import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -158,6 +159,57 @@ test('a managed Secret edited or deleted by hand is restored within a second', a
     const s = await readSecret(target, 'drift');
     return s !== undefined && s.metadata.uid !== original.metadata.uid;
   }, { timeoutMs: SECOND, message: 'deleted Secret re-created' });
+});
+
+/** Target reconciles the daemon has finished, whatever their outcome (a user's view: its metrics). */
+async function targetReconciles(): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${String(daemon.metricsPort)}/metrics`)).text();
+  return text.split('\n').filter((l) => l.startsWith('pullsecret_sync_reconcile_total{controller="target"'))
+    .reduce((sum, l) => sum + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+}
+
+test('a Terminating namespace gets no writes: its Secret is neither updated nor re-created, and no error repeats', async () => {
+  const HOLD = 'example.com/hold';
+  const source = uniqueName('terminating-src');
+  const setPassword = (password: string) => dockerConfigSecret(sourceNs, source, { 'terminating.example': { username: 'u', password } });
+  await createSecret(setPassword('before'));
+  const [live, held, emptied] = [await ns(), await ns(), await ns()];
+  await ips({ sources: [source], namespaces: [live, held, emptied] });
+  for (const n of [live, held, emptied]) await waitForSecret(n, 'pull');
+  // `held` keeps our Secret itself (a finalizer on it), so an update would go through; `emptied` is kept
+  // Terminating by a ConfigMap after the namespace controller has deleted our Secret, so only a create
+  // could write there, and the API server refuses creates in a Terminating namespace.
+  await patchSecret(held, 'pull', { metadata: { finalizers: [HOLD] } });
+  await rest.call({ method: 'POST', path: `/api/v1/namespaces/${emptied}/configmaps`, body: { metadata: { name: 'hold', finalizers: [HOLD] } } });
+  const release = async () => {
+    await patchSecret(held, 'pull', { metadata: { finalizers: null } }).catch(() => undefined);
+    await rest.call({ method: 'PATCH', path: `/api/v1/namespaces/${emptied}/configmaps/hold`, contentType: 'application/merge-patch+json',
+      body: { metadata: { finalizers: null } } }).catch(() => undefined);
+  };
+  try {
+    await deleteNamespace(held);
+    await deleteNamespace(emptied);
+    const heldSecret = await eventually(async () => {
+      const s = await readSecret(held, 'pull');
+      return s?.metadata.deletionTimestamp !== undefined && (await readSecret(emptied, 'pull')) === undefined && s;
+    }, { timeoutMs: 30 * SECOND, message: 'the namespace controller has emptied both namespaces as far as it can' });
+    const logsBefore = daemon.logs.length;
+    const reconciledBefore = await targetReconciles();
+
+    await patchSecret(sourceNs, source, { data: setPassword('after').data });
+    await eventually(async () => (await passwordFor(live, 'terminating.example')) === 'after', { message: 'the live namespace follows the source' });
+    // Each of the three namespaces got its target reconcile (the daemon is idle again).
+    await eventually(async () => (await targetReconciles()) >= reconciledBefore + 3, { message: 'every namespace reconciled' });
+
+    const after = await readSecret(held, 'pull');
+    assert.equal(after?.metadata.resourceVersion, heldSecret.metadata.resourceVersion, 'the Secret in the Terminating namespace was not updated');
+    assert.equal(await readSecret(emptied, 'pull'), undefined, 'nothing was created in the Terminating namespace');
+    const lines = daemon.logs.slice(logsBefore).join('').split('\n').filter((l) => l.includes(held) || l.includes(emptied));
+    assert.deepEqual(lines.filter((l) => l.includes('"API write"')), [], 'no write was even tried there');
+    assert.deepEqual(lines.filter((l) => /"level":"(warn|error|fatal)"/.test(l)), [], 'no warning or error about the Terminating namespaces');
+  } finally {
+    await release();
+  }
 });
 
 test('after convergence no managed Secret changes for 60 s', { timeout: 120_000 }, async () => {
