@@ -48,6 +48,8 @@ export interface DaemonOptions {
   tokenCache?: Pick<TokenCacheOptions, 'floorMs' | 'backoff' | 'jitter'>;
   /** Workload identity token file of Azure (AZURE_FEDERATED_TOKEN_FILE). */
   azureFederatedTokenFile?: string;
+  /** The Google universe whose endpoints GCP credentials may name (GOOGLE_CLOUD_UNIVERSE_DOMAIN). */
+  gcpUniverseDomain?: string;
   /** How the builder front reaches registries; default globalThis.fetch (tests add their CA). */
   builderFetch?: FetchLike;
   /** How often mounted builder TLS files are checked for changes; default 10 s (tests shorten it). */
@@ -57,7 +59,7 @@ export interface DaemonOptions {
 function defaultProviders(opts: DaemonOptions): CloudProviders {
   return {
     ecr: new EcrProvider(),
-    gcp: new GcpProvider(),
+    gcp: new GcpProvider(opts.gcpUniverseDomain ? { universeDomain: opts.gcpUniverseDomain } : {}),
     azure: new AzureProvider(opts.azureFederatedTokenFile ? { federatedTokenFile: opts.azureFederatedTokenFile } : {}),
     ...opts.providers,
   };
@@ -205,7 +207,9 @@ export async function run(config: Config): Promise<number> {
   const log = createLogger(config.logLevel);
   // In a cluster the chart passes the pod name; two replicas on one host still need distinct identities.
   const identity = process.env.POD_NAME ?? `${hostname()}-${String(process.pid)}`;
-  const daemon = await startDaemon(config, log, { identity, azureFederatedTokenFile: process.env.AZURE_FEDERATED_TOKEN_FILE });
+  const daemon = await startDaemon(config, log, {
+    identity, azureFederatedTokenFile: process.env.AZURE_FEDERATED_TOKEN_FILE, gcpUniverseDomain: process.env.GOOGLE_CLOUD_UNIVERSE_DOMAIN,
+  });
   const code = await new Promise<number>((resolve) => {
     const shutdown = (signal: string) => {
       log.info({ signal }, 'Shutting down');

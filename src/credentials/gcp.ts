@@ -22,6 +22,7 @@ export const GCP_USERNAME = 'oauth2accesstoken';
 export const GCP_DEFAULT_KEY = 'credentials.json';
 /** Where google-auth-library sends the JWT-bearer grant of a service-account key. */
 export const GOOGLE_TOKEN_URL = 'https://oauth2.googleapis.com/token';
+export const GOOGLE_UNIVERSE = 'googleapis.com';
 const DEFAULT_LIFETIME_MS = 60 * 60 * 1000;
 const ABORTED = 'GCP token request aborted';
 
@@ -40,15 +41,21 @@ export type GcpAuthFactory = (json: GcpCredentialsJson | undefined) => GcpAuthCl
 export interface GcpProviderOptions {
   authFactory?: GcpAuthFactory;
   clock?: Clock;
+  /**
+   * The universe whose endpoints a credentials JSON may name (the daemon's GOOGLE_CLOUD_UNIVERSE_DOMAIN);
+   * default googleapis.com. A JSON's own `universe_domain` (default googleapis.com) must be the same.
+   */
+  universeDomain?: string;
 }
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
 
 /**
- * Token endpoints a credentials JSON may name: HTTPS hosts of its universe (googleapis.com by default),
- * or loopback (local proxies, tests). Anything else would let whoever writes the Secret make the daemon
- * send signed assertions or subject tokens to a host of their choosing.
+ * Token endpoints a credentials JSON may name: HTTPS hosts of the daemon's universe, or loopback (local
+ * proxies, tests). Anything else would let whoever writes the Secret make the daemon send signed
+ * assertions or subject tokens to a host of their choosing; so the universe is the daemon's, never the
+ * JSON's own `universe_domain`.
  */
 function endpointProblem(field: string, value: unknown, universe: string): string | undefined {
   if (value === undefined) return undefined;
@@ -68,7 +75,7 @@ function externalAccountProblems(json: Record<string, unknown>, universe: string
   const source = json.credential_source;
   const problems = [
     str(json.audience) ? undefined : 'external_account config has no audience',
-    endpointProblem('token_url', json.token_url ?? 'https://sts.googleapis.com/v1/token', universe),
+    endpointProblem('token_url', json.token_url ?? `https://sts.${universe}/v1/token`, universe),
     endpointProblem('service_account_impersonation_url', json.service_account_impersonation_url, universe),
     isRecord(source) ? undefined : 'external_account config has no credential_source',
     isRecord(source) && source.executable !== undefined ? 'executable-sourced external_account configs are not supported' : undefined,
@@ -76,8 +83,11 @@ function externalAccountProblems(json: Record<string, unknown>, universe: string
   return problems.filter((p): p is string => p !== undefined);
 }
 
-/** Parses and checks the Secret's JSON. Messages never quote the JSON, only field names. */
-export function parseGcpCredentials(raw: string): GcpCredentialsJson {
+/**
+ * Parses and checks the Secret's JSON for the daemon's `universe`. Messages never quote the JSON, only
+ * field names.
+ */
+export function parseGcpCredentials(raw: string, universe = GOOGLE_UNIVERSE): GcpCredentialsJson {
   let json: unknown;
   try {
     json = JSON.parse(raw);
@@ -85,7 +95,8 @@ export function parseGcpCredentials(raw: string): GcpCredentialsJson {
     throw new Error('credentials JSON is not valid JSON');
   }
   if (!isRecord(json)) throw new Error('credentials JSON is not an object');
-  const universe = str(json.universe_domain) ?? 'googleapis.com';
+  // google-auth-library's universe for a JSON without universe_domain is googleapis.com.
+  if ((json.universe_domain ?? GOOGLE_UNIVERSE) !== universe) throw new Error(`universe_domain must be ${universe}`);
   let problems: string[];
   if (json.type === 'service_account') {
     problems = [
@@ -156,10 +167,12 @@ export class GcpProvider implements CredentialProvider<GcpSource> {
   readonly kind = 'GCP' as const;
   private readonly authFactory: GcpAuthFactory;
   private readonly clock: Clock;
+  private readonly universe: string;
 
   constructor(options: GcpProviderOptions = {}) {
     this.authFactory = options.authFactory ?? defaultGcpAuthFactory;
     this.clock = options.clock ?? realClock;
+    this.universe = options.universeDomain ?? GOOGLE_UNIVERSE;
   }
 
   validate(source: GcpSource): string[] {
@@ -214,7 +227,7 @@ export class GcpProvider implements CredentialProvider<GcpSource> {
     // A missing Secret never falls back to the daemon's own identity.
     if (raw === undefined) throw new Error(`Secret ${ref.namespace}/${ref.name} has no key ${key}`);
     try {
-      return parseGcpCredentials(raw);
+      return parseGcpCredentials(raw, this.universe);
     } catch (err) {
       // eslint-disable-next-line preserve-caught-error -- our own message; a cause would add nothing
       throw new Error(`Secret ${ref.namespace}/${ref.name} key ${key}: ${(err as Error).message}`);

@@ -94,12 +94,19 @@ test('malformed credentials are refused with messages that quote no JSON', async
   assert.equal(rec.inputs.length, 0);
 });
 
-test('token endpoints must be https under the universe domain, or loopback', () => {
+test('token endpoints must be https under the daemon\'s universe domain, or loopback', () => {
   const key = (extra: object) => JSON.stringify({ ...KEY, ...extra });
   for (const ok of [
     {}, { token_uri: 'https://oauth2.googleapis.com/token' }, { token_uri: 'http://127.0.0.1:8080/token' },
-    { token_uri: 'https://localhost/token' }, { token_uri: 'https://oauth2.s3nsapis.fr/token', universe_domain: 's3nsapis.fr' },
+    { token_uri: 'https://localhost/token' }, { universe_domain: 'googleapis.com' },
   ]) assert.doesNotThrow(() => parseGcpCredentials(key(ok)), JSON.stringify(ok));
+  const s3ns = { token_uri: 'https://oauth2.s3nsapis.fr/token', universe_domain: 's3nsapis.fr' };
+  assert.doesNotThrow(() => parseGcpCredentials(key(s3ns), 's3nsapis.fr'), 'a key of the daemon\'s own universe');
+  // The Secret's writer does not choose the universe, else any host could receive its tokens.
+  assert.throws(() => parseGcpCredentials(key(s3ns)), /^Error: universe_domain must be googleapis\.com$/);
+  assert.throws(() => parseGcpCredentials(key({ token_uri: 'https://oauth2.evil.example/token', universe_domain: 'evil.example' })), /universe_domain/);
+  assert.throws(() => parseGcpCredentials(key({ token_uri: 'https://oauth2.s3nsapis.fr/token' }), 's3nsapis.fr'), /universe_domain must be s3nsapis\.fr/,
+    'without universe_domain a JSON is of googleapis.com');
   for (const bad of [
     { token_uri: 'http://oauth2.googleapis.com/token' }, { token_uri: 'https://tokens.example.com/token' },
     { token_uri: 'https://googleapis.com.example.com/token' }, { token_uri: 'not a url' }, { token_uri: 42 },
@@ -109,6 +116,16 @@ test('token endpoints must be https under the universe domain, or loopback', () 
   assert.throws(() => parseGcpCredentials(JSON.stringify({ ...external, token_url: 'https://evil.example.com/sts' })), /token_url/);
   assert.throws(() => parseGcpCredentials(JSON.stringify({ ...external, service_account_impersonation_url: 'https://x.example.com/' })),
     /service_account_impersonation_url/);
+});
+
+test('the provider checks a Secret\'s JSON against the universe it was given, not the one the JSON claims', async () => {
+  const s3ns = JSON.stringify({ ...KEY, token_uri: 'https://oauth2.s3nsapis.fr/token', universe_domain: 's3nsapis.fr' });
+  const { factory, rec } = fakeFactory(() => ({ token: 't' }));
+  await new GcpProvider({ authFactory: factory, clock, universeDomain: 's3nsapis.fr' }).fetch(withKey, { 'credentials.json': s3ns });
+  assert.equal(rec.inputs.length, 1);
+  await assert.rejects(new GcpProvider({ authFactory: factory, clock }).fetch(withKey, { 'credentials.json': s3ns }),
+    /^Error: Secret registry-access\/gcp-sa key credentials\.json: universe_domain must be googleapis\.com$/);
+  assert.equal(rec.inputs.length, 1, 'no client for a refused JSON');
 });
 
 test('a failed token request names status and OAuth error code, never the response text', async () => {
