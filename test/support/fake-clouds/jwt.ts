@@ -47,3 +47,23 @@ export function verifyJwt(token: string, key: KeyObject, alg: Alg, nowMs = Date.
   const exp = decoded.claims.exp;
   return typeof exp === 'number' && exp * 1000 > nowMs ? decoded.claims : undefined;
 }
+
+/** An OIDC issuer as a relying party knows it: its `iss` and its RS256 signing keys by `kid`. */
+export interface OidcTrust {
+  readonly issuer: string;
+  /** Signing keys by `kid`. */
+  readonly keys: ReadonlyMap<string, KeyObject>;
+}
+
+/** The claims of a token `trust` issued (signature by its `kid`, `iss`, unexpired), else undefined. */
+export function verifyIssuedBy(trust: OidcTrust, token: string): Claims | undefined {
+  const kid = decodeJwt(token)?.header.kid;
+  const key = typeof kid === 'string' ? trust.keys.get(kid) : undefined;
+  const claims = key ? verifyJwt(token, key, 'RS256') : undefined;
+  return claims?.iss === trust.issuer ? claims : undefined;
+}
+
+/** Whether `claims.aud` (a string or a list) names `audience`. */
+export function hasAudience(claims: Claims, audience: string): boolean {
+  return Array.isArray(claims.aud) ? claims.aud.includes(audience) : claims.aud === audience;
+}
