@@ -2,11 +2,15 @@
 // (MSAL) uses it: the OpenID discovery document `/<tenant>/v2.0/.well-known/openid-configuration`, the
 // instance-discovery document `/common/discovery/instance` (MSAL asks it when instance discovery is on),
 // and the token endpoint `/<tenant>/oauth2/v2.0/token` for `grant_type=client_credentials` with a
-// client_secret and a `<resource>/.default` scope. Access tokens are ES256 JWTs with aud, tid and appid
-// claims; `verify` checks them, so the fake ACR exchange accepts only tokens this server issued.
+// `<resource>/.default` scope and either a client_secret or, for workload identity
+// (WorkloadIdentityCredential), a `client_assertion` of type jwt-bearer: an OIDC token that a federated
+// identity credential of the app trusts (issuer, subject, audience `api://AzureADTokenExchange`).
+// Access tokens are ES256 JWTs with aud, tid and appid claims; `verify` checks them, so the fake ACR
+// exchange accepts only tokens this server issued (`issue` mints them for the fake IMDS, as Entra does
+// for managed identities).
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { signJwt, verifyJwt, type Claims } from './jwt.ts';
+import { hasAudience, signJwt, verifyIssuedBy, verifyJwt, type Claims, type OidcTrust } from './jwt.ts';
 import { handle, listen, readForm, sendJson, type FakeServer, type Tls } from './server.ts';
 
 export interface EntraOptions {
@@ -18,23 +22,38 @@ export interface EntraOptions {
   expiresIn?: number;
 }
 
+export const JWT_BEARER_ASSERTION = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
+/** The audience Entra expects in federated tokens by default. */
+export const TOKEN_EXCHANGE_AUDIENCE = 'api://AzureADTokenExchange';
+
+/** A federated identity credential of an app: which external tokens stand in for its secret. */
+export interface FederatedCredential {
+  trust: OidcTrust;
+  subject: string;
+  audience?: string;
+}
+
 export interface FakeEntra extends FakeServer {
   readonly tenantID: string;
   readonly issued: readonly string[];
   /** `scope` of each accepted token request, oldest first. */
   readonly scopes: readonly string[];
-  /** Token requests refused (unknown client, wrong secret, bad grant or scope). */
+  /** Token requests refused (unknown client, wrong secret or assertion, bad grant or scope). */
   readonly rejected: number;
   /** OpenID discovery requests. */
   readonly discoveries: number;
   /** The claims of a token this server issued and that has not expired, else undefined. */
   verify(token: string): Claims | undefined;
   addClient(clientID: string, secret: string): void;
+  addFederatedCredential(clientID: string, credential: FederatedCredential): void;
+  /** Mints an access token for `clientID` and `resource` (as Entra does for a managed identity). */
+  issue(clientID: string, resource: string): { token: string; expiresIn: number };
 }
 
 export async function startEntra(opts: EntraOptions): Promise<FakeEntra> {
   const tenantID = opts.tenantID ?? randomUUID();
   const clients = new Map(Object.entries(opts.clients ?? {}));
+  const federations = new Map<string, FederatedCredential>();
   const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const kid = randomUUID();
   const issued: string[] = [];
@@ -73,6 +92,28 @@ export async function startEntra(opts: EntraOptions): Promise<FakeEntra> {
     };
   };
 
+  /** Why the client does not authenticate: a wrong secret, or an assertion no federated credential accepts. */
+  const clientProblem = (form: URLSearchParams, clientID: string): string | undefined => {
+    if (form.get('client_assertion_type') === JWT_BEARER_ASSERTION) {
+      const federation = federations.get(clientID);
+      const claims = federation ? verifyIssuedBy(federation.trust, form.get('client_assertion') ?? '') : undefined;
+      const matches = federation && claims && claims.sub === federation.subject && hasAudience(claims, federation.audience ?? TOKEN_EXCHANGE_AUDIENCE);
+      return matches ? undefined : 'AADSTS70021: No matching federated identity record found for presented assertion.';
+    }
+    return clients.has(clientID) && clients.get(clientID) === form.get('client_secret') ? undefined : 'AADSTS7000215: Invalid client secret provided.';
+  };
+
+  const issue = (clientID: string, resource: string): { token: string; expiresIn: number } => {
+    const now = Math.floor(Date.now() / 1000);
+    const expiresIn = opts.expiresIn ?? 3599;
+    const accessToken = signJwt({
+      aud: resource, iss: `https://sts.windows.net/${tenantID}/`, iat: now, nbf: now, exp: now + expiresIn,
+      appid: clientID, oid: randomUUID(), sub: clientID, tid: tenantID, ver: '1.0',
+    }, privateKey, 'ES256', { kid });
+    issued.push(accessToken);
+    return { token: accessToken, expiresIn };
+  };
+
   const token = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const form = await readForm(req);
     state.requests++;
@@ -90,8 +131,9 @@ export async function startEntra(opts: EntraOptions): Promise<FakeEntra> {
       refuse(400, 'unsupported_grant_type', 'AADSTS70003: grant type not supported');
       return;
     }
-    if (!clients.has(clientID) || clients.get(clientID) !== form.get('client_secret')) {
-      refuse(401, 'invalid_client', 'AADSTS7000215: Invalid client secret provided.');
+    const unauthenticated = clientProblem(form, clientID);
+    if (unauthenticated) {
+      refuse(401, 'invalid_client', unauthenticated);
       return;
     }
     const resource = scope.split(' ').find((s) => s.endsWith('/.default'))?.slice(0, -'/.default'.length);
@@ -100,13 +142,7 @@ export async function startEntra(opts: EntraOptions): Promise<FakeEntra> {
       return;
     }
     scopes.push(scope);
-    const now = Math.floor(Date.now() / 1000);
-    const expiresIn = opts.expiresIn ?? 3599;
-    const accessToken = signJwt({
-      aud: resource, iss: `https://sts.windows.net/${tenantID}/`, iat: now, nbf: now, exp: now + expiresIn,
-      appid: clientID, oid: randomUUID(), sub: clientID, tid: tenantID, ver: '1.0',
-    }, privateKey, 'ES256', { kid });
-    issued.push(accessToken);
+    const { token: accessToken, expiresIn } = issue(clientID, resource);
     sendJson(res, 200, { token_type: 'Bearer', expires_in: expiresIn, ext_expires_in: expiresIn, access_token: accessToken });
   };
 
@@ -138,6 +174,8 @@ export async function startEntra(opts: EntraOptions): Promise<FakeEntra> {
     set fail(value: boolean) { state.fail = value; },
     verify: (t) => verifyJwt(t, publicKey, 'ES256'),
     addClient: (clientID, secret) => { clients.set(clientID, secret); },
+    addFederatedCredential: (clientID, credential) => { federations.set(clientID, credential); },
+    issue,
     close: listening.close,
   };
 }
