@@ -7,8 +7,10 @@
 //
 // The Entra token is ARM-scoped by default (ACR accepts those unless a registry is set to ACR-scoped
 // tokens only; `scope` switches). Because the exchange hands that token to the registry host, only hosts
-// under ACR's domains (or `registryDomains`) are ever contacted. Each fetch builds a fresh credential so
-// MSAL's token cache never hands back an old token when the token cache above us refreshes at half-life.
+// under ACR's domains (or `registryDomains`) are ever contacted. Each Entra fetch builds a fresh credential,
+// so a client-secret or workload-identity token comes from Entra itself. Managed identity tokens are the
+// exception: MSAL caches them process-wide, whatever the credential, until 5 minutes before expiry (half
+// their life when longer than 2 h); that is no older than what entraToken below would reuse.
 import { request } from 'node:https';
 import { rootCertificates } from 'node:tls';
 // @azure/identity is imported on the first Azure token, not with this module: a daemon whose resources use
