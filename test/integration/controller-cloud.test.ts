@@ -1,10 +1,16 @@
 // Cloud tokens end to end through the daemon (SPEC 3): ECR through moto (behind a counting proxy that
 // gives tokens a real lifetime), an IMPS-format ECR Secret, GCP through a local metadata server and Azure
-// through local Entra + ACR exchange. Each written Secret logs in to a real registry with skopeo. One
+// through local Entra + ACR exchange; workload identity federation of both with a projected
+// ServiceAccount token of the testbed (GCP: a Secret's external_account config through a local STS and
+// IAM Credentials; Azure: the daemon's federated token file). Each written Secret logs in to a real
+// registry with skopeo. One
 // fetch per identity however many resources and namespaces use it; a failing endpoint leaves Secrets
 // intact, says why, backs off and recovers. Nothing secret reaches logs, Events or status.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { ECRClient, GetAuthorizationTokenCommand } from '@aws-sdk/client-ecr';
 import { currentTestbed } from '../testbed/testbed.ts';
@@ -17,8 +23,11 @@ import { installCrd, startTestDaemon, type TestDaemon } from '../support/daemon.
 import { eventually } from '../support/eventually.ts';
 import { startEcrProxy, type EcrProxy } from '../support/fake-clouds/ecr-proxy.ts';
 import { startGcpMetadata, type FakeGcpMetadata } from '../support/fake-clouds/gcp-metadata.ts';
-import { startEntra, type FakeEntra } from '../support/fake-clouds/entra.ts';
+import { startEntra, TOKEN_EXCHANGE_AUDIENCE, type FakeEntra } from '../support/fake-clouds/entra.ts';
 import { startAcrExchange, type FakeAcrExchange } from '../support/fake-clouds/acr-exchange.ts';
+import { startGcpFederation, type FakeGcpFederation } from '../support/fake-clouds/gcp-federation.ts';
+import { decodeJwt } from '../support/fake-clouds/jwt.ts';
+import { createServiceAccount, kubernetesIssuer, projectedToken, type ProjectedToken } from '../support/fake-clouds/kubernetes-oidc.ts';
 import { servingCert } from '../support/fake-clouds/server.ts';
 import { proveRegistryLogin } from '../support/fake-clouds/registry-login.ts';
 import { rememberSecret } from '../support/leaks.ts';
@@ -33,12 +42,20 @@ const ECR_HOST = `${ACCOUNT}.dkr.ecr.${REGION}.amazonaws.com`;
 const KEYS = { accessKeyID: 'AKIAIOSFODNN7EXAMPLE', secretKey: `wJalrXUtnFEMI/K7MDENG/${randomUUID()}` };
 const clientSecret = `sp-secret-${randomUUID()}`;
 const clientID = randomUUID();
+/** The Entra app that trusts the `puller` ServiceAccount of the source namespace (workload identity). */
+const federatedClientID = randomUUID();
+const GCP_POOL = '//iam.googleapis.com/projects/123456789012/locations/global/workloadIdentityPools/testbed/providers/kubernetes';
+const GCP_SERVICE_ACCOUNT = 'puller@pullsecret-sync-test.iam.gserviceaccount.com';
 
 let daemon: TestDaemon;
 let proxy: EcrProxy;
 let metadata: FakeGcpMetadata;
 let entra: FakeEntra;
 let acr: FakeAcrExchange;
+let federation: FakeGcpFederation;
+let tokenDir: string;
+/** Projected tokens of ServiceAccount `puller`: for the GCP pool, and for Entra. */
+const projected: { gcp?: ProjectedToken; azure?: ProjectedToken } = {};
 const sourceNs = uniqueName('cloud-src');
 const namespaces: string[] = [sourceNs];
 const resources: string[] = [];
@@ -59,23 +76,35 @@ before(async () => {
   const tls = await servingCert('fake-azure-daemon');
   entra = await startEntra({ tls, clients: { [clientID]: clientSecret } });
   acr = await startAcrExchange({ tls, verify: (t) => entra.verify(t) });
+  await createNamespace(sourceNs);
+  await createServiceAccount(sourceNs, 'puller');
+  tokenDir = mkdtempSync(join(tmpdir(), 'cloud-federation-'));
+  const trust = await kubernetesIssuer();
+  federation = await startGcpFederation({ audience: GCP_POOL, trust });
+  projected.gcp = await projectedToken(sourceNs, 'puller', `https:${GCP_POOL}`, tokenDir, 'gcp');
+  federation.grant(GCP_SERVICE_ACCOUNT, projected.gcp.subject);
+  projected.azure = await projectedToken(sourceNs, 'puller', TOKEN_EXCHANGE_AUDIENCE, tokenDir, 'azure');
+  entra.addFederatedCredential(federatedClientID, { trust, subject: projected.azure.subject });
+  for (const token of [projected.gcp.token, projected.azure.token]) secrets.add(rememberSecret(token));
   daemon = await startTestDaemon([], {
-    providers: { azure: new AzureProvider({ authorityHost: entra.url, ca: tls.ca, registryDomains: ['127.0.0.1'] }) },
+    providers: { azure: new AzureProvider({ authorityHost: entra.url, ca: tls.ca, registryDomains: ['127.0.0.1'], federatedTokenFile: projected.azure.path }) },
     tokenCache: { floorMs: 1000, backoff: { baseMs: 500, capMs: 4000 } },
   });
-  await createNamespace(sourceNs);
   await createSecret({ metadata: { name: 'aws-keys', namespace: sourceNs }, type: 'Opaque',
     stringData: { accessKeyID: KEYS.accessKeyID, secretKey: KEYS.secretKey } } as never);
   await createSecret({ metadata: { name: 'imps-ecr', namespace: sourceNs }, type: 'banzaicloud.io/aws-ecr-login-config',
     stringData: { ...KEYS, region: REGION, accountID: ACCOUNT } } as never);
   await createSecret({ metadata: { name: 'acr-sp', namespace: sourceNs }, type: 'Opaque', stringData: { clientSecret } } as never);
+  await createSecret({ metadata: { name: 'gcp-federation', namespace: sourceNs }, type: 'Opaque',
+    stringData: { 'credentials.json': JSON.stringify(federation.credentialConfig(projected.gcp.path, GCP_SERVICE_ACCOUNT)) } } as never);
 });
 
 after(async () => {
   await deleteIpsAndWait(resources, 30_000);
   await daemon.stop();
   for (const ns of namespaces) await deleteNamespace(ns);
-  await Promise.all([proxy.close(), metadata.close(), acr.close(), entra.close()]);
+  await Promise.all([proxy.close(), metadata.close(), acr.close(), entra.close(), federation.close()]);
+  rmSync(tokenDir, { recursive: true, force: true });
   if (saved.gce === undefined) delete process.env.GCE_METADATA_HOST;
   else process.env.GCE_METADATA_HOST = saved.gce;
   for (const key of Object.keys(ambient)) Reflect.deleteProperty(process.env, key);
@@ -170,6 +199,21 @@ test('GCP through the metadata server (ADC) and Azure through Entra and the ACR 
   await assertLogsIn(azure, acr.issued);
 });
 
+test('workload identity federation: GCP from a Secret\'s external_account config, Azure from the daemon\'s token file', async () => {
+  const target = await ns();
+  await ips({ gcp: [{ registries: ['europe-docker.pkg.dev'], credentialsSecret: { name: 'gcp-federation', namespace: sourceNs } }] }, [target], 'gcp-wif-pull');
+  const gcp = await entryOf(target, 'europe-docker.pkg.dev', 'gcp-wif-pull');
+  assert.equal(gcp.username, 'oauth2accesstoken');
+  assert.ok(federation.iamIssued.includes(gcp.password ?? ''), 'the password is a token IAM Credentials issued for the service account');
+  assert.equal(federation.lastSubject, projected.gcp?.subject, 'STS saw the ServiceAccount\'s projected token');
+  await assertLogsIn(gcp, federation.iamIssued);
+  await ips({ azure: [{ registry: acr.host, tenantID: entra.tenantID, clientID: federatedClientID }] }, [target], 'acr-wi-pull');
+  const azure = await entryOf(target, acr.host, 'acr-wi-pull');
+  assert.equal(azure.username, '00000000-0000-0000-0000-000000000000');
+  assert.ok(acr.issued.includes(azure.password ?? ''), 'the password is a refresh token the ACR exchange issued');
+  assert.equal(decodeJwt(azure.password ?? '')?.claims.sub, federatedClientID, 'for the app that trusts the ServiceAccount');
+});
+
 test('twenty resources over two hundred namespaces sharing one ECR identity, with different accounts, cause one token fetch', { timeout: 180_000 }, async () => {
   const label = `shared-${Date.now().toString(36)}`;
   const shared = await startEcrProxy(moto);
@@ -224,7 +268,7 @@ test('a failing token endpoint leaves Secrets intact, reports why, backs off, an
 });
 
 test('no secret value appears in logs, Events or status', async () => {
-  for (const token of [...metadata.issued, ...acr.issued]) secrets.add(token);
+  for (const token of [...metadata.issued, ...acr.issued, ...federation.stsIssued, ...federation.iamIssued]) secrets.add(token);
   const events = (await rest.call<{ items: unknown[] }>({ method: 'GET', path: '/apis/events.k8s.io/v1/events' })).items;
   const statuses = await Promise.all(resources.map(async (r) => (await readIps(r))?.status));
   const haystacks = { logs: daemon.logs.join(''), events: JSON.stringify(events), status: JSON.stringify(statuses) };
