@@ -1,7 +1,8 @@
 // Fault injection on the API server, with the daemon as a separate process: (a) the kube-apiserver
 // SIGKILLed and restarted with the same flags 10 times while namespaces and the source change, (b) the
 // kube-apiserver frozen for 30 s, (c) etcd compacted past the daemon's watch revision so re-watches get
-// 410 Gone. After each: the exact end state, the daemon still running and healthy.
+// 410 Gone and must relist (a managed Secret deleted meanwhile comes back only through the relist).
+// After each: the exact end state, the daemon still running and healthy.
 //
 // Reproduction before the fix (case a, 2026-12-02): the daemon died at the first restart with
 // "Error: aborted ... ECONNRESET" / "Unhandled 'error' event" from the readline over a watch stream.
@@ -9,7 +10,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { adminKubeConfig } from '../testbed/clients.ts';
 import { compactEtcd, freeze, restartApiserver, thaw, waitApiserverReady } from '../testbed/faults.ts';
-import { createIps, createNamespace, createSecret, deleteNamespace, dockerConfigSecret, patchNamespace, patchSecret, uniqueName } from '../support/cluster.ts';
+import { createIps, createNamespace, createSecret, deleteNamespace, deleteSecret, dockerConfigSecret, patchNamespace, patchSecret, uniqueName } from '../support/cluster.ts';
 import { installCrd } from '../support/daemon.ts';
 import { spawnDaemon, type DaemonProcess } from '../support/daemon-process.ts';
 import { authOf, cleanUp, converges, persist } from '../support/end-state.ts';
@@ -120,14 +121,19 @@ test('c: etcd compacted past the daemon\'s watch revision; re-watches get 410 Go
   const stays = await w.addNamespace(true);
   const goes = await w.addNamespace(true);
   await converges(w.expected('fc-0'));
-  // Frozen, the daemon misses every change below; its watches resume from revisions etcd no longer has.
+  // Frozen, the daemon misses every change below. The restart comes first: it drops the daemon's
+  // connections, so not even events already on the wire (held in its socket buffers) reach it, and its
+  // watches resume from revisions etcd no longer has. A deletion is among the changes: only a relist
+  // shows it (a watch resumed from "now" replays what exists, never what is gone), so the deleted Secret
+  // comes back only if the daemon really relisted.
   w.daemon.child.kill('SIGSTOP');
   try {
+    await restartApiserver();
     await w.addNamespace(true);
     await w.setLabel(goes, false);
+    await persist(() => deleteSecret(stays, 'pull'));
     await w.setPassword('fc-1');
     await compactEtcd();
-    await restartApiserver(); // drops the daemon's connections, so it must re-watch
   } finally {
     w.daemon.child.kill('SIGCONT');
   }
