@@ -45,8 +45,13 @@ export function upToDate(existing: ManagedSecret, desired: Secret): boolean {
     && (existing.metadata.ownerReferences ?? []).some((r) => r.uid === ref?.uid && r.kind === ref.kind);
 }
 
-/** The update that turns `existing` into `desired`, keeping labels and annotations others added. */
+/**
+ * The update that turns `existing` into `desired`, keeping what others added: labels, annotations,
+ * finalizers and ownerReferences (ours replaces any stale reference to the same resource).
+ */
 export function updatedSecret(existing: Pick<Secret, 'metadata'>, desired: Secret): Secret {
+  const ours = desired.metadata.ownerReferences ?? [];
+  const theirs = (existing.metadata.ownerReferences ?? []).filter((r) => !ours.some((o) => o.kind === r.kind && o.name === r.name));
   return {
     ...desired,
     metadata: {
@@ -54,6 +59,8 @@ export function updatedSecret(existing: Pick<Secret, 'metadata'>, desired: Secre
       resourceVersion: existing.metadata.resourceVersion,
       labels: { ...existing.metadata.labels, ...desired.metadata.labels },
       annotations: { ...existing.metadata.annotations, ...desired.metadata.annotations },
+      ownerReferences: [...theirs, ...ours],
+      ...(existing.metadata.finalizers?.length ? { finalizers: existing.metadata.finalizers } : {}),
     },
   };
 }

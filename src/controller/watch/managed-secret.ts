@@ -38,6 +38,7 @@ export function toManagedSecret(obj: unknown): { secret: ManagedSecret; bytes?: 
     metadata: {
       name: m.name, namespace: m.namespace, uid: m.uid, resourceVersion: m.resourceVersion,
       labels: m.labels, annotations: m.annotations, ownerReferences: m.ownerReferences,
+      ...(m.finalizers?.length ? { finalizers: m.finalizers } : {}),
     },
     intact,
   };

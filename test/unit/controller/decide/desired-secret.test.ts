@@ -50,4 +50,12 @@ test('upToDate, on the cached form of a Secret, ignores what others added and no
     assert.equal(next.metadata.labels?.extra, '1');
     assert.deepEqual(next.data, want.data);
   });
+  await t.test("a repair keeps others' finalizers and ownerReferences", () => {
+    const theirs = { apiVersion: 'example.com/v1', kind: 'Keeper', name: 'k', uid: 'k-uid' };
+    const stale = { ...(want.metadata.ownerReferences?.[0] ?? theirs), uid: 'old-uid' };
+    const existing = cached({ ...want, metadata: { ...want.metadata, finalizers: ['example.com/keep'], ownerReferences: [theirs, stale] }, data: {} });
+    const next = updatedSecret(existing, want);
+    assert.deepEqual(next.metadata.finalizers, ['example.com/keep']);
+    assert.deepEqual(next.metadata.ownerReferences, [theirs, ...(want.metadata.ownerReferences ?? [])]);
+  });
 });
