@@ -5,7 +5,7 @@ import type { ImagePullSecret, SecretReference, SourceKind } from '../../api/v1a
 import type { AuthEntry } from '../../dockerconfig/index.ts';
 import { parseSourceSecret } from '../../dockerconfig/index.ts';
 import type { Secret } from '../../kube/objects.ts';
-import type { SourceSecrets } from '../watch/source-secrets.ts';
+import type { SourceSecret, SourceSecrets } from '../watch/source-secrets.ts';
 import { listed } from '../status/status-text.ts';
 
 export interface SourceOutcome {
@@ -45,6 +45,8 @@ interface LastGood {
 
 export const refOf = (r: SecretReference): string => `${r.namespace}/${r.name}`;
 
+const lastGoodKey = (owner: string, ref: SecretReference): string => `${owner}\0Secret ${refOf(ref)}`;
+
 export class SourceResolver {
   private readonly lastGood = new Map<string, LastGood>();
 
@@ -57,8 +59,10 @@ export class SourceResolver {
   }
 
   async resolve(ips: ImagePullSecret, now: Date): Promise<SourceOutcome[]> {
+    const credentials = ips.spec.registry.credentials ?? [];
     this.cloud?.beginRound(ips.metadata.name);
-    const outcomes = await Promise.all((ips.spec.registry.credentials ?? []).map((ref) => this.fromSecret(ips.metadata.name, ref, now)));
+    this.keepLastGood(ips.metadata.name, credentials);
+    const outcomes = await Promise.all(credentials.map((ref) => this.fromSecret(ips.metadata.name, ref, now)));
     if (this.cloud) outcomes.push(...(await this.cloud.resolve(ips, now)));
     return outcomes;
   }
@@ -70,12 +74,18 @@ export class SourceResolver {
 
   forget(name: string): void {
     this.cloud?.forget(name);
-    for (const key of [...this.lastGood.keys()]) if (key.startsWith(`${name}\0`)) this.lastGood.delete(key);
+    this.keepLastGood(name, []);
+  }
+
+  /** Drops what `owner` kept for sources it no longer names: a source left behind is released. */
+  private keepLastGood(owner: string, refs: readonly SecretReference[]): void {
+    const kept = new Set(refs.map((ref) => lastGoodKey(owner, ref)));
+    for (const key of [...this.lastGood.keys()]) if (key.startsWith(`${owner}\0`) && !kept.has(key)) this.lastGood.delete(key);
   }
 
   private async fromSecret(owner: string, ref: SecretReference, now: Date): Promise<SourceOutcome> {
     const reference = `Secret ${refOf(ref)}`;
-    const key = `${owner}\0${reference}`;
+    const key = lastGoodKey(owner, ref);
     const state = this.secrets.get(refOf(ref));
     if (state.kind === 'pending') return { reference, kind: 'Secret', entries: [], pending: true };
     if (state.kind === 'missing') {
@@ -89,8 +99,9 @@ export class SourceResolver {
     return this.fromDockerConfig(key, reference, state.secret, now);
   }
 
-  private fromDockerConfig(key: string, reference: string, secret: Secret, now: Date): SourceOutcome {
-    const parsed = parseSourceSecret(secret.type ?? '', secret.data ?? {});
+  /** Reads the cached parsed copy, shared with every other resource that names the Secret. */
+  private fromDockerConfig(key: string, reference: string, secret: SourceSecret, now: Date): SourceOutcome {
+    const parsed = secret.parsed ?? parseSourceSecret(secret.type ?? '', secret.data ?? {});
     const shadowed = parsed.shadowed?.length ? { shadowed: parsed.shadowed } : {};
     if (parsed.entries.length > 0 && parsed.problems.length === 0) {
       this.lastGood.set(key, { entries: parsed.entries });

@@ -1,14 +1,41 @@
 // Source Secrets are watched one by one: a resource names a handful of Secrets in a few namespaces, so
 // a field-selected watch per referenced Secret reads exactly those, never every Secret of the cluster.
 // A reverse index (reference -> resources) turns a change into work for the resources that use it.
+import { DOCKER_CFG_TYPE, DOCKER_CONFIG_JSON_TYPE, parseSourceSecret, type Parsed } from '../../dockerconfig/index.ts';
 import { Informer, type InformerLog } from '../../kube/informer.ts';
-import type { Secret } from '../../kube/objects.ts';
+import type { ObjectMeta, Secret } from '../../kube/objects.ts';
 import type { KubeRest } from '../../kube/rest.ts';
+import type { KubeObject } from '../../kube/store.ts';
 
-export type SourceState = { kind: 'pending' } | { kind: 'missing' } | { kind: 'found'; secret: Secret };
+/**
+ * A source Secret as cached. A docker config is parsed once, as it arrives, and kept in parsed form only:
+ * neither its bytes nor its annotations (`kubectl apply` keeps a second copy of the data in one) stay.
+ * Any other Secret (a cloud key, an IMPS ECR login config: a few hundred bytes) keeps its data.
+ */
+export interface SourceSecret extends KubeObject {
+  metadata: Pick<ObjectMeta, 'name' | 'namespace' | 'uid' | 'resourceVersion'>;
+  type?: string;
+  data?: Record<string, string>;
+  /** Present for dockerconfigjson and dockercfg Secrets. */
+  parsed?: Parsed;
+}
+
+/**
+ * The informer's transform for source Secrets. The informer's store keeps one object per Secret, replaced
+ * when its resourceVersion changes and dropped with the Secret or with its last user's watch: so every
+ * resource that names the Secret reads the same parsed copy, and no edit leaves an old one behind. Pure.
+ */
+export function toSourceSecret(obj: unknown): SourceSecret {
+  const { metadata: m, type, data } = obj as Secret;
+  const metadata = { name: m.name, namespace: m.namespace, uid: m.uid, resourceVersion: m.resourceVersion };
+  if (type === DOCKER_CONFIG_JSON_TYPE || type === DOCKER_CFG_TYPE) return { metadata, type, parsed: parseSourceSecret(type, data ?? {}) };
+  return { metadata, ...(type === undefined ? {} : { type }), ...(data === undefined ? {} : { data }) };
+}
+
+export type SourceState = { kind: 'pending' } | { kind: 'missing' } | { kind: 'found'; secret: SourceSecret };
 
 export class SourceSecrets {
-  private readonly watches = new Map<string, Informer<Secret>>();
+  private readonly watches = new Map<string, Informer<SourceSecret>>();
   private readonly users = new Map<string, Set<string>>();
   private listener: (ref: string) => void = () => undefined;
 
@@ -57,8 +84,8 @@ export class SourceSecrets {
 
   private watch(ref: string): void {
     const [namespace, name] = ref.split('/');
-    const inf = new Informer<Secret>(this.rest, {
-      ...this.opts, resource: 'secrets', path: `/api/v1/namespaces/${namespace ?? ''}/secrets`, fieldSelector: `metadata.name=${name ?? ''}`,
+    const inf = new Informer<SourceSecret>(this.rest, {
+      ...this.opts, resource: 'secrets', transform: toSourceSecret, path: `/api/v1/namespaces/${namespace ?? ''}/secrets`, fieldSelector: `metadata.name=${name ?? ''}`,
     });
     const notify = () => { this.listener(ref); };
     inf.on({ add: notify, update: notify, delete: notify });
