@@ -94,7 +94,8 @@ function action(world: World, all: Candidate[], c: Candidate, namespace: string)
   // With cloud sources the bytes hold tokens only the daemon fetches: compare everything but the bytes.
   const bytes = c.bytes;
   const hash = bytes === undefined ? existing.metadata.annotations?.[DATA_HASH_ANNOTATION] ?? '' : dataHash(bytes);
-  return { action: upToDate(managed, desiredSecret(c.ips, namespace, { bytes: bytes ?? '', hash })) ? 'unchanged' : 'update' };
+  // upToDate compares the hash (and that the Secret's bytes match it), never the data itself.
+  return { action: upToDate(managed, desiredSecret(c.ips, namespace, { data: '', hash })) ? 'unchanged' : 'update' };
 }
 
 function serviceAccounts(world: World, c: Candidate, namespace: string, present: boolean): PlanServiceAccount[] {

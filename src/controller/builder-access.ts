@@ -48,7 +48,7 @@ export class BuilderView {
 
   private entriesOf(name: string): AuthEntry[] | undefined {
     const rendered = this.state.peek(name)?.rendered;
-    const bytes = typeof rendered === 'object' ? rendered.bytes : this.writtenBytes(name);
+    const bytes = typeof rendered === 'object' ? Buffer.from(rendered.data, 'base64').toString('utf8') : this.writtenBytes(name);
     if (bytes === undefined) return undefined;
     try {
       const doc = JSON.parse(bytes) as { auths?: Record<string, unknown> };

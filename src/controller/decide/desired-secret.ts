@@ -1,15 +1,21 @@
 // The target Secret a resource wants in one namespace, and whether an existing one already is it. Pure.
 import { API_VERSION, KIND, type ImagePullSecret } from '../../api/v1alpha1/types.ts';
 import { DATA_HASH_ANNOTATION, MANAGED_BY_LABEL, MANAGED_BY_VALUE, OWNER_LABEL } from '../../api/v1alpha1/labels.ts';
+import { dataHash } from '../../dockerconfig/index.ts';
 import { ownValue } from '../../util/own.ts';
 import { DOCKER_CONFIG_JSON, DOCKER_CONFIG_JSON_KEY, type Secret } from '../../kube/objects.ts';
 import type { ManagedSecret } from '../watch/managed-secret.ts';
 
-/** The merged credentials of one resource: the `.dockerconfigjson` bytes and their hash. */
+/**
+ * The merged credentials of one resource, as every one of its Secrets carries them: the `.dockerconfigjson`
+ * value (base64, encoded once per render, not once per namespace) and the hash of its bytes.
+ */
 export interface Rendered {
-  bytes: string;
+  data: string;
   hash: string;
 }
+
+export const renderedOf = (bytes: string): Rendered => ({ data: Buffer.from(bytes).toString('base64'), hash: dataHash(bytes) });
 
 export function desiredSecret(ips: ImagePullSecret, namespace: string, rendered: Rendered): Secret {
   const target = ips.spec.target.secret;
@@ -24,7 +30,7 @@ export function desiredSecret(ips: ImagePullSecret, namespace: string, rendered:
       annotations: { ...target.annotations, [DATA_HASH_ANNOTATION]: rendered.hash },
       ownerReferences: [{ apiVersion: API_VERSION, kind: KIND, name: ips.metadata.name, uid: ips.metadata.uid ?? '' }],
     },
-    data: { [DOCKER_CONFIG_JSON_KEY]: Buffer.from(rendered.bytes).toString('base64') },
+    data: { [DOCKER_CONFIG_JSON_KEY]: rendered.data },
   };
 }
 

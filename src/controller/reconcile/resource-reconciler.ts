@@ -3,17 +3,18 @@
 // The Secrets themselves are written by the target reconciler, one namespace at a time.
 import { FINALIZER } from '../../api/v1alpha1/labels.ts';
 import { API_VERSION, KIND, PLURAL, type ImagePullSecret } from '../../api/v1alpha1/types.ts';
-import { dataHash, mergeContributions, serialize, type DockerConfig } from '../../dockerconfig/index.ts';
+import { mergeContributions, serialize, type Contribution } from '../../dockerconfig/index.ts';
 import type { EventRecorder } from '../../kube/events.ts';
 import type { Writes } from '../../kube/writes.ts';
 import type { Clock } from '../../util/clock.ts';
 import { BY_OWNER, type Caches } from '../watch/caches.ts';
 import type { ServiceAccountSync } from './service-accounts.ts';
 import type { SourceResolver } from '../decide/sources.ts';
-import type { ControllerState } from './state.ts';
+import type { ControllerState, MergeMemo, ResourceState } from './state.ts';
 import { buildStatus, type StatusInput } from '../status/status.ts';
 import type { Selection } from './target-reconciler.ts';
 import { statusFingerprint } from '../status/status-diff.ts';
+import { renderedOf, type Rendered } from '../decide/desired-secret.ts';
 
 export interface ResourceDeps {
   caches: Caches;
@@ -52,11 +53,10 @@ export async function reconcileResource(deps: ResourceDeps, name: string): Promi
   const now = deps.clock.now();
   const outcomes = invalid.length ? [] : await deps.resolver.resolve(ips, now);
   const pending = outcomes.some((o) => o.pending);
-  const merged = mergeContributions(outcomes.map((o) => ({ source: o.reference, entries: o.entries })));
-  const rendered = Object.keys(merged.config.auths).length > 0;
-  if (!invalid.length && !pending) render(deps, ips, merged.config, outcomes.some((o) => o.error));
+  const merged = mergeOf(state, outcomes.map((o) => ({ source: o.reference, entries: o.entries })));
+  if (!invalid.length && !pending) render(deps, ips, merged.rendered, outcomes.some((o) => o.error));
   await writeStatus(deps, ips, {
-    ips, now, invalid, outcomes, shadowed: merged.shadowed, rendered,
+    ips, now, invalid, outcomes, shadowed: merged.shadowed, rendered: merged.rendered !== 'empty',
     managedNamespaces: managedNamespaces(deps, name), conflicts: state.conflicts, writeErrors: state.writeErrors,
     pendingTargets: state.pendingTargets.size,
   });
@@ -65,17 +65,37 @@ export async function reconcileResource(deps: ResourceDeps, name: string): Promi
 }
 
 /**
+ * The merge of `inputs` and its Secret data, computed again only when some source hands over other
+ * entries than last time. Sources hand over shared copies (the parsed entries of a source Secret, a
+ * cached token), so a reconcile that only refreshes the status merges, serialises and encodes nothing.
+ */
+function mergeOf(state: ResourceState, inputs: Contribution[]): MergeMemo {
+  const last = state.merge;
+  if (last && sameInputs(last.inputs, inputs)) return last;
+  const merged = mergeContributions(inputs);
+  const rendered = Object.keys(merged.config.auths).length > 0 ? renderedOf(serialize(merged.config)) : 'empty';
+  state.merge = { inputs, shadowed: merged.shadowed, rendered };
+  return state.merge;
+}
+
+/** The same sources, in the same order, handing over the very same entries (or none). */
+function sameInputs(a: readonly Contribution[], b: readonly Contribution[]): boolean {
+  return a.length === b.length && a.every((c, i) => {
+    const d = b[i];
+    return d !== undefined && c.source === d.source && (c.entries === d.entries || (c.entries.length === 0 && d.entries.length === 0));
+  });
+}
+
+/**
  * Records the merged credentials and, when they changed, asks every affected namespace to converge. When
  * every source failed and nothing is left to merge, the namespaces keep what they hold (last known good)
  * rather than losing their Secrets because a token endpoint is down.
  */
-function render(deps: ResourceDeps, ips: ImagePullSecret, config: DockerConfig, anyFailed: boolean): void {
-  const rendered = Object.keys(config.auths).length > 0;
-  if (!rendered && anyFailed) return;
+function render(deps: ResourceDeps, ips: ImagePullSecret, rendered: Rendered | 'empty', anyFailed: boolean): void {
+  if (rendered === 'empty' && anyFailed) return;
   const state = deps.state.of(ips.metadata.name);
-  const bytes = serialize(config);
-  state.rendered = rendered ? { bytes, hash: dataHash(bytes) } : 'empty';
-  const renderedFor = `${String(ips.metadata.generation ?? 0)}/${rendered ? dataHash(bytes) : 'empty'}`;
+  state.rendered = rendered;
+  const renderedFor = `${String(ips.metadata.generation ?? 0)}/${rendered === 'empty' ? 'empty' : rendered.hash}`;
   if (state.renderedFor !== renderedFor) {
     state.renderedFor = renderedFor;
     enqueueAffected(deps, ips);

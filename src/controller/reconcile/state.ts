@@ -1,7 +1,15 @@
 // What the controller knows beyond its caches, shared by the two reconcilers: each resource's merged
 // credentials and compiled selection, and the conflicts its namespaces reported. In memory only: after a
 // restart, the first reconcile of each resource rebuilds it from the cluster.
+import type { Contribution, Shadowing } from '../../dockerconfig/index.ts';
 import type { Rendered } from '../decide/desired-secret.ts';
+
+/** The last merge of a resource: what it was computed from and what it gave. */
+export interface MergeMemo {
+  inputs: readonly Contribution[];
+  shadowed: Shadowing[];
+  rendered: Rendered | 'empty';
+}
 
 export interface ResourceState {
   /** Undefined until the resource reconciler has rendered it; `empty` when no source gave any entry. */
@@ -15,6 +23,8 @@ export interface ResourceState {
    * the resource is Progressing, never Synced (Synced means the writes succeeded).
    */
   pendingTargets: Set<string>;
+  /** The last merge, reused while the sources hand over the same entries. */
+  merge?: MergeMemo;
   /** What the last reconcile of the resource rendered for: generation and data hash. */
   renderedFor?: string;
   /** Fingerprint of the status we last wrote (see status-diff.ts). */
