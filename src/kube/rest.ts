@@ -229,24 +229,29 @@ function readAll(body: Readable, signal: AbortSignal): Promise<Buffer> {
 
 /**
  * Calls `onLine` for every non-empty newline-terminated line; resolves at the end of the body, rejects on
- * a stream error or when `onLine` throws (destroying the body).
+ * a stream error or when `onLine` throws (destroying the body). Only each new chunk is searched for the
+ * end of a line, and a line's chunks are joined once: an event of a megabyte (a large Secret) arrives in
+ * dozens of chunks, and re-reading the whole partial line on each would copy it dozens of times.
  */
 function readLines(body: Readable, onLine: (line: string) => void): Promise<void> {
   return new Promise((resolve, reject) => {
-    let pending = '';
+    let parts: string[] = [];
     let failed = false;
     body.setEncoding('utf8');
     body.on('data', (chunk: string) => {
       if (failed) return;
-      pending += chunk;
-      let nl = pending.indexOf('\n');
+      let start = 0;
+      let nl = chunk.indexOf('\n');
       try {
         while (nl >= 0) {
-          const line = pending.slice(0, nl).trim();
-          pending = pending.slice(nl + 1);
+          parts.push(chunk.slice(start, nl));
+          const line = parts.join('').trim();
+          parts = [];
           if (line) onLine(line);
-          nl = pending.indexOf('\n');
+          start = nl + 1;
+          nl = chunk.indexOf('\n', start);
         }
+        if (start < chunk.length) parts.push(chunk.slice(start));
       } catch (err) {
         failed = true;
         body.destroy();
