@@ -48,10 +48,10 @@ export class BuilderView {
 
   private entriesOf(name: string): AuthEntry[] | undefined {
     const rendered = this.state.peek(name)?.rendered;
-    const bytes = typeof rendered === 'object' ? Buffer.from(rendered.data, 'base64').toString('utf8') : this.writtenBytes(name);
-    if (bytes === undefined) return undefined;
+    const data = typeof rendered === 'object' ? rendered.data : this.writtenBytes(name);
+    if (data === undefined) return undefined;
     try {
-      const doc = JSON.parse(bytes) as { auths?: Record<string, unknown> };
+      const doc = JSON.parse(Buffer.from(data, 'base64').toString('utf8')) as { auths?: Record<string, unknown> };
       return parseAuths(doc.auths ?? {}).entries;
     } catch {
       return undefined;

@@ -53,3 +53,6 @@ export const serialize = (config: DockerConfig): string => canonicalJson(config)
 
 /** The value of the data-hash annotation. */
 export const dataHash = (bytes: string): string => `sha256:${sha256Hex(bytes)}`;
+
+/** The data-hash of bytes given as base64 (a Secret's data value), without decoding them into a string first. */
+export const encodedDataHash = (data: string): string => `sha256:${sha256Hex(data, 'base64')}`;

@@ -4,20 +4,12 @@ import { DATA_HASH_ANNOTATION, MANAGED_BY_LABEL, MANAGED_BY_VALUE, OWNER_LABEL }
 import { dataHash } from '../../dockerconfig/index.ts';
 import { ownValue } from '../../util/own.ts';
 import { DOCKER_CONFIG_JSON, DOCKER_CONFIG_JSON_KEY, type Secret } from '../../kube/objects.ts';
-import type { ManagedSecret } from '../watch/managed-secret.ts';
+import type { ManagedSecret, Payload } from '../watch/managed-secret.ts';
 
-/**
- * The merged credentials of one resource, as every one of its Secrets carries them: the `.dockerconfigjson`
- * value (base64, encoded once per render, not once per namespace) and the hash of its bytes.
- */
-export interface Rendered {
-  data: string;
-  hash: string;
-}
+/** The payload of merged `.dockerconfigjson` bytes: encoded once per render, never once per namespace. */
+export const payloadOf = (bytes: string): Payload => ({ data: Buffer.from(bytes).toString('base64'), hash: dataHash(bytes) });
 
-export const renderedOf = (bytes: string): Rendered => ({ data: Buffer.from(bytes).toString('base64'), hash: dataHash(bytes) });
-
-export function desiredSecret(ips: ImagePullSecret, namespace: string, rendered: Rendered): Secret {
+export function desiredSecret(ips: ImagePullSecret, namespace: string, rendered: Payload): Secret {
   const target = ips.spec.target.secret;
   return {
     apiVersion: 'v1',

@@ -14,7 +14,7 @@ import type { ControllerState, MergeMemo, ResourceState } from './state.ts';
 import { buildStatus, type StatusInput } from '../status/status.ts';
 import type { Selection } from './target-reconciler.ts';
 import { statusFingerprint } from '../status/status-diff.ts';
-import { renderedOf, type Rendered } from '../decide/desired-secret.ts';
+import { payloadOf } from '../decide/desired-secret.ts';
 
 export interface ResourceDeps {
   caches: Caches;
@@ -54,7 +54,7 @@ export async function reconcileResource(deps: ResourceDeps, name: string): Promi
   const outcomes = invalid.length ? [] : await deps.resolver.resolve(ips, now);
   const pending = outcomes.some((o) => o.pending);
   const merged = mergeOf(state, outcomes.map((o) => ({ source: o.reference, entries: o.entries })));
-  if (!invalid.length && !pending) render(deps, ips, merged.rendered, outcomes.some((o) => o.error));
+  if (!invalid.length && !pending) render(deps, ips, merged, outcomes.some((o) => o.error));
   await writeStatus(deps, ips, {
     ips, now, invalid, outcomes, shadowed: merged.shadowed, rendered: merged.rendered !== 'empty',
     managedNamespaces: managedNamespaces(deps, name), conflicts: state.conflicts, writeErrors: state.writeErrors,
@@ -73,7 +73,7 @@ function mergeOf(state: ResourceState, inputs: Contribution[]): MergeMemo {
   const last = state.merge;
   if (last && sameInputs(last.inputs, inputs)) return last;
   const merged = mergeContributions(inputs);
-  const rendered = Object.keys(merged.config.auths).length > 0 ? renderedOf(serialize(merged.config)) : 'empty';
+  const rendered = Object.keys(merged.config.auths).length > 0 ? payloadOf(serialize(merged.config)) : 'empty';
   state.merge = { inputs, shadowed: merged.shadowed, rendered };
   return state.merge;
 }
@@ -91,11 +91,13 @@ function sameInputs(a: readonly Contribution[], b: readonly Contribution[]): boo
  * every source failed and nothing is left to merge, the namespaces keep what they hold (last known good)
  * rather than losing their Secrets because a token endpoint is down.
  */
-function render(deps: ResourceDeps, ips: ImagePullSecret, rendered: Rendered | 'empty', anyFailed: boolean): void {
-  if (rendered === 'empty' && anyFailed) return;
+function render(deps: ResourceDeps, ips: ImagePullSecret, merge: MergeMemo, anyFailed: boolean): void {
+  if (merge.rendered === 'empty' && anyFailed) return;
+  // One copy per resource, shared with what its Secrets' watch events bring (see WrittenBytes.share).
+  if (merge.rendered !== 'empty') merge.rendered = deps.caches.writtenBytes.share(ips.metadata.name, merge.rendered);
   const state = deps.state.of(ips.metadata.name);
-  state.rendered = rendered;
-  const renderedFor = `${String(ips.metadata.generation ?? 0)}/${rendered === 'empty' ? 'empty' : rendered.hash}`;
+  state.rendered = merge.rendered;
+  const renderedFor = `${String(ips.metadata.generation ?? 0)}/${merge.rendered === 'empty' ? 'empty' : merge.rendered.hash}`;
   if (state.renderedFor !== renderedFor) {
     state.renderedFor = renderedFor;
     enqueueAffected(deps, ips);

@@ -2,18 +2,18 @@
 // credentials and compiled selection, and the conflicts its namespaces reported. In memory only: after a
 // restart, the first reconcile of each resource rebuilds it from the cluster.
 import type { Contribution, Shadowing } from '../../dockerconfig/index.ts';
-import type { Rendered } from '../decide/desired-secret.ts';
+import type { Payload } from '../watch/managed-secret.ts';
 
 /** The last merge of a resource: what it was computed from and what it gave. */
 export interface MergeMemo {
   inputs: readonly Contribution[];
   shadowed: Shadowing[];
-  rendered: Rendered | 'empty';
+  rendered: Payload | 'empty';
 }
 
 export interface ResourceState {
   /** Undefined until the resource reconciler has rendered it; `empty` when no source gave any entry. */
-  rendered?: Rendered | 'empty';
+  rendered?: Payload | 'empty';
   /** namespace -> who holds the Secret we would write there. */
   conflicts: Map<string, string>;
   /** namespace -> why the last write there failed (cleared by the next success). */

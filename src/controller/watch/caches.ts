@@ -25,7 +25,7 @@ export interface Caches {
   namespaces: Informer<MetadataObject>;
   pods: OnDemandInformer<MetadataObject, PodKeys>;
   managedSecrets: Informer<ManagedSecret>;
-  /** The bytes of each resource's Secrets, one copy per resource, for the builder front. */
+  /** The payload of each resource's Secrets, one copy per resource, for the builder front and the renders. */
   writtenBytes: WrittenBytes;
   serviceAccounts: OnDemandInformer<ServiceAccount>;
   sourceSecrets: SourceSecrets;
@@ -78,8 +78,8 @@ export function createCaches(rest: KubeRest, opts: CacheOptions = {}): Caches {
   const managedSecrets = new Informer<ManagedSecret>(rest, {
     ...common, resource: 'secrets', path: '/api/v1/secrets', labelSelector: `${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE}`,
     transform: (obj) => {
-      const { secret, bytes } = toManagedSecret(obj);
-      writtenBytes.observe(secret, bytes);
+      const { secret, data } = toManagedSecret(obj);
+      writtenBytes.observe(secret, data);
       return secret;
     },
   });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { ImagePullSecret, ImagePullSecretSpec } from '../../../src/api/v1alpha1/types.ts';
-import { desiredSecret, renderedOf } from '../../../src/controller/decide/desired-secret.ts';
+import { desiredSecret, payloadOf } from '../../../src/controller/decide/desired-secret.ts';
 import { mergeContributions, parseSourceSecret, serialize } from '../../../src/dockerconfig/index.ts';
 import type { Secret } from '../../../src/kube/objects.ts';
 import { computePlan } from '../../../src/cli/plan-model.ts';
@@ -22,7 +22,7 @@ function world(over: Partial<WorldParts>): WorldParts {
 /** The Secret the daemon writes for `r` in `namespace`, built with the daemon's own functions. */
 function written(r: ImagePullSecret, namespace: string): Secret {
   const bytes = serialize(mergeContributions([{ source: 's', entries: parseSourceSecret(source.type ?? '', source.data ?? {}).entries }]).config);
-  return desiredSecret(r, namespace, renderedOf(bytes));
+  return desiredSecret(r, namespace, payloadOf(bytes));
 }
 
 test('create, unchanged, update and unmanaged conflict follow what is in the namespace', () => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { desiredSecret, renderedOf, updatedSecret, upToDate } from '../../../../src/controller/decide/desired-secret.ts';
+import { desiredSecret, payloadOf, updatedSecret, upToDate } from '../../../../src/controller/decide/desired-secret.ts';
 import { toManagedSecret } from '../../../../src/controller/watch/managed-secret.ts';
 import type { ImagePullSecret } from '../../../../src/api/v1alpha1/types.ts';
 import { dataHash } from '../../../../src/dockerconfig/index.ts';
@@ -11,7 +11,7 @@ const ips = {
   metadata: { name: 'platform', uid: 'uid-1' },
   spec: { registry: {}, target: { secret: { name: 'pull', labels: { team: 'a' }, annotations: { note: 'x' } } } },
 } as ImagePullSecret;
-const rendered = renderedOf('{"auths":{}}');
+const rendered = payloadOf('{"auths":{}}');
 
 test('the desired Secret carries type, labels, annotations, ownerReference and data', () => {
   const s = desiredSecret(ips, 'ns', rendered);
@@ -33,7 +33,7 @@ test('upToDate, on the cached form of a Secret, ignores what others added and no
   await t.test('extra label from someone else', () => { assert.equal(upToDate(cached(extra), want), true); });
   await t.test('data edited, annotation kept', () => { assert.equal(upToDate(cached({ ...want, data: { '.dockerconfigjson': 'e30=' } }), want), false); });
   await t.test('data and annotation edited together', () => {
-    const other = desiredSecret(ips, 'ns', renderedOf('{}'));
+    const other = desiredSecret(ips, 'ns', payloadOf('{}'));
     assert.equal(upToDate(cached(other), want), false);
   });
   await t.test('extra data key', () => { assert.equal(upToDate(cached({ ...want, data: { ...want.data, other: 'eA==' } }), want), false); });
