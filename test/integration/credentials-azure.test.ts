@@ -15,6 +15,7 @@ import { after, before, describe, test } from 'node:test';
 import type { AzureSource } from '../../src/api/v1alpha1/types.ts';
 import { ACR_USERNAME, ARM_SCOPE, AzureProvider } from '../../src/credentials/azure.ts';
 import { createNamespace, deleteNamespace, rest, uniqueName } from '../support/cluster.ts';
+import { setEnv } from '../support/env.ts';
 import { startAcrExchange, type FakeAcrExchange } from '../support/fake-clouds/acr-exchange.ts';
 import { startEntra, TOKEN_EXCHANGE_AUDIENCE, type FakeEntra } from '../support/fake-clouds/entra.ts';
 import { startImds, type FakeImds } from '../support/fake-clouds/imds.ts';
@@ -131,19 +132,6 @@ describe('client secret → Entra token → ACR refresh token', () => {
   });
 });
 
-/** Sets `vars` in the environment (undefined: unset) until the returned function puts back what was there. */
-function withEnv(vars: Record<string, string | undefined>): () => void {
-  const saved = Object.fromEntries(Object.keys(vars).map((k) => [k, process.env[k]]));
-  const apply = (values: Record<string, string | undefined>): void => {
-    for (const [k, v] of Object.entries(values)) {
-      if (v === undefined) Reflect.deleteProperty(process.env, k);
-      else process.env[k] = v;
-    }
-  };
-  apply(vars);
-  return () => { apply(saved); };
-}
-
 /** Managed identity endpoints other than IMDS that @azure/identity would prefer: none of them here. */
 const NO_OTHER_MANAGED_IDENTITY = { IDENTITY_ENDPOINT: undefined, IDENTITY_HEADER: undefined, IMDS_ENDPOINT: undefined, MSI_ENDPOINT: undefined };
 
@@ -172,7 +160,7 @@ describe('workload identity: a projected ServiceAccount token as client assertio
     puller = await projectedToken(namespace, 'acr-puller', TOKEN_EXCHANGE_AUDIENCE, dir, 'acr-puller');
     entra.addFederatedCredential(appID, { trust: await kubernetesIssuer(), subject: puller.subject });
     // What the AKS workload identity webhook injects; the source names neither tenant nor client.
-    restoreEnv = withEnv({ AZURE_CLIENT_ID: appID, AZURE_TENANT_ID: entra.tenantID });
+    restoreEnv = setEnv({ AZURE_CLIENT_ID: appID, AZURE_TENANT_ID: entra.tenantID });
   });
   after(async () => {
     restoreEnv();
@@ -227,7 +215,7 @@ describe('managed identity: IMDS (AZURE_POD_IDENTITY_AUTHORITY_HOST) → Entra t
     entra = await startEntra({ tls });
     imds = await startImds({ entra, systemAssigned, userAssigned: [userAssigned] });
     acr = await startAcrExchange({ tls, verify: (t) => entra.verify(t) });
-    restoreEnv = withEnv({
+    restoreEnv = setEnv({
       ...NO_OTHER_MANAGED_IDENTITY, AZURE_CLIENT_ID: undefined, AZURE_TENANT_ID: undefined, AZURE_FEDERATED_TOKEN_FILE: undefined,
       AZURE_POD_IDENTITY_AUTHORITY_HOST: imds.url,
     });

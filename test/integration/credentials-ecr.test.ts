@@ -12,6 +12,7 @@ import { EcrProvider, defaultEcrClient, type AwsCredentials, type EcrClientFacto
 import { TokenCache } from '../../src/credentials/token-cache.ts';
 import { realClock } from '../../src/util/clock.ts';
 import { credentialProviderContract } from '../contract/credential-provider.ts';
+import { withEnv } from '../support/env.ts';
 import { currentTestbed } from '../testbed/testbed.ts';
 
 const moto = currentTestbed().moto?.endpoint ?? assert.fail('the testbed runs moto');
@@ -52,23 +53,6 @@ async function callerArn(credentials: AwsCredentials | undefined): Promise<strin
   });
   const text = await response.text();
   return /<Arn>([^<]+)<\/Arn>/.exec(text)?.[1] ?? assert.fail(`no Arn in ${text}`);
-}
-
-/** Runs `fn` with `vars` set (undefined deletes) and restores the previous environment afterwards. */
-async function withEnv<T>(vars: Record<string, string | undefined>, fn: () => Promise<T>): Promise<T> {
-  const saved = Object.fromEntries(Object.keys(vars).map((k) => [k, process.env[k]]));
-  const apply = (values: Record<string, string | undefined>): void => {
-    for (const [k, v] of Object.entries(values)) {
-      if (v === undefined) Reflect.deleteProperty(process.env, k);
-      else process.env[k] = v;
-    }
-  };
-  apply(vars);
-  try {
-    return await fn();
-  } finally {
-    apply(saved);
-  }
 }
 
 /** No ambient AWS identity but the one a test sets up: no env keys, profiles or instance metadata. */
