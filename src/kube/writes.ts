@@ -1,4 +1,5 @@
 // The writes the controller makes, each one request with optimistic concurrency where it replaces.
+import { MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../api/v1alpha1/labels.ts';
 import type { Secret, ServiceAccount } from './objects.ts';
 import type { KubeRest } from './rest.ts';
 
@@ -10,6 +11,18 @@ export class Writes {
   createSecret(secret: Secret): Promise<Secret> {
     return this.rest.call<Secret>({ method: 'POST', path: secretsPath(secret.metadata.namespace ?? ''), body: secret,
       query: { fieldManager: this.fieldManager } });
+  }
+
+  /**
+   * Whether Secret `name` in `namespace` carries our managed-by label, read live (metadata only, by list:
+   * no `get` permission needed). After a create answered 409 it tells our own Secret, not yet in the
+   * watch cache, from someone else's.
+   */
+  async isManagedSecret(namespace: string, name: string): Promise<boolean> {
+    const page = await this.rest.call<{ items?: unknown[] }>({ method: 'GET', path: secretsPath(namespace),
+      accept: 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1',
+      query: { fieldSelector: `metadata.name=${name}`, labelSelector: `${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE}` } });
+    return (page.items?.length ?? 0) > 0;
   }
 
   /** PUT with the resourceVersion the caller read: a concurrent change fails with 409 and is retried. */

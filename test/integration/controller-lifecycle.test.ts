@@ -18,6 +18,7 @@ import { eventually } from '../support/eventually.ts';
 import { makeOciImage } from '../support/oci-image.ts';
 import { authFile, inspect, push } from '../support/skopeo.ts';
 import type { ImagePullSecretSpec } from '../../src/api/v1alpha1/types.ts';
+import { Writes } from '../../src/kube/writes.ts';
 
 const SECOND = 1000;
 let daemon: TestDaemon;
@@ -92,6 +93,16 @@ test('two sources for one registry: the first in spec order wins every time, and
   const reversed = await ns();
   await ips({ sources: ['second', 'first'], namespaces: [reversed] });
   assert.equal(await passwordFor(reversed, 'r.example'), 'p-second');
+});
+
+test('after a create conflict, the live check tells our Secret (not yet cached) from someone else\'s', async () => {
+  const target = await ns();
+  await createSecret({ metadata: { name: 'ours', namespace: target, labels: { 'app.kubernetes.io/managed-by': 'pullsecret-sync' } }, type: 'Opaque' });
+  await createSecret({ metadata: { name: 'theirs', namespace: target, labels: { 'app.kubernetes.io/managed-by': 'someone-else' } }, type: 'Opaque' });
+  const writes = new Writes(rest);
+  assert.equal(await writes.isManagedSecret(target, 'ours'), true);
+  assert.equal(await writes.isManagedSecret(target, 'theirs'), false);
+  assert.equal(await writes.isManagedSecret(target, 'absent'), false);
 });
 
 test('a pre-existing unmanaged Secret is left byte-for-byte alone and reported as a conflict', async () => {

@@ -83,23 +83,31 @@ export async function reconcileTarget(deps: TargetDeps, name: string, namespace:
   }
   const existing = here.find((s) => s.metadata.name === wantName);
   if (existing && !upToDate(existing, want.desired)) await deps.writes.replaceSecret(updatedSecret(existing, want.desired));
-  if (!existing && !(await create(deps, want.desired))) {
-    // Someone else's Secret of that name: never overwritten. Its watch brings us back when it changes.
-    deps.foreign.watch(name, namespace, want.desired.metadata.name);
-    return settle(deps, name, namespace, UNMANAGED);
+  if (!existing) {
+    const created = await create(deps, want.desired);
+    // Ours, written by an earlier reconcile and not yet in the watch cache: its watch event brings us back.
+    if (created === 'ours') return {};
+    if (created === 'foreign') {
+      // Someone else's Secret of that name: never overwritten. Its watch brings us back when it changes.
+      deps.foreign.watch(name, namespace, want.desired.metadata.name);
+      return settle(deps, name, namespace, UNMANAGED);
+    }
   }
   await deps.serviceAccounts.sync(want.ips, namespace, true);
   return settle(deps, name, namespace, undefined);
 }
 
-/** Creates `secret`; false when a Secret of that name already exists (and is not ours). */
-async function create(deps: TargetDeps, secret: Secret): Promise<boolean> {
+/**
+ * Creates `secret`. A Secret of that name that exists already is either ours, created by an earlier
+ * reconcile while the watch cache lags behind (under load, for seconds), or someone else's.
+ */
+async function create(deps: TargetDeps, secret: Secret): Promise<'created' | 'ours' | 'foreign'> {
   try {
     await deps.writes.createSecret(secret);
-    return true;
+    return 'created';
   } catch (err) {
-    if (isStatus(err, 409)) return false;
-    throw err;
+    if (!isStatus(err, 409)) throw err;
+    return await deps.writes.isManagedSecret(secret.metadata.namespace ?? '', secret.metadata.name) ? 'ours' : 'foreign';
   }
 }
 
