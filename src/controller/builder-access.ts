@@ -48,7 +48,7 @@ export class BuilderView {
 
   private entriesOf(name: string): AuthEntry[] | undefined {
     const rendered = this.state.peek(name)?.rendered;
-    const data = typeof rendered === 'object' ? rendered.data : this.writtenBytes(name);
+    const data = typeof rendered === 'object' ? rendered.data : this.writtenPayload(name);
     if (data === undefined) return undefined;
     try {
       const doc = JSON.parse(Buffer.from(data, 'base64').toString('utf8')) as { auths?: Record<string, unknown> };
@@ -58,7 +58,7 @@ export class BuilderView {
     }
   }
 
-  private writtenBytes(name: string): string | undefined {
-    return this.caches.writtenBytes.of(name, this.caches.managedSecrets.store.byIndex(BY_OWNER, name));
+  private writtenPayload(name: string): string | undefined {
+    return this.caches.writtenPayloads.of(name, this.caches.managedSecrets.store.byIndex(BY_OWNER, name));
   }
 }

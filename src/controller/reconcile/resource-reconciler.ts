@@ -93,8 +93,8 @@ function sameInputs(a: readonly Contribution[], b: readonly Contribution[]): boo
  */
 function render(deps: ResourceDeps, ips: ImagePullSecret, merge: MergeMemo, anyFailed: boolean): void {
   if (merge.rendered === 'empty' && anyFailed) return;
-  // One copy per resource, shared with what its Secrets' watch events bring (see WrittenBytes.share).
-  if (merge.rendered !== 'empty') merge.rendered = deps.caches.writtenBytes.share(ips.metadata.name, merge.rendered);
+  // One copy per resource, shared with what its Secrets' watch events bring (see WrittenPayloads.share).
+  if (merge.rendered !== 'empty') merge.rendered = deps.caches.writtenPayloads.share(ips.metadata.name, merge.rendered);
   const state = deps.state.of(ips.metadata.name);
   state.rendered = merge.rendered;
   const renderedFor = `${String(ips.metadata.generation ?? 0)}/${merge.rendered === 'empty' ? 'empty' : merge.rendered.hash}`;

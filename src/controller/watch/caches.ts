@@ -11,7 +11,7 @@ import type { MetadataObject, ServiceAccount } from '../../kube/objects.ts';
 import type { KubeRest } from '../../kube/rest.ts';
 import { OnDemandInformer } from '../../kube/on-demand-informer.ts';
 import type { KubeObject } from '../../kube/store.ts';
-import { toManagedSecret, WrittenBytes, type ManagedSecret } from './managed-secret.ts';
+import { toManagedSecret, WrittenPayloads, type ManagedSecret } from './managed-secret.ts';
 import { SourceSecrets } from './source-secrets.ts';
 import { pick, type PodKeys } from './watch-needs.ts';
 
@@ -26,7 +26,7 @@ export interface Caches {
   pods: OnDemandInformer<MetadataObject, PodKeys>;
   managedSecrets: Informer<ManagedSecret>;
   /** The payload of each resource's Secrets, one copy per resource, for the builder front and the renders. */
-  writtenBytes: WrittenBytes;
+  writtenPayloads: WrittenPayloads;
   serviceAccounts: OnDemandInformer<ServiceAccount>;
   sourceSecrets: SourceSecrets;
 }
@@ -74,12 +74,12 @@ export interface CacheOptions {
 
 export function createCaches(rest: KubeRest, opts: CacheOptions = {}): Caches {
   const common = { log: opts.log, minWatchTimeoutSeconds: opts.minWatchTimeoutSeconds };
-  const writtenBytes = new WrittenBytes();
+  const writtenPayloads = new WrittenPayloads();
   const managedSecrets = new Informer<ManagedSecret>(rest, {
     ...common, resource: 'secrets', path: '/api/v1/secrets', labelSelector: `${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE}`,
     transform: (obj) => {
       const { secret, data } = toManagedSecret(obj);
-      writtenBytes.observe(secret, data);
+      writtenPayloads.observe(secret, data);
       return secret;
     },
   });
@@ -103,7 +103,7 @@ export function createCaches(rest: KubeRest, opts: CacheOptions = {}): Caches {
     namespaces: new Informer<MetadataObject>(rest, { ...common, resource: 'namespaces', path: '/api/v1/namespaces', metadataOnly: true, transform: compact }),
     pods,
     managedSecrets,
-    writtenBytes,
+    writtenPayloads,
     serviceAccounts,
     sourceSecrets: new SourceSecrets(rest, common),
   };

@@ -57,7 +57,7 @@ export interface Payload {
  * carries the same value, so one copy serves the builder front on a replica that has not rendered it
  * itself (a standby), and on the leader the render and the Secrets it writes share that copy.
  */
-export class WrittenBytes {
+export class WrittenPayloads {
   private readonly byOwner = new Map<string, Payload>();
 
   /** Records the value of an intact Secret, unless the same payload is held already. */

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { toManagedSecret, WrittenBytes } from '../../../../src/controller/watch/managed-secret.ts';
+import { toManagedSecret, WrittenPayloads } from '../../../../src/controller/watch/managed-secret.ts';
 import { payloadOf } from '../../../../src/controller/decide/desired-secret.ts';
 import { dataHash } from '../../../../src/dockerconfig/index.ts';
 
@@ -13,7 +13,7 @@ const secret = (owner: string, bytes: string, hash = dataHash(bytes)) => ({
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 
 test('one copy of the payload per resource, served only while one of its Secrets still carries it intact', () => {
-  const written = new WrittenBytes();
+  const written = new WrittenPayloads();
   const first = toManagedSecret(secret('a', '{"auths":{}}'));
   assert.equal(first.secret.intact, true);
   written.observe(first.secret, first.data);
@@ -28,7 +28,7 @@ test('one copy of the payload per resource, served only while one of its Secrets
 });
 
 test('a render and the Secrets written from it share one copy of the payload', () => {
-  const written = new WrittenBytes();
+  const written = new WrittenPayloads();
   const rendered = payloadOf('{"auths":{"r.io":{"auth":"dTpw"}}}');
   assert.equal(written.share('a', rendered), rendered);
   const event = toManagedSecret(secret('a', '{"auths":{"r.io":{"auth":"dTpw"}}}'));
