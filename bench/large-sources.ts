@@ -10,12 +10,10 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { KubeRest } from '../src/kube/rest.ts';
-import { create, freshBed, load, pool, root, startDaemon, until, type DaemonProcess } from './support.ts';
+import { create, daemonArgs, freshBed, load, managedSecretMetadata, pool, startDaemon, until, type DaemonProcess } from './support.ts';
 
 const args = process.argv.slice(2);
-const [nsArg, editArg] = args.filter((a) => !a.startsWith('--'));
-const daemons = args.filter((a) => a.startsWith('--daemon=')).map((a) => a.slice('--daemon='.length).split(','));
-if (daemons.length === 0) daemons.push([join(root, 'dist')]);
+const { positional: [nsArg, editArg], daemons } = daemonArgs(args);
 const NAMESPACES = Number(nsArg ?? 10);
 const EDITS = Number(editArg ?? 3);
 const SOURCES = 6;
@@ -39,13 +37,9 @@ function bigConfig(): string {
 const sourceBody = (i: number) => ({ apiVersion: 'v1', kind: 'Secret', metadata: { name: `src-${String(i)}`, namespace: SOURCE_NS },
   type: 'kubernetes.io/dockerconfigjson', stringData: { '.dockerconfigjson': bigConfig() } });
 
-/** The data-hash annotation of every managed Secret (metadata-only list). */
+/** The data-hash annotation of every managed Secret. */
 async function managedHashes(rest: KubeRest): Promise<string[]> {
-  const list = await rest.call<{ items?: { metadata: { annotations?: Record<string, string> } }[] }>({
-    method: 'GET', path: '/api/v1/secrets', accept: 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1',
-    query: { labelSelector: 'app.kubernetes.io/managed-by=pullsecret-sync' },
-  });
-  return (list.items ?? []).map((s) => s.metadata.annotations?.['pullsecret-sync.dev/data-hash'] ?? '');
+  return (await managedSecretMetadata(rest)).map((m) => m.annotations?.['pullsecret-sync.dev/data-hash'] ?? '');
 }
 
 /** Every resource's Ready reason. */
@@ -104,4 +98,4 @@ async function scenario(dist: string, nodeFlags: string[]): Promise<void> {
   await bed.stop();
 }
 
-for (const [dist = join(root, 'dist'), ...nodeFlags] of daemons) await scenario(dist, nodeFlags);
+for (const { dist, nodeFlags } of daemons) await scenario(dist, nodeFlags);

@@ -8,12 +8,10 @@
 // checkout's dist/): the first writes the 10,000 Secrets, later ones start on a converged cluster.
 // `npm run build && node --import tsx bench/memory.ts [namespaces] [podsPerNamespace] [--daemon=dist,--max-semi-space-size=2]…`
 import { join } from 'node:path';
-import { countManagedSecrets, create, createSource, freshBed, load, pool, root, startDaemon, until } from './support.ts';
+import { countManagedSecrets, create, createSource, daemonArgs, freshBed, load, pool, startDaemon, until } from './support.ts';
 
 const args = process.argv.slice(2);
-const [nsArg, podArg] = args.filter((a) => !a.startsWith('--'));
-const daemons = args.filter((a) => a.startsWith('--daemon=')).map((a) => a.slice('--daemon='.length).split(','));
-if (daemons.length === 0) daemons.push([join(root, 'dist')]);
+const { positional: [nsArg, podArg], daemons } = daemonArgs(args);
 const NAMESPACES = Number(nsArg ?? 10_000);
 const PODS_PER_NAMESPACE = Number(podArg ?? 5);
 const RESOURCES = 20;
@@ -50,7 +48,7 @@ async function main(): Promise<void> {
       } },
     });
   }
-  for (const [dist = join(root, 'dist'), ...nodeFlags] of daemons) {
+  for (const { dist, nodeFlags } of daemons) {
     const daemon = await startDaemon(bed, ['--kube-qps=200', '--kube-burst=200'], nodeFlags, join(dist, 'main.js'));
     const daemonStarted = performance.now();
     // Converged: every Secret there, and the daemon's Secrets watch has seen them (its gauge counts them).

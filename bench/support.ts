@@ -6,7 +6,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
-import { KubeRest } from '../src/kube/rest.ts';
+import type { ObjectMeta } from '../src/kube/objects.ts';
+import { KubeRest, METADATA_LIST_ACCEPT } from '../src/kube/rest.ts';
 import { installCrd } from '../test/support/daemon.ts';
 import { freePort } from '../test/testbed/processes.ts';
 import { startTestbed, stopTestbed, type TestbedState } from '../test/testbed/testbed.ts';
@@ -135,17 +136,32 @@ export async function until(what: string, probe: () => boolean | Promise<boolean
 /** The 1-minute load average, to print next to a figure. */
 export const load = (): number => Number((loadavg()[0] ?? 0).toFixed(2));
 
-/** Counts Secrets with the managed-by label (metadata-only list). */
-export async function countManagedSecrets(rest: KubeRest): Promise<number> {
-  let count = 0;
+/** The metadata of every Secret with the managed-by label (metadata-only list, paged). */
+export async function managedSecretMetadata(rest: KubeRest): Promise<ObjectMeta[]> {
+  const out: ObjectMeta[] = [];
   let cont: string | undefined;
   do {
-    const page = await rest.call<{ items?: unknown[]; metadata?: { continue?: string } }>({
-      method: 'GET', path: '/api/v1/secrets', accept: 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1',
+    const page = await rest.call<{ items?: { metadata: ObjectMeta }[]; metadata?: { continue?: string } }>({
+      method: 'GET', path: '/api/v1/secrets', accept: METADATA_LIST_ACCEPT,
       query: { labelSelector: 'app.kubernetes.io/managed-by=pullsecret-sync', limit: 5000, continue: cont },
     });
-    count += page.items?.length ?? 0;
+    for (const item of page.items ?? []) out.push(item.metadata);
     cont = page.metadata?.continue || undefined;
   } while (cont);
-  return count;
+  return out;
+}
+
+/** Counts Secrets with the managed-by label. */
+export async function countManagedSecrets(rest: KubeRest): Promise<number> {
+  return (await managedSecretMetadata(rest)).length;
+}
+
+/**
+ * A benchmark's command line: its positional arguments, and each `--daemon=DIST[,node flags]` to measure
+ * in turn (default: this checkout's dist/ without node flags).
+ */
+export function daemonArgs(args: readonly string[]): { positional: string[]; daemons: { dist: string; nodeFlags: string[] }[] } {
+  const specs = args.filter((a) => a.startsWith('--daemon=')).map((a) => a.slice('--daemon='.length).split(','));
+  const daemons = specs.map(([dist = join(root, 'dist'), ...nodeFlags]) => ({ dist, nodeFlags }));
+  return { positional: args.filter((a) => !a.startsWith('--')), daemons: daemons.length ? daemons : [{ dist: join(root, 'dist'), nodeFlags: [] }] };
 }

@@ -1,7 +1,7 @@
 // The writes the controller makes, each one request with optimistic concurrency where it replaces.
 import { MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../api/v1alpha1/labels.ts';
 import type { Secret, ServiceAccount } from './objects.ts';
-import type { KubeRest } from './rest.ts';
+import { METADATA_LIST_ACCEPT, type KubeRest } from './rest.ts';
 
 const secretsPath = (namespace: string) => `/api/v1/namespaces/${namespace}/secrets`;
 
@@ -20,7 +20,7 @@ export class Writes {
    */
   async isManagedSecret(namespace: string, name: string): Promise<boolean> {
     const page = await this.rest.call<{ items?: unknown[] }>({ method: 'GET', path: secretsPath(namespace),
-      accept: 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1',
+      accept: METADATA_LIST_ACCEPT,
       query: { fieldSelector: `metadata.name=${name}`, labelSelector: `${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE}` } });
     return (page.items?.length ?? 0) > 0;
   }
