@@ -5,16 +5,18 @@ import tseslint from 'typescript-eslint';
 
 /** Layers and the internal folders each may NOT import. */
 const layers = {
-  util: ['runtime', 'kube', 'controller', 'credentials', 'dockerconfig', 'builder', 'cli', 'metrics', 'log', 'api'],
-  dockerconfig: ['runtime', 'kube', 'controller', 'credentials', 'builder', 'cli', 'metrics', 'log'],
-  runtime: ['kube', 'controller', 'credentials', 'dockerconfig', 'builder', 'cli', 'api'],
-  api: ['runtime', 'kube', 'controller', 'credentials', 'builder', 'cli', 'metrics'],
-  credentials: ['kube', 'controller', 'builder', 'cli', 'runtime'],
-  kube: ['controller', 'credentials', 'dockerconfig', 'builder', 'cli'],
-  metrics: ['controller', 'credentials', 'builder', 'cli', 'kube'],
-  log: ['runtime', 'kube', 'controller', 'credentials', 'dockerconfig', 'builder', 'cli', 'metrics', 'api'],
-  controller: ['builder', 'cli'],
-  builder: ['controller', 'cli'],
+  util: ['runtime', 'kube', 'controller', 'credentials', 'dockerconfig', 'builder', 'cli', 'daemon', 'metrics', 'log', 'api'],
+  dockerconfig: ['runtime', 'kube', 'controller', 'credentials', 'builder', 'cli', 'daemon', 'metrics', 'log'],
+  runtime: ['kube', 'controller', 'credentials', 'dockerconfig', 'builder', 'cli', 'daemon', 'api'],
+  api: ['runtime', 'kube', 'controller', 'credentials', 'builder', 'cli', 'daemon', 'metrics'],
+  credentials: ['kube', 'controller', 'builder', 'cli', 'daemon', 'runtime'],
+  kube: ['controller', 'credentials', 'dockerconfig', 'builder', 'cli', 'daemon'],
+  metrics: ['controller', 'credentials', 'builder', 'cli', 'daemon', 'kube'],
+  log: ['runtime', 'kube', 'controller', 'credentials', 'dockerconfig', 'builder', 'cli', 'daemon', 'metrics', 'api'],
+  controller: ['builder', 'cli', 'daemon'],
+  builder: ['controller', 'cli', 'daemon'],
+  // The commands share plumbing with the daemon's command, never its wiring.
+  cli: ['daemon'],
 };
 
 const layerRules = Object.entries(layers).map(([layer, forbidden]) => ({
@@ -25,10 +27,10 @@ const layerRules = Object.entries(layers).map(([layer, forbidden]) => ({
       {
         patterns: [
           {
-            group: forbidden.flatMap((f) => [`../${f}/*`, `../../${f}/*`, `../${f}`, `../../${f}`]),
+            group: forbidden.flatMap((f) => [`../${f}/*`, `../../${f}/*`, `../../../${f}/*`, `../${f}`, `../../${f}`]),
             message: `src/${layer} must not import these layers (see STYLE.md, Layout).`,
           },
-          { group: ['../main*', '../../main*'], message: 'Only the composition root imports everything.' },
+          { group: ['../main*', '../../main*', '../../../main*'], message: 'Only the composition root imports everything.' },
         ],
       },
     ],
@@ -53,12 +55,12 @@ export default tseslint.config(
       '@typescript-eslint/no-unsafe-class-instance-assignment': 'off',
       'no-restricted-properties': [
         'error',
-        { object: 'process', property: 'env', message: 'Only src/main.ts and src/cli read the environment.' },
+        { object: 'process', property: 'env', message: 'Only src/main.ts, src/cli and src/daemon read the environment.' },
       ],
     },
   },
   {
-    files: ['src/main.ts', 'src/cli/**/*.ts', 'test/**/*.ts', 'bench/**/*.ts'],
+    files: ['src/main.ts', 'src/cli/**/*.ts', 'src/daemon/**/*.ts', 'test/**/*.ts', 'bench/**/*.ts'],
     rules: { 'no-restricted-properties': 'off' },
   },
   {

@@ -1,5 +1,5 @@
 // What the daemon's code costs resident before it does anything: a Node process (the built daemon's
-// Node, --expose-gc) imports dist/cli/run.js and loads a kubeconfig through src/kube/kubeconfig.ts, then
+// Node, --expose-gc) imports dist/daemon/run.js and loads a kubeconfig through src/kube/kubeconfig.ts, then
 // collects garbage twice and reports RSS and V8 heap. Median of five processes. No cluster needed.
 // `npm run build && node --import tsx bench/module-memory.ts [extra node flags]`
 import { execFileSync } from 'node:child_process';
@@ -22,7 +22,7 @@ current-context: c
 
 const script = `
 const dist = ${JSON.stringify(pathToFileURL(join(root, 'dist')).href)};
-await import(dist + '/cli/run.js');
+await import(dist + '/daemon/run.js');
 const { loadKubeConfig } = await import(dist + '/kube/kubeconfig.js');
 const kc = await loadKubeConfig({ kubeconfig: ${JSON.stringify(kubeconfig)} });
 await kc.applyToHTTPSOptions({});

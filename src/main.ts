@@ -4,10 +4,10 @@
 import { ConfigError } from './cli/args.ts';
 import type { Command, Io } from './cli/command.ts';
 import { topUsage, unknownCommand } from './cli/help.ts';
-import { migrateCommand } from './cli/migrate.ts';
-import { planCommand } from './cli/plan.ts';
-import { runCommand } from './cli/run-command.ts';
-import { validateCommand } from './cli/validate.ts';
+import { migrateCommand } from './cli/migrate/command.ts';
+import { planCommand } from './cli/plan/command.ts';
+import { runCommand } from './daemon/command.ts';
+import { validateCommand } from './cli/validate/command.ts';
 
 const commands = new Map<string, Command>([
   ['run', runCommand],

@@ -17,7 +17,7 @@ import {
 } from '@aws-sdk/client-ecr';
 import { EcrRepositoryManager } from '../../src/builder/ecr-repositories.ts';
 import { generateTls, servingHosts } from '../../src/builder/tls.ts';
-import { RATE_LIMIT } from '../../src/cli/builder.ts';
+import { RATE_LIMIT } from '../../src/daemon/builder.ts';
 import {
   createIps, createNamespace, createSecret, deleteIpsAndWait, deleteNamespace, dockerConfigSecret, patchSecret, readIps, rest, uniqueName,
 } from '../support/cluster.ts';

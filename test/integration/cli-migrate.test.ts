@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { after, before, test } from 'node:test';
 import { parseAllDocuments } from 'yaml';
-import { migrateCommand } from '../../src/cli/migrate.ts';
+import { migrateCommand } from '../../src/cli/migrate/command.ts';
 import { rest } from '../support/cluster.ts';
 import { installCrd } from '../support/daemon.ts';
 import { adminKubeConfig } from '../testbed/clients.ts';

@@ -9,8 +9,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, test } from 'node:test';
 import { Readable } from 'node:stream';
-import { planCommand } from '../../src/cli/plan.ts';
-import type { Plan } from '../../src/cli/plan-model.ts';
+import { planCommand } from '../../src/cli/plan/command.ts';
+import type { Plan } from '../../src/cli/plan/model.ts';
 import {
   createIps, createNamespace, createPod, createSecret, deleteIpsAndWait, deleteNamespace, dockerConfigSecret, managedSecrets, rest, uniqueName,
 } from '../support/cluster.ts';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ConfigError, parseCommandArgs } from '../../../src/cli/args.ts';
 import { closest, editDistance } from '../../../src/cli/closest.ts';
-import { parseConfig } from '../../../src/cli/config.ts';
+import { parseConfig } from '../../../src/daemon/config.ts';
 
 test('edit distance counts insertions, deletions and substitutions', () => {
   assert.equal(editDistance('', 'abc'), 3);

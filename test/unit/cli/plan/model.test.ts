@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { ImagePullSecret, ImagePullSecretSpec } from '../../../src/api/v1alpha1/types.ts';
-import { desiredSecret, payloadOf } from '../../../src/controller/decide/desired-secret.ts';
-import { mergeContributions, parseSourceSecret, serialize } from '../../../src/dockerconfig/index.ts';
-import type { Secret } from '../../../src/kube/objects.ts';
-import { computePlan } from '../../../src/cli/plan-model.ts';
-import { buildWorld, emptyParts, type WorldParts } from '../../../src/cli/plan-world.ts';
+import type { ImagePullSecret, ImagePullSecretSpec } from '../../../../src/api/v1alpha1/types.ts';
+import { desiredSecret, payloadOf } from '../../../../src/controller/decide/desired-secret.ts';
+import { mergeContributions, parseSourceSecret, serialize } from '../../../../src/dockerconfig/index.ts';
+import type { Secret } from '../../../../src/kube/objects.ts';
+import { computePlan } from '../../../../src/cli/plan/model.ts';
+import { buildWorld, emptyParts, type WorldParts } from '../../../../src/cli/plan/world.ts';
 
 const source: Secret = { metadata: { name: 'hub', namespace: 'ra' }, type: 'kubernetes.io/dockerconfigjson',
   data: { '.dockerconfigjson': Buffer.from(JSON.stringify({ auths: { 'r.io': { auth: Buffer.from('u:p').toString('base64') } } })).toString('base64') } };

@@ -1,12 +1,12 @@
 // Every check an ImagePullSecret passes before the daemon acts on it: what the API server enforces for
 // the CRD (object name, structural schema, CEL rules) and then the daemon's semantic validation (what it
 // would report as InvalidSpec in status). Shared by `validate` and `plan`. Pure.
-import { openApiSchema } from '../api/v1alpha1/schema.ts';
-import { API_VERSION, KIND, type ImagePullSecretSpec } from '../api/v1alpha1/types.ts';
-import { isDnsSubdomain, validateSpec } from '../api/v1alpha1/validation.ts';
+import { openApiSchema } from './schema.ts';
+import { API_VERSION, KIND, type ImagePullSecretSpec } from './types.ts';
+import { isDnsSubdomain, validateSpec } from './validation.ts';
 import { checkRules } from './cel-rules.ts';
 import { checkSchema, type SchemaIssue } from './schema-check.ts';
-import { isRecord } from '../util/own.ts';
+import { isRecord } from '../../util/own.ts';
 
 export interface ResourceProblem extends SchemaIssue {
   /** `api`: the API server rejects the object; `semantic`: it accepts it, the daemon reports InvalidSpec. */

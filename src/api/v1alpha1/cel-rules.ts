@@ -4,8 +4,8 @@
 // implementation with no dependencies). Run after schema-check.ts has found the structure sound: a rule
 // may assume the types its schema declares, as on the API server.
 import { parse } from '@marcbachmann/cel-js';
-import { errorMessage } from '../util/errors.ts';
-import { isRecord } from '../util/own.ts';
+import { errorMessage } from '../../util/errors.ts';
+import { isRecord } from '../../util/own.ts';
 import type { Schema, SchemaIssue } from './schema-check.ts';
 
 interface Rule {

@@ -3,10 +3,10 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { parseAllDocuments, stringify } from 'yaml';
-import { migrateCommand } from '../../../src/cli/migrate.ts';
-import { runCommand } from './io.ts';
+import { migrateCommand } from '../../../../src/cli/migrate/command.ts';
+import { runCommand } from '../io.ts';
 
-const fixtures = join(import.meta.dirname, '..', '..', 'fixtures', 'imps-readme');
+const fixtures = join(import.meta.dirname, '..', '..', '..', 'fixtures', 'imps-readme');
 const spec = { registry: { credentials: [{ name: 'hub', namespace: 'registry-access' }] }, target: { secret: { name: 'pull' } } };
 
 test('an IMPS resource changes apiVersion only; comments and other documents pass through unchanged', async () => {

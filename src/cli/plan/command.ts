@@ -3,17 +3,17 @@
 // ServiceAccounts from --snapshot files, else from the cluster. With -f and --snapshot it never
 // contacts a cluster. Resources named with -f replace the ones of the same name (keeping their identity
 // and age, which decide ownership); only they are reported. Exit 1 when any reported resource is invalid.
-import type { ImagePullSecret } from '../api/v1alpha1/types.ts';
-import { KubeRest } from '../kube/rest.ts';
-import { errorMessage } from '../util/errors.ts';
-import { ConfigError, optionLines, parseCommandArgs, strings, type Options } from './args.ts';
-import { printHelp, type Command, type Io } from './command.ts';
-import { readDocuments } from './documents.ts';
-import { computePlan } from './plan-model.ts';
-import { FORMATS, render, type Format } from './plan-output.ts';
-import { buildWorld, emptyParts, partsFromCluster, partsFromObjects, type WorldParts } from './plan-world.ts';
-import { isImagePullSecret } from './resource-check.ts';
-import { commandKubeConfig } from './kube-access.ts';
+import type { ImagePullSecret } from '../../api/v1alpha1/types.ts';
+import { KubeRest } from '../../kube/rest.ts';
+import { errorMessage } from '../../util/errors.ts';
+import { ConfigError, optionLines, parseCommandArgs, strings, type Options } from '../args.ts';
+import { printHelp, type Command, type Io } from '../command.ts';
+import { readDocuments } from '../documents.ts';
+import { computePlan } from './model.ts';
+import { FORMATS, render, type Format } from './output.ts';
+import { buildWorld, emptyParts, partsFromCluster, partsFromObjects, type WorldParts } from './world.ts';
+import { isImagePullSecret } from '../../api/v1alpha1/resource-check.ts';
+import { commandKubeConfig } from '../kube-access.ts';
 
 const options: Options = {
   file: { type: 'string', short: 'f', multiple: true, value: 'FILE', help: 'ImagePullSecrets to plan ("-" for stdin); default: those of the snapshot or cluster' },

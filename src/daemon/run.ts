@@ -19,7 +19,7 @@ import type { FetchLike } from '../builder/http-body.ts';
 import type { BuilderServer } from '../builder/server.ts';
 import { startBuilder } from './builder.ts';
 import { ConfigError, type Config } from './config.ts';
-import { commandKubeConfig } from './kube-access.ts';
+import { commandKubeConfig } from '../cli/kube-access.ts';
 
 export const LEASE_NAME = 'pullsecret-sync';
 

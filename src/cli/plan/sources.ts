@@ -2,12 +2,12 @@
 // (cluster or snapshot) and parsed exactly as the daemon parses them; cloud sources (ECR, GCP, Azure and
 // IMPS ECR login Secrets) are listed by the registries they would provide, without fetching a token. The
 // references and the spec order are the daemon's own (controller/cloud-sources.ts). Pure.
-import type { EcrSource, ImagePullSecret } from '../api/v1alpha1/types.ts';
-import { plan as cloudSources, secretData } from '../controller/decide/cloud-sources.ts';
-import { ECR_LOGIN_TYPES, refOf } from '../controller/decide/sources.ts';
-import { ecrRegistryHost, ecrSourceFromImpsSecret } from '../credentials/ecr.ts';
-import { normalizeRegistryKey, parseSourceSecret, type AuthEntry, type Contribution } from '../dockerconfig/index.ts';
-import type { Secret } from '../kube/objects.ts';
+import type { EcrSource, ImagePullSecret } from '../../api/v1alpha1/types.ts';
+import { plan as cloudSources, secretData } from '../../controller/decide/cloud-sources.ts';
+import { ECR_LOGIN_TYPES, refOf } from '../../controller/decide/sources.ts';
+import { ecrRegistryHost, ecrSourceFromImpsSecret } from '../../credentials/ecr.ts';
+import { normalizeRegistryKey, parseSourceSecret, type AuthEntry, type Contribution } from '../../dockerconfig/index.ts';
+import type { Secret } from '../../kube/objects.ts';
 
 export interface PlannedSources {
   contributions: Contribution[];

@@ -4,13 +4,13 @@
 // or the daemon would report as invalid) is named on stderr. The output is meant for review and `kubectl
 // apply`; the IMPS objects themselves are left alone.
 import { Document, parseAllDocuments } from 'yaml';
-import { errorMessage } from '../util/errors.ts';
-import { ConfigError, optionLines, parseCommandArgs, type Options } from './args.ts';
-import { printHelp, type Command, type Io } from './command.ts';
-import { readText, STDIN_NAME } from './documents.ts';
-import { listImps } from './migrate-cluster.ts';
-import { IMPS_API_VERSION, isImps, migrateResource } from './migrate-resource.ts';
-import { checkResource, nameOf } from './resource-check.ts';
+import { errorMessage } from '../../util/errors.ts';
+import { ConfigError, optionLines, parseCommandArgs, type Options } from '../args.ts';
+import { printHelp, type Command, type Io } from '../command.ts';
+import { readText, STDIN_NAME } from '../documents.ts';
+import { listImps } from './cluster.ts';
+import { IMPS_API_VERSION, isImps, migrateResource } from './resource.ts';
+import { checkResource, nameOf } from '../../api/v1alpha1/resource-check.ts';
 
 const options: Options = {
   'from-cluster': { type: 'boolean', help: `read the IMPS resources (${IMPS_API_VERSION}) from the cluster` },

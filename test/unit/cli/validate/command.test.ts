@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { stringify } from 'yaml';
-import { openApiSchema } from '../../../src/api/v1alpha1/schema.ts';
-import { KNOWN_KEYWORDS } from '../../../src/cli/schema-check.ts';
-import { checkResource } from '../../../src/cli/resource-check.ts';
-import { validateCommand } from '../../../src/cli/validate.ts';
-import { runCommand } from './io.ts';
+import { openApiSchema } from '../../../../src/api/v1alpha1/schema.ts';
+import { KNOWN_KEYWORDS } from '../../../../src/api/v1alpha1/schema-check.ts';
+import { checkResource } from '../../../../src/api/v1alpha1/resource-check.ts';
+import { validateCommand } from '../../../../src/cli/validate/command.ts';
+import { runCommand } from '../io.ts';
 
 const ips = (name: string, spec: unknown) => ({ apiVersion: 'pullsecret-sync.dev/v1alpha1', kind: 'ImagePullSecret', metadata: { name }, spec });
 const good = ips('good', { registry: { credentials: [{ name: 'hub', namespace: 'registry-access' }] }, target: { secret: { name: 'pull' } } });

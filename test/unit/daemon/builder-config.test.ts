@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { parseConfig } from '../../../src/cli/config.ts';
+import { parseConfig } from '../../../src/daemon/config.ts';
 
 test('the builder Service name is a DNS label, pullsecret-sync by default, from the flag or the environment', () => {
   assert.equal(parseConfig([], {}).builderService, 'pullsecret-sync');

@@ -1,6 +1,6 @@
 // How `plan` prints: a table for people, JSON (the documented, stable contract) and YAML for tools.
 import { stringify } from 'yaml';
-import type { Plan, PlanResource } from './plan-model.ts';
+import type { Plan, PlanResource } from './model.ts';
 
 export const FORMATS = ['table', 'json', 'yaml'] as const;
 export type Format = (typeof FORMATS)[number];

@@ -1,7 +1,7 @@
 // Reads the IMPS resources of a cluster for `migrate --from-cluster`: one list call, with a deadline.
-import { KubeRest, isStatus } from '../kube/rest.ts';
-import { withDeadline } from './deadline.ts';
-import { commandKubeConfig } from './kube-access.ts';
+import { KubeRest, isStatus } from '../../kube/rest.ts';
+import { withDeadline } from '../deadline.ts';
+import { commandKubeConfig } from '../kube-access.ts';
 
 const IMPS_PATH = '/apis/images.banzaicloud.io/v1alpha1/imagepullsecrets';
 

@@ -4,20 +4,20 @@
 // decisions are the daemon's own functions: selection (compileTarget, selectingRules), merge
 // (mergeContributions, serialize, dataHash), desired state (desiredSecret, upToDate), ownership
 // (owningResource) and ServiceAccount patches (planPullSecrets). Pure over a World.
-import { DATA_HASH_ANNOTATION } from '../api/v1alpha1/labels.ts';
-import { isLive } from '../api/v1alpha1/resource.ts';
-import type { ImagePullSecret } from '../api/v1alpha1/types.ts';
-import { desiredSecret, upToDate } from '../controller/decide/desired-secret.ts';
-import { toManagedSecret } from '../controller/watch/managed-secret.ts';
-import { owningResource } from '../controller/decide/ownership.ts';
-import { compileTarget, selectingRules, type CompiledTarget } from '../controller/decide/selection.ts';
-import { planPullSecrets, wantsServiceAccount } from '../controller/reconcile/service-accounts.ts';
-import { UNMANAGED } from '../controller/reconcile/target-reconciler.ts';
-import { dataHash, mergeContributions, serialize } from '../dockerconfig/index.ts';
-import type { MetadataObject } from '../kube/objects.ts';
-import { planSources } from './plan-sources.ts';
-import { checkResource } from './resource-check.ts';
-import { isManaged, type World } from './plan-world.ts';
+import { DATA_HASH_ANNOTATION } from '../../api/v1alpha1/labels.ts';
+import { isLive } from '../../api/v1alpha1/resource.ts';
+import type { ImagePullSecret } from '../../api/v1alpha1/types.ts';
+import { desiredSecret, upToDate } from '../../controller/decide/desired-secret.ts';
+import { toManagedSecret } from '../../controller/watch/managed-secret.ts';
+import { owningResource } from '../../controller/decide/ownership.ts';
+import { compileTarget, selectingRules, type CompiledTarget } from '../../controller/decide/selection.ts';
+import { planPullSecrets, wantsServiceAccount } from '../../controller/reconcile/service-accounts.ts';
+import { UNMANAGED } from '../../controller/reconcile/target-reconciler.ts';
+import { dataHash, mergeContributions, serialize } from '../../dockerconfig/index.ts';
+import type { MetadataObject } from '../../kube/objects.ts';
+import { planSources } from './sources.ts';
+import { checkResource } from '../../api/v1alpha1/resource-check.ts';
+import { isManaged, type World } from './world.ts';
 
 export type Action = 'create' | 'update' | 'unchanged' | 'conflict';
 

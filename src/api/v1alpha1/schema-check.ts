@@ -3,7 +3,7 @@
 // lengths, item counts, date-time formats, and unknown fields. The CEL rules of the schema are checked
 // by cel-rules.ts. Only the keywords a structural schema may use are implemented; the schema of this
 // CRD uses a subset of them (a unit test walks it and fails on any keyword this file does not know).
-import { isRecord } from '../util/own.ts';
+import { isRecord } from '../../util/own.ts';
 
 export type Schema = Record<string, unknown>;
 

@@ -1,11 +1,11 @@
 // The world `plan` decides over: resources, namespaces, pods, Secrets and ServiceAccounts, from snapshot
 // files (such as `kubectl get ns,pods,secrets,sa -A -o yaml`) or from the cluster with one list call per
 // kind (each with a deadline), read-only either way.
-import { API_VERSION, KIND, PLURAL, type ImagePullSecret } from '../api/v1alpha1/types.ts';
-import { MANAGED_BY_LABEL, MANAGED_BY_VALUE, OWNER_LABEL } from '../api/v1alpha1/labels.ts';
-import type { MetadataObject, Secret, ServiceAccount } from '../kube/objects.ts';
-import { isStatus, METADATA_LIST_ACCEPT, type KubeRest } from '../kube/rest.ts';
-import { withDeadline } from './deadline.ts';
+import { API_VERSION, KIND, PLURAL, type ImagePullSecret } from '../../api/v1alpha1/types.ts';
+import { MANAGED_BY_LABEL, MANAGED_BY_VALUE, OWNER_LABEL } from '../../api/v1alpha1/labels.ts';
+import type { MetadataObject, Secret, ServiceAccount } from '../../kube/objects.ts';
+import { isStatus, METADATA_LIST_ACCEPT, type KubeRest } from '../../kube/rest.ts';
+import { withDeadline } from '../deadline.ts';
 
 export interface WorldParts {
   resources: ImagePullSecret[];

@@ -1,6 +1,6 @@
 // `pullsecret-sync run` as a command of the binary: help, flag and environment parsing, then the daemon.
-import { asksForHelp } from './args.ts';
-import { printHelp, type Command } from './command.ts';
+import { asksForHelp } from '../cli/args.ts';
+import { printHelp, type Command } from '../cli/command.ts';
 import { parseConfig, usage } from './config.ts';
 import { run } from './run.ts';
 

@@ -3,7 +3,7 @@
 // registry.credentials and target are IMPS's); what the API server or IMPS set is dropped, and every drop
 // is reported. Pure over the yaml Document.
 import type { Document } from 'yaml';
-import { API_VERSION, KIND } from '../api/v1alpha1/types.ts';
+import { API_VERSION, KIND } from '../../api/v1alpha1/types.ts';
 
 export const IMPS_API_VERSION = 'images.banzaicloud.io/v1alpha1';
 

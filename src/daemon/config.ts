@@ -2,7 +2,7 @@
 // validated in one place into one typed object. Flags win over environment variables; an empty
 // environment variable counts as unset. A bad value is refused with one line naming the flag (or the
 // environment variable it came from), what a good value looks like, and what was given.
-import { ConfigError, parseStrict, type Values } from './args.ts';
+import { ConfigError, parseStrict, type Values } from '../cli/args.ts';
 import { address, bool, count, dnsLabel, duration, fraction, oneOf, rate, readableFile, text, type ValueKind } from './flag-values.ts';
 
 export { ConfigError };

@@ -6,7 +6,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { ConfigError, flags, parseConfig, usage } from '../../../src/cli/config.ts';
+import { ConfigError, flags, parseConfig, usage } from '../../../src/daemon/config.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'config-test-'));
 const file = join(dir, 'present.pem');

@@ -2,10 +2,10 @@
 // JSON, `-` for stdin) against what the API server enforces for the CRD and what the daemon validates,
 // printing one line per problem, `FILE: ImagePullSecret/NAME: spec.path: message`. Exit 1 on any problem.
 // Documents of other kinds pass unchecked, so a whole manifest directory can be fed to it in CI.
-import { ConfigError, optionLines, parseCommandArgs, type Options } from './args.ts';
-import { printHelp, type Command } from './command.ts';
-import { readDocuments } from './documents.ts';
-import { checkResource, isImagePullSecret, nameOf } from './resource-check.ts';
+import { ConfigError, optionLines, parseCommandArgs, type Options } from '../args.ts';
+import { printHelp, type Command } from '../command.ts';
+import { readDocuments } from '../documents.ts';
+import { checkResource, isImagePullSecret, nameOf } from '../../api/v1alpha1/resource-check.ts';
 
 const options: Options = {};
 
