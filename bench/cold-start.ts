@@ -1,4 +1,4 @@
-// Cold start (SPEC 8; issue 12): 5,000 selected namespaces converge within 1.1x the time a bare client
+// Cold start (BENCHMARKS.md): 5,000 selected namespaces converge within 1.1x the time a bare client
 // takes to create the same 5,000 Secrets at the same client QPS, both measured in one run on one fresh
 // bed. First the bare client (KubeRest with the given QPS and burst, 16 requests in flight) creates a
 // Secret of the same size in every namespace; then 20 resources select the namespaces (250 each) and the

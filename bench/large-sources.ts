@@ -1,4 +1,4 @@
-// Memory with large sources (issue 13, finding 13): six dockerconfigjson source Secrets of about 0.9 MB
+// Memory with large sources (docs/adr/0005-memory-design.md): six dockerconfigjson source Secrets of about 0.9 MB
 // each (850 registries, every source naming the same ones with its own random passwords, so a merge of
 // several stays under the 1 MiB a Secret may hold), six resources each naming three of them (resource i:
 // sources i, i+1, i+2) and selecting the same namespaces. The built daemon starts while the sources are

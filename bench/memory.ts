@@ -1,4 +1,4 @@
-// Memory at scale (issue 12; SPEC 8 last line): the daemon's peak and final RSS with 10,000 namespaces,
+// Memory at scale (BENCHMARKS.md): the daemon's peak and final RSS with 10,000 namespaces,
 // 50,000 pods and 10,000 managed Secrets. On a fresh bed a bare client creates the namespaces (labelled
 // into 20 groups) and five pods in each (Pending forever: no scheduler, no kubelet), with the labels and
 // annotations pods usually carry. Then the built daemon starts against the populated cluster, 20 resources

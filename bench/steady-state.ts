@@ -1,4 +1,4 @@
-// Steady state (SPEC 8; issue 12): after convergence, the daemon makes no writes of any kind for ten
+// Steady state (BENCHMARKS.md): after convergence, the daemon makes no writes of any kind for ten
 // minutes, Lease renewals aside, counted by the API server itself (`apiserver_request_total`, every verb
 // but GET/LIST/WATCH), not by the daemon. Fresh bed; 1,000 namespaces, 20 resources (one of them also
 // patching the default ServiceAccounts, one selecting by pods), leader election on. Nothing else writes on

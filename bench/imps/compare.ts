@@ -1,4 +1,4 @@
-// IMPS side by side (issue 12): banzaicloud/imps, built from source by bench/imps/build.sh, and
+// IMPS side by side (BENCHMARKS.md): banzaicloud/imps, built from source by bench/imps/build.sh, and
 // pullsecret-sync at IMPS's client limits (QPS 20, burst 30), each on its own fresh bed with the same
 // workload: N labelled namespaces (created before the controller starts), 20 resources each selecting
 // N/20 of them, then P new namespaces one at a time. Per system: cold start (controller start to the

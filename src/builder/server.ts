@@ -1,4 +1,4 @@
-// The builder front's HTTPS server (SPEC 5). Every authenticated call runs the same gate, in this order:
+// The builder front's HTTPS server (docs/builder-security.md). Every authenticated call runs the same gate, in this order:
 // a bearer token (401 when missing), TokenReview for the builder audience (401 when refused, 503 when the
 // review cannot be made; reviews of uncached tokens are limited per remote address), the per-ServiceAccount
 // token bucket and in-flight limit (429), and at least one ImagePullSecret allowing the ServiceAccount

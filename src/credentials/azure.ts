@@ -1,4 +1,4 @@
-// The Azure credential provider (SPEC section 3). Two hops: an Entra ID token (client secret from the
+// The Azure credential provider. Two hops: an Entra ID token (client secret from the
 // Secret, else workload identity when a federated token file is configured, else managed identity),
 // then `POST https://<registry>/oauth2/exchange` trades it for an ACR refresh token, which docker clients
 // use as the password of the fixed user 00000000-0000-0000-0000-000000000000. The refresh token is a JWT;

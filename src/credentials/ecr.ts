@@ -2,7 +2,7 @@
 // registry (account) the principal may pull from, so it emits one entry per listed account. The AWS
 // identity is static keys from the referenced Secret, else the daemon's own (env, IRSA web identity, EKS
 // Pod Identity, instance role, via the SDK's node provider chain), optionally followed by an STS
-// AssumeRole. SDK clients and credential providers come from injected factories (STYLE principle 5);
+// AssumeRole. SDK clients and credential providers come from injected factories;
 // the SDK's own endpoint settings (AWS_ENDPOINT_URL_ECR, AWS_ENDPOINT_URL_STS) keep working, which is how
 // tests aim it at moto. Errors name the region and the failure, never keys or tokens.
 // The AWS SDK is imported when the first ECR token is fetched, not with this module: a daemon whose

@@ -1,4 +1,4 @@
-// The GCP credential provider (SPEC section 3): an OAuth2 access token with the cloud-platform scope,
+// The GCP credential provider: an OAuth2 access token with the cloud-platform scope,
 // written as `oauth2accesstoken` / token for every Artifact Registry or GCR host of the source. With a
 // Secret, its JSON is a `service_account` key or an `external_account` (workload identity federation)
 // config; without one, the daemon's Application Default Credentials (GKE workload identity / the GCE

@@ -1,4 +1,4 @@
-// The one interface every cloud credential provider implements (STYLE principle 5). A provider turns a
+// The one interface every cloud credential provider implements. A provider turns a
 // source of the spec (plus the data of the Secret it references, which the controller resolved) into
 // registry entries with an expiry. Providers get SDK clients from injected factories and never call the
 // Kubernetes API; caching, refresh and backoff live in the token cache, not here.
@@ -24,7 +24,7 @@ export interface CredentialProvider<S> {
   /**
    * A deterministic key naming everything that decides whom the provider authenticates as and which
    * token it gets, and nothing else: the registries a token is written for are not part of it, so two
-   * sources of one identity share one fetch (SPEC 3). Secret material enters only as a hash.
+   * sources of one identity share one fetch. Secret material enters only as a hash.
    */
   identity(source: S, secret: SecretData | undefined): string;
   /**

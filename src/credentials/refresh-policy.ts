@@ -1,4 +1,4 @@
-// When to fetch a cloud registry token again (SPEC section 3): after a fraction of its lifetime, spread
+// When to fetch a cloud registry token again: after a fraction of its lifetime, spread
 // by jitter so identities fetched together do not refresh together, and never sooner than a floor, so a
 // token that arrives already expired (moto returns such, and so can a skewed clock) cannot cause a fetch
 // loop. After a failed fetch the next attempt backs off exponentially instead (the shared backoff of

@@ -1,10 +1,10 @@
 // The token cache: one fetch per credential identity per refresh, however many resources and namespaces
-// use that identity (SPEC section 3). Entries are keyed by provider kind + provider.identity(), which
+// use that identity. Entries are keyed by provider kind + provider.identity(), which
 // names every identity input and carries secret material only as a hash. Concurrent callers of one
 // identity share a single fetch (single-flight). A fresh token is served without fetching; a stale one is
 // fetched again; a failed fetch keeps the last good entries until they expire, reports a scrubbed error
 // and retries after a per-identity exponential backoff. Nothing here schedules refreshes: the controller
-// reads each source's refreshAt and requeues through its work queue with the injected clock (STYLE principle 4).
+// reads each source's refreshAt and requeues through its work queue with the injected clock.
 // Every fetch runs under an AbortSignal with a deadline (`timeoutMs`): a token endpoint that accepts the
 // connection and never answers fails that identity only, after the deadline, even if the provider ignores
 // the signal; close() fails every fetch in flight at once, so shutdown never waits for one.

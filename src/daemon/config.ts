@@ -1,4 +1,4 @@
-// The daemon's configuration: every flag of SPEC section 4 with its environment variable, parsed and
+// The daemon's configuration: every flag of `run` with its environment variable, parsed and
 // validated in one place into one typed object. Flags win over environment variables; an empty
 // environment variable counts as unset. A bad value is refused with one line naming the flag (or the
 // environment variable it came from), what a good value looks like, and what was given.

@@ -1,4 +1,4 @@
-// The deterministic merge of SPEC 2.3: sources contribute in spec order, the first source to name a
+// The deterministic merge: sources contribute in spec order, the first source to name a
 // registry wins it and later ones are reported as shadowed; output keys are sorted so equal input gives
 // equal bytes (and therefore no write). Pure.
 import { canonicalJson } from '../util/json.ts';

@@ -1,6 +1,6 @@
 // Reads the credentials out of a source Secret of type kubernetes.io/dockerconfigjson or
 // kubernetes.io/dockercfg. Problems name registries and fields, never values: they end up in status and
-// Events (SPEC security rules). Pure.
+// Events. Pure.
 import { isRecord, ownValue } from '../util/own.ts';
 import { hasUserInfo, normalizeRegistryKey } from './registry-key.ts';
 

@@ -1,4 +1,4 @@
-// Registry keys of a docker config: the many spellings of one registry become one key (SPEC 2.3).
+// Registry keys of a docker config: the many spellings of one registry become one key.
 // `https://r.io`, `r.io` and `r.io/` are the same registry; every Docker Hub alias is written as
 // `https://index.docker.io/v1/`, the key docker and the kubelet look up. Paths are kept (`gcr.io/proj`),
 // since the kubelet matches keys with paths. Pure.

@@ -1,5 +1,4 @@
-// Every metric the daemon exports, on a private prom-client registry (STYLE: Pepr's private registry;
-// nothing registers itself globally at import time). Names start with pullsecret_sync_; labels are
+// Every metric the daemon exports, on a private prom-client registry (nothing registers itself globally at import time). Names start with pullsecret_sync_; labels are
 // low-cardinality except the per-resource gauges, which are computed at scrape time from the caches
 // (see collectors.ts) so a deleted resource leaves no stale series. docs/metrics.md documents each one.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';

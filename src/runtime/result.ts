@@ -1,4 +1,4 @@
-// The reconcile result contract (STYLE principle 3), after controller-runtime's pkg/reconcile:
+// The reconcile result contract, after controller-runtime's pkg/reconcile:
 // - return nothing: converged; the key's retry history is cleared;
 // - return { requeueAfter: ms }: converged for now, reconcile again in ms (e.g. before a token expires);
 // - throw: failed; retried with per-key exponential backoff;

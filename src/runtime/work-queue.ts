@@ -1,4 +1,4 @@
-// The one work queue of the daemon (STYLE principle 2), with client-go util/workqueue semantics:
+// The one work queue of the daemon, with client-go util/workqueue semantics:
 // - a key is pending at most once: adding a pending key again is a no-op (de-duplication);
 // - a key is never handed to two workers at once: a key added while a worker holds it is marked dirty
 //   and handed out again only after done(key);

@@ -1,5 +1,5 @@
 // Workers: N loops that take keys from a WorkQueue, reconcile them and apply the result contract
-// (result.ts). Observability lives here, not in domain code (STYLE principle 10): the runtime creates the
+// (result.ts). Observability lives here, not in domain code: the runtime creates the
 // per-reconcile logger through an injected factory and reports every reconcile to an injected observer,
 // so the composition root plugs in pino and prom-client while this file imports neither.
 import { realClock, type Clock } from '../util/clock.ts';

@@ -1,4 +1,4 @@
-// Time is injected (STYLE principle 4): code that reads the time or schedules work takes a Clock, so tests
+// Time is injected: code that reads the time or schedules work takes a Clock, so tests
 // drive it with FakeClock instead of sleeping.
 //
 // Timer lifetime: realClock timers are ordinary (ref'd) Node timers. We do not unref them, because an

@@ -1,4 +1,4 @@
-// The contract every CredentialProvider passes (STYLE principle 13), whatever cloud it speaks: fetched
+// The contract every CredentialProvider passes, whatever cloud it speaks: fetched
 // entries are canonical and self-consistent, identity() is a deterministic key that follows the source
 // and the secret yet never contains secret material, a good source validates clean, and a failing fetch
 // rejects with a message that is safe to show. Each provider's test file calls
@@ -29,7 +29,7 @@ export interface ContractSetup<S> extends ProviderCase<S> {
   variants?: S[];
   /**
    * Fields of the source that say only where the login is written (registries, accounts): changing one
-   * keeps the identity, so sources that differ in them share one fetch (SPEC 3), and retarget() writes
+   * keeps the identity, so sources that differ in them share one fetch, and retarget() writes
    * the same login there.
    */
   placement?: (keyof S & string)[];

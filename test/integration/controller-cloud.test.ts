@@ -1,4 +1,4 @@
-// Cloud tokens end to end through the daemon (SPEC 3): ECR through moto (behind a counting proxy that
+// Cloud tokens end to end through the daemon: ECR through moto (behind a counting proxy that
 // gives tokens a real lifetime), an IMPS-format ECR Secret, GCP through a local metadata server and Azure
 // through local Entra + ACR exchange; workload identity federation of both with a projected
 // ServiceAccount token of the testbed (GCP: a Secret's external_account config through a local STS and

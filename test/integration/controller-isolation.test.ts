@@ -1,4 +1,4 @@
-// Bad input stays contained (SPEC 2, robustness rules): a broken source Secret or a semantically invalid
+// Bad input stays contained: a broken source Secret or a semantically invalid
 // selector shows up as a condition and an Event on its own resource while other resources keep working;
 // a source that breaks later keeps its last good credentials in place. Also ServiceAccount patching.
 import assert from 'node:assert/strict';

@@ -1,6 +1,6 @@
-// The life of a target Secret on the real API server (SPEC 2.2, 2.3, 2.5): it works for a real registry
+// The life of a target Secret on the real API server: it works for a real registry
 // client, merges deterministically, never overwrites what it does not own, follows the resource through
-// rename and deletion, repairs drift at once, writes nothing into a Terminating namespace (SPEC 2.1) and
+// rename and deletion, repairs drift at once, writes nothing into a Terminating namespace and
 // stays still once converged.
 import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';

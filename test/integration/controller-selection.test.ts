@@ -1,4 +1,4 @@
-// Selection end to end: each rule of SPEC 2.1 selects a namespace and, once it stops holding, deselects
+// Selection end to end: each selection rule selects a namespace and, once it stops holding, deselects
 // it; new namespaces and pods get their Secret within a second.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';

@@ -1,4 +1,4 @@
-// Source Secrets against a real API server (issue 13, finding 13): one parsed copy per source Secret,
+// Source Secrets against a real API server (docs/adr/0005-memory-design.md): one parsed copy per source Secret,
 // shared by every resource that names it, replaced when the Secret changes and released when it goes.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';

@@ -1,4 +1,4 @@
-// The suite-wide check that no credential material reaches a daemon's logs (SPEC security rules). Tests
+// The suite-wide check that no credential material reaches a daemon's logs. Tests
 // register every secret value they hand out; every daemon the suite runs is checked when it stops, for
 // those values (plain and base64) and for the shapes credentials take in docker configs and headers.
 import assert from 'node:assert/strict';

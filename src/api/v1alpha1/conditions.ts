@@ -1,4 +1,4 @@
-// Condition types and reasons of ImagePullSecret status (SPEC.md 2.5). Reasons are CamelCase constants;
+// Condition types and reasons of ImagePullSecret status. Reasons are CamelCase constants;
 // messages are for people and never contain credential material.
 import type { Condition } from './types.ts';
 

@@ -1,4 +1,4 @@
-// Label, annotation and finalizer keys the daemon writes (SPEC.md section 1). Users select on the labels,
+// Label, annotation and finalizer keys the daemon writes. Users select on the labels,
 // so these strings are part of the API.
 
 /** On every object the daemon writes. */

@@ -1,6 +1,6 @@
 // The ImagePullSecret API (pullsecret-sync.dev/v1alpha1) as TypeScript types.
 // Field names under spec.registry.credentials and spec.target are IMPS's, so an IMPS user migrates by
-// changing apiVersion; everything else is an extension (SPEC.md section 2).
+// changing apiVersion; everything else is an extension.
 
 export const GROUP = 'pullsecret-sync.dev';
 export const VERSION = 'v1alpha1';

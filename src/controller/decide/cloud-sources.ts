@@ -1,6 +1,6 @@
 // Cloud sources of a resource (spec.registry.ecr, gcp, azure, and IMPS ECR login Secrets listed under
 // credentials) resolved through the token cache. The controller reads the referenced Secrets from its
-// watches and hands their data to the providers, which never call the Kubernetes API (STYLE principle 5).
+// watches and hands their data to the providers, which never call the Kubernetes API.
 // One fetch per identity serves every resource that shares it; each resource is requeued for the
 // earliest refresh among its sources, so a new token reaches every Secret that carries it at once.
 import type { AzureSource, EcrSource, GcpSource, ImagePullSecret, SecretReference, SourceKind } from '../../api/v1alpha1/types.ts';

@@ -1,4 +1,4 @@
-// Which namespaces a resource selects (SPEC 2.1): by name, by namespace labels, by namespace annotations,
+// Which namespaces a resource selects: by name, by namespace labels, by namespace annotations,
 // or by the pods running there; the rules are OR-combined. Compiled once per resource generation and then
 // evaluated per namespace. Pure.
 import { validateTarget } from '../../api/v1alpha1/validation.ts';
@@ -53,7 +53,7 @@ export const podMatches = (t: CompiledTarget, pod: Selectable): boolean =>
 
 type RuleTest = (t: CompiledTarget, namespace: Selectable, pods: readonly Selectable[]) => boolean;
 
-/** The rules of SPEC 2.1 in the order they are tried (cheapest first: pods last). */
+/** The selection rules in the order they are tried (cheapest first: pods last). */
 const RULES: readonly (readonly [SelectionRule, RuleTest])[] = [
   ['name', (t, ns) => t.names.has(ns.name)],
   ['labels', (t, ns) => anyMatches(t.namespaceLabels, ns.labels)],

@@ -1,5 +1,5 @@
 // Resolves a resource's credential sources, in spec order, into contributions for the merge. A source
-// that fails keeps contributing its last good entries until they expire (SPEC 2.3); a source Secret that
+// that fails keeps contributing its last good entries until they expire; a source Secret that
 // was deleted stops contributing at once.
 import type { ImagePullSecret, SecretReference, SourceKind } from '../../api/v1alpha1/types.ts';
 import type { AuthEntry } from '../../dockerconfig/index.ts';

@@ -1,4 +1,4 @@
-// ServiceAccount imagePullSecrets (SPEC 2.4): the target Secret's name is added to the named
+// ServiceAccount imagePullSecrets: the target Secret's name is added to the named
 // ServiceAccounts of each selected namespace and removed again on deselection. An annotation on the
 // ServiceAccount remembers which entries we added, so entries anyone else added are never touched.
 // Pods admitted before the entry lands do not get it: that race is inherent to patching ServiceAccounts.

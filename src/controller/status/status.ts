@@ -1,5 +1,5 @@
 // The status of a resource, computed from what the reconcilers observed. Pure: the same input gives the
-// same status, so an unchanged world writes nothing (SPEC 2.5). The Ready condition comes from ordered
+// same status, so an unchanged world writes nothing. The Ready condition comes from ordered
 // policy checks, each giving a reason and a message (after cert-manager's policy chains).
 import { READY, Reason, setCondition } from '../../api/v1alpha1/conditions.ts';
 import type { ConflictStatus, ImagePullSecret, ImagePullSecretStatus, SourceStatus } from '../../api/v1alpha1/types.ts';

@@ -1,4 +1,4 @@
-// What the controller watches, and how narrowly (STYLE principle 9): ImagePullSecrets; namespaces as
+// What the controller watches, and how narrowly: ImagePullSecrets; namespaces as
 // metadata only; pods as metadata only, only while a resource selects by pods, and with only the label
 // and annotation keys pod selectors name (watch-needs.ts); Secrets only when they carry our managed-by
 // label, cached without their data (managed-secret.ts); ServiceAccounts only while a resource patches

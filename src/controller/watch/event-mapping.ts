@@ -1,4 +1,4 @@
-// Event-to-key mappers (STYLE principle 9): each watch event becomes the few keys it can affect. They read
+// Event-to-key mappers: each watch event becomes the few keys it can affect. They read
 // caches only and never write. A namespace or pod event touches (resource, namespace) pairs, never every
 // namespace of every resource.
 import type { ImagePullSecret } from '../../api/v1alpha1/types.ts';

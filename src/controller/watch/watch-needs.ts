@@ -1,5 +1,5 @@
 // Which of the optional watches the resources need right now, and how much of each object to keep
-// (STYLE principle 9, issue 12): pods only while some resource selects namespaces by pods, and of each
+// (docs/adr/0005-memory-design.md): pods only while some resource selects namespaces by pods, and of each
 // pod only the label and annotation keys some pod selector names; ServiceAccounts only while some
 // resource patches them or lets ServiceAccounts call the builder front (whose revocation of a deleted
 // ServiceAccount's token rides on this watch). Resources being deleted count: their finalizer still undoes their changes. Pure.
