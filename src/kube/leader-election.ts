@@ -1,19 +1,33 @@
 // Leader election on a coordination.k8s.io/v1 Lease, as client-go's leaderelection does it: a candidate
-// takes the Lease when it is free or its holder has not renewed it for a lease duration (measured on our
-// own clock from when we last saw it change, so clock skew between nodes does not matter), renews it
-// every retry period, and gives up leadership when it could not renew within the renew deadline.
-// Writes are optimistic (resourceVersion), so two candidates never both win.
+// takes the Lease when it is free or its holder has not renewed it for a lease duration, renews it every
+// retry period, and gives up leadership when it could not renew within the renew deadline. Writes are
+// optimistic (resourceVersion), so two candidates never both win.
 //
-// The guarantee (docs/reliability.md): isLeader() is true only until `renewDeadline` after the start of
-// the last successful renewal, whatever the network does, because each attempt runs under that very
-// deadline and isLeader() reads the clock rather than a flag. A standby takes over no earlier than
-// `leaseDuration` minus one retry period after that renewal reached the API server, which is later, so
-// with the defaults (LEASE_TIMING) the old leader has stopped writing >= 3 s before a new one starts.
-// Losing the Lease is final: the elector stops campaigning and the process is expected to exit.
+// The takeover rule (client-go's observedTime): a Lease record is dated at the moment this replica first
+// saw it, on this replica's clock, never earlier. A standby that could not look for a while (its link to
+// the API server was cut) therefore sees a renewed Lease as fresh when it looks again, however long ago
+// its last successful look was; only a record it has itself seen unchanged for the lease duration is
+// expired. Clock skew between nodes does not matter: only durations on one clock are compared.
+//
+// The guarantee (docs/reliability.md, docs/adr/0004-leader-election.md): isLeader() is true only until
+// `renewDeadline` after the start of the last successful renewal, whatever the network does, because each
+// attempt, its rate-limiter wait included, runs under that very deadline and isLeader() reads the clock
+// rather than a flag. A standby writes the Lease no earlier than `leaseDuration` after it saw that
+// renewal, which the API server stored after the renewal started; so with the defaults (LEASE_TIMING) the
+// old leader has stopped writing >= 5 s before a new one starts. A takeover based on a stale read fails on
+// the resourceVersion precondition. Losing the Lease is final: the elector stops campaigning and the
+// process is expected to exit.
+import { abortable } from '../util/abortable.ts';
 import { exponentialBackoff } from '../util/backoff.ts';
 import type { Clock } from '../util/clock.ts';
 import { sleep } from '../util/clock.ts';
-import { isStatus, KubeApiError, type KubeRest } from './rest.ts';
+import { isStatus, KubeApiError, KubeTimeoutError, type KubeRest } from './rest.ts';
+
+/**
+ * What the elector needs of an API client. The daemon gives it a KubeRest of its own, with its own small
+ * rate limit (LEASE_CLIENT), so a renewal never waits behind controller or builder calls.
+ */
+export type LeaseApi = Pick<KubeRest, 'call'>;
 
 export interface LeaderElectionOptions {
   namespace: string;
@@ -44,6 +58,12 @@ export const missingNamespaceBackoff = (retryMs: number) => exponentialBackoff({
 /** client-go's timing, the daemon's: the hand-over bounds in README and docs/reliability.md follow from it. */
 export const LEASE_TIMING = { leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 2_000 } as const;
 
+/**
+ * The rate limit of the Lease's own client: an attempt is a GET and at most one PUT per retry period, and
+ * the burst lets a release follow a renewal at once.
+ */
+export const LEASE_CLIENT = { qps: 5, burst: 10 } as const;
+
 interface Lease {
   metadata: { name: string; namespace: string; resourceVersion?: string };
   spec?: { holderIdentity?: string; leaseDurationSeconds?: number; acquireTime?: string; renewTime?: string; leaseTransitions?: number };
@@ -54,14 +74,16 @@ const microTime = (d: Date) => d.toISOString().replace('Z', '000Z');
 export class LeaderElector {
   private readonly abort = new AbortController();
   private leading = false;
+  /** The Lease record as last seen, and when (our clock) we first saw it so. */
   private observed: { record: string; atMs: number } | undefined;
-  private lastLookMs: number | undefined;
+  /** While someone else holds the Lease: when (our clock) it expires unless it changes. */
+  private heldUntilMs: number | undefined;
   private running: Promise<void> | undefined;
   private blockedAttempts = 0;
   /** When the last successful acquire/renew attempt started (our clock). */
   private lastRenewMs = 0;
 
-  constructor(private readonly rest: KubeRest, private readonly opts: LeaderElectionOptions) {}
+  constructor(private readonly rest: LeaseApi, private readonly opts: LeaderElectionOptions) {}
 
   private get path(): string {
     return `/apis/coordination.k8s.io/v1/namespaces/${this.opts.namespace}/leases`;
@@ -84,7 +106,7 @@ export class LeaderElector {
     this.running ??= this.loop();
   }
 
-  /** Stops campaigning; a leader releases the Lease so a standby takes over at once. */
+  /** Stops campaigning (an attempt in flight is abandoned); a leader releases the Lease so a standby takes over at once. */
   async stop(): Promise<void> {
     this.abort.abort();
     await this.running;
@@ -92,21 +114,18 @@ export class LeaderElector {
   }
 
   private async loop(): Promise<void> {
-    const { retry, renew } = this.durations;
-    const blockedDelay = missingNamespaceBackoff(retry);
+    const { renew } = this.durations;
     while (!this.abort.signal.aborted) {
       const startedMs = this.opts.clock.nowMs();
       // A leader's attempt must finish before its renew deadline; a candidate's within one renew deadline.
       const deadlineMs = this.leading ? this.lastRenewMs + renew : startedMs + renew;
-      const outcome = await this.tryAcquireOrRenew(deadlineMs).catch((err: unknown) => {
+      const outcome = await this.bounded(deadlineMs, (signal) => this.tryAcquireOrRenew(signal)).catch((err: unknown) => {
         if (isMissingNamespace(err, this.opts.namespace)) return 'blocked' as const;
-        this.opts.log?.('warn', 'Lease update failed', { error: err instanceof Error ? err.message : String(err) });
+        if (!this.abort.signal.aborted) this.opts.log?.('warn', 'Lease update failed', { error: err instanceof Error ? err.message : String(err) });
         return false;
       });
-      const blocked = outcome === 'blocked';
-      const ok = outcome === true;
-      this.setBlocked(blocked);
-      if (ok) {
+      this.setBlocked(outcome === 'blocked');
+      if (outcome === true) {
         this.lastRenewMs = startedMs;
         if (!this.leading) {
           this.leading = true;
@@ -119,10 +138,23 @@ export class LeaderElector {
         this.opts.onStoppedLeading();
         return;
       }
-      const delay = blocked ? blockedDelay(this.blockedAttempts) : retry;
-      if (blocked) this.opts.log?.('debug', 'Lease namespace not found; retrying', { namespace: this.opts.namespace, retryInMs: delay });
-      await sleep(this.opts.clock, delay, this.abort.signal);
+      await sleep(this.opts.clock, this.nextDelayMs(outcome === 'blocked'), this.abort.signal);
     }
+  }
+
+  /**
+   * Every retry period; while the namespace is missing, with backoff; a standby also looks again the
+   * moment the Lease it watches would expire, so a takeover after a crash is not late by a retry period.
+   */
+  private nextDelayMs(blocked: boolean): number {
+    const { retry } = this.durations;
+    if (blocked) {
+      const delay = missingNamespaceBackoff(retry)(this.blockedAttempts);
+      this.opts.log?.('debug', 'Lease namespace not found; retrying', { namespace: this.opts.namespace, retryInMs: delay });
+      return delay;
+    }
+    if (this.leading || this.heldUntilMs === undefined) return retry;
+    return Math.min(retry, Math.max(1, this.heldUntilMs - this.opts.clock.nowMs()));
   }
 
   private setBlocked(blocked: boolean): void {
@@ -131,34 +163,48 @@ export class LeaderElector {
     if (blocked !== was) this.opts.onBlocked?.(blocked ? 'NamespaceNotFound' : undefined);
   }
 
-  private async tryAcquireOrRenew(deadlineMs: number): Promise<boolean> {
+  /**
+   * Runs `work` under a signal that aborts at `deadlineMs` on our clock (and, if stoppable, when the
+   * elector stops); the answer is not awaited past that moment, whatever the client does with the
+   * signal. Every wait inside (the client's rate limiter, the connection, the answer) counts against it.
+   */
+  private async bounded<T>(deadlineMs: number, work: (signal: AbortSignal) => Promise<T>, { stoppable = true } = {}): Promise<T> {
+    const ms = deadlineMs - this.opts.clock.nowMs();
+    const timeout = new AbortController();
+    const timer = this.opts.clock.setTimeout(() => { timeout.abort(new KubeTimeoutError(`Lease: no answer within ${ms} ms`)); }, ms);
+    const signal = stoppable ? AbortSignal.any([timeout.signal, this.abort.signal]) : timeout.signal;
+    try {
+      return await abortable(work(signal), signal, `Lease: no answer within ${ms} ms`);
+    } finally {
+      this.opts.clock.clearTimeout(timer);
+    }
+  }
+
+  private async tryAcquireOrRenew(signal: AbortSignal): Promise<boolean> {
     const now = this.opts.clock.now();
-    const { lease } = this.durations;
-    const within = () => ({ timeoutMs: Math.max(1, deadlineMs - this.opts.clock.nowMs()) });
     let current: Lease;
     try {
-      current = await this.rest.call<Lease>({ method: 'GET', path: `${this.path}/${this.opts.name}`, ...within() });
+      current = await this.rest.call<Lease>({ method: 'GET', path: `${this.path}/${this.opts.name}`, signal });
     } catch (err) {
       if (!isStatus(err, 404)) throw err;
-      await this.rest.call({ method: 'POST', path: this.path, body: this.record(undefined, now), ...within() });
+      this.heldUntilMs = undefined;
+      await this.rest.call({ method: 'POST', path: this.path, body: this.record(undefined, now), signal });
       return true;
     }
     const spec = current.spec ?? {};
-    const record = JSON.stringify([spec.holderIdentity, spec.renewTime, spec.leaseDurationSeconds]);
-    // The holder renewed somewhere between our previous look and this one: dating the renewal at the
-    // previous look bounds a takeover after a crash by lease duration plus one retry period. It is safe:
-    // a live holder renews every retry period and steps down after the renew deadline.
+    const record = JSON.stringify([spec.holderIdentity, spec.renewTime, spec.leaseDurationSeconds, current.metadata.resourceVersion]);
+    // Dated when we saw it, never from an earlier look: we cannot know when between two looks it changed.
     const nowMs = this.opts.clock.nowMs();
-    if (this.observed?.record !== record) this.observed = { record, atMs: this.lastLookMs ?? nowMs };
-    this.lastLookMs = nowMs;
-    const held = spec.holderIdentity && spec.holderIdentity !== this.opts.identity;
-    const expired = nowMs > this.observed.atMs + (spec.leaseDurationSeconds ?? lease / 1000) * 1000;
-    if (held && !expired) return false;
+    if (this.observed?.record !== record) this.observed = { record, atMs: nowMs };
+    const held = Boolean(spec.holderIdentity) && spec.holderIdentity !== this.opts.identity;
+    const expiresAtMs = this.observed.atMs + (spec.leaseDurationSeconds ?? this.durations.lease / 1000) * 1000;
+    this.heldUntilMs = held ? expiresAtMs : undefined;
+    if (held && nowMs < expiresAtMs) return false;
     try {
-      await this.rest.call({ method: 'PUT', path: `${this.path}/${this.opts.name}`, body: this.record(current, now), ...within() });
+      await this.rest.call({ method: 'PUT', path: `${this.path}/${this.opts.name}`, body: this.record(current, now), signal });
       return true;
     } catch (err) {
-      if (isStatus(err, 409)) return false; // someone else wrote first
+      if (isStatus(err, 409)) return false; // someone else wrote first, or our read was stale
       throw err;
     }
   }
@@ -182,12 +228,14 @@ export class LeaderElector {
   /** Gives the Lease up: an empty holder with a 1-second duration lets a standby take it right away. */
   private async release(): Promise<void> {
     // Only while the Lease is surely ours: past the renew deadline a standby may already hold it.
-    const within = () => ({ timeoutMs: Math.max(1, this.lastRenewMs + this.durations.renew - this.opts.clock.nowMs()) });
+    const deadlineMs = this.lastRenewMs + this.durations.renew;
     try {
-      const current = await this.rest.call<Lease>({ method: 'GET', path: `${this.path}/${this.opts.name}`, ...within() });
-      if (current.spec?.holderIdentity !== this.opts.identity) return;
-      await this.rest.call({ method: 'PUT', path: `${this.path}/${this.opts.name}`, ...within(),
-        body: { ...current, spec: { ...current.spec, holderIdentity: '', leaseDurationSeconds: 1, renewTime: microTime(this.opts.clock.now()) } } });
+      await this.bounded(deadlineMs, async (signal) => {
+        const current = await this.rest.call<Lease>({ method: 'GET', path: `${this.path}/${this.opts.name}`, signal });
+        if (current.spec?.holderIdentity !== this.opts.identity) return;
+        const body = { ...current, spec: { ...current.spec, holderIdentity: '', leaseDurationSeconds: 1, renewTime: microTime(this.opts.clock.now()) } };
+        await this.rest.call({ method: 'PUT', path: `${this.path}/${this.opts.name}`, body, signal });
+      }, { stoppable: false });
     } catch (err) {
       this.opts.log?.('warn', 'Releasing the Lease failed', { error: err instanceof Error ? err.message : String(err) });
     } finally {
