@@ -16,14 +16,24 @@ import { rootCertificates } from 'node:tls';
 // @azure/identity is imported on the first Azure token, not with this module: a daemon whose resources use
 // no Azure never holds it (about 40 MB resident, BENCHMARKS.md "Module loading").
 import type { TokenCredential } from '@azure/identity';
-import type { AzureSource } from '../api/v1alpha1/types.ts';
 import { LRUCache } from 'lru-cache';
 import { loginEntry, normalizeRegistryKey, type AuthEntry } from '../dockerconfig/index.ts';
 import { namedErrorMessage, scrub } from '../util/errors.ts';
 import { sha256Hex } from '../util/hash.ts';
 import { jwtClaims, jwtExpiryMs } from '../util/jwt.ts';
 import { realClock, type Clock } from '../util/clock.ts';
+import { nonEmpty, obj, str } from '../util/openapi.ts';
 import { entriesFor, type CredentialProvider, type FetchedCredentials, type SecretData } from './provider.ts';
+import { secretReferenceIssues, secretReferenceSchema, type ProviderModule, type SecretReference } from './provider-module.ts';
+
+/** A source of spec.registry.azure. */
+export interface AzureSource {
+  registry: string;
+  tenantID?: string;
+  clientID?: string;
+  /** Client secret of a service principal; default key `clientSecret`. Else workload or managed identity. */
+  credentialsSecret?: SecretReference;
+}
 import { isRecord, ownValue } from '../util/own.ts';
 
 export const ACR_USERNAME = '00000000-0000-0000-0000-000000000000';
@@ -263,3 +273,21 @@ function stringClaim(claims: Record<string, unknown> | undefined, name: string):
   const value = claims?.[name];
   return typeof value === 'string' && value !== '' ? value : undefined;
 }
+
+/** The Azure provider's module (credentials/registry.ts). */
+export const azure: ProviderModule<'Azure', 'azure', AzureSource> = {
+  kind: 'Azure',
+  field: 'azure',
+  schema: obj({
+    registry: nonEmpty(),
+    tenantID: str(),
+    clientID: str(),
+    credentialsSecret: secretReferenceSchema('Client secret (default key clientSecret); else workload or managed identity.', true),
+  }, ['registry']),
+  defaultSecretKey: AZURE_DEFAULT_KEY,
+  validateSpec: (source, at) => secretReferenceIssues(source.credentialsSecret, `${at}.credentialsSecret`),
+  secretRef: (source) => source.credentialsSecret,
+  reference: (source) => `Azure ${source.registry}`,
+  registries: (source) => [normalizeRegistryKey(source.registry) ?? source.registry],
+  create: (settings) => new AzureProvider(settings.azureFederatedTokenFile ? { federatedTokenFile: settings.azureFederatedTokenFile } : {}),
+};

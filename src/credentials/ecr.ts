@@ -8,12 +8,27 @@
 // The AWS SDK is imported when the first ECR token is fetched, not with this module: a daemon whose
 // resources use no ECR never holds it (about 30 MB resident, BENCHMARKS.md "Module loading").
 import type { ECRClient, ECRClientConfig, GetAuthorizationTokenCommand, GetAuthorizationTokenCommandOutput } from '@aws-sdk/client-ecr';
-import type { EcrSource } from '../api/v1alpha1/types.ts';
 import { decodeAuth, normalizeRegistryKey, type AuthEntry } from '../dockerconfig/index.ts';
 import { realClock, type Clock } from '../util/clock.ts';
 import { namedErrorMessage, scrub } from '../util/errors.ts';
 import { sha256Hex } from '../util/hash.ts';
+import { list, nonEmpty, obj, str } from '../util/openapi.ts';
+import { secretReferenceIssues, secretReferenceSchema, type ProviderModule, type SecretReference, type SourceIssue } from './provider-module.ts';
 import { entriesFor, type CredentialProvider, type FetchedCredentials, type SecretData } from './provider.ts';
+
+/** A source of spec.registry.ecr. */
+export interface EcrSource {
+  region: string;
+  /** Registry hosts to emit, one per account; default: the caller's own account. */
+  accountIDs?: string[];
+  roleARN?: string;
+  /** Secret with accessKeyID / secretKey (and optional sessionToken); else the daemon's own identity. */
+  credentialsSecret?: SecretReference;
+  /** Host form: standard, FIPS, dual-stack. China partition follows from the region. */
+  endpointType?: 'standard' | 'fips' | 'dualstack';
+  /** Override of the ECR API endpoint (private endpoints, tests). */
+  endpoint?: string;
+}
 
 /** IMPS's Secret type for ECR login configs, and ours; both hold the same keys. */
 export const IMPS_ECR_SECRET_TYPE = 'banzaicloud.io/aws-ecr-login-config';
@@ -242,3 +257,36 @@ export function ecrSourceFromImpsSecret(data: SecretData): ImpsEcrSecret {
   if (region) problems.push(...validateEcrSource(source));
   return { source, problems };
 }
+
+/** Stands for the account of the daemon's own AWS identity where a source names none (`plan`). */
+export const CALLER_ACCOUNT = '<account>';
+
+function ecrSpecIssues(source: EcrSource, at: string): SourceIssue[] {
+  const out: SourceIssue[] = [];
+  (source.accountIDs ?? []).forEach((a, j) => {
+    if (!ACCOUNT_RE.test(a)) out.push({ path: `${at}.accountIDs[${String(j)}]`, message: `"${a}" is not a 12-digit AWS account ID` });
+  });
+  if (source.roleARN !== undefined && !source.roleARN.startsWith('arn:')) out.push({ path: `${at}.roleARN`, message: 'is not an ARN' });
+  if (source.endpoint !== undefined && !URL.canParse(source.endpoint)) out.push({ path: `${at}.endpoint`, message: 'is not a URL' });
+  return [...out, ...secretReferenceIssues(source.credentialsSecret, `${at}.credentialsSecret`)];
+}
+
+/** The ECR provider's module (credentials/registry.ts). */
+export const ecr: ProviderModule<'ECR', 'ecr', EcrSource> = {
+  kind: 'ECR',
+  field: 'ecr',
+  schema: obj({
+    region: nonEmpty(),
+    accountIDs: list(str({ pattern: '^[0-9]{12}$' })),
+    roleARN: str({ pattern: '^arn:' }),
+    credentialsSecret: secretReferenceSchema('Secret with accessKeyID and secretKey; else the daemon\'s own AWS identity.'),
+    endpointType: str({ enum: ['standard', 'fips', 'dualstack'] }),
+    endpoint: str({ description: 'ECR API endpoint override (private endpoints).' }),
+  }, ['region']),
+  validateSpec: ecrSpecIssues,
+  secretRef: (source) => source.credentialsSecret,
+  reference: (source) => `ECR ${source.region}${source.accountIDs?.length ? ` ${source.accountIDs.join(',')}` : ''}`,
+  registries: (source) => (source.accountIDs?.length ? source.accountIDs : [CALLER_ACCOUNT])
+    .map((account) => ecrRegistryHost(account, source.region, source.endpointType)),
+  create: () => new EcrProvider(),
+};

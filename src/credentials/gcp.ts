@@ -9,13 +9,21 @@
 // google-auth-library is imported by the factory, on the first GCP token: a daemon whose resources use no
 // GCP never holds it (BENCHMARKS.md "Module loading").
 import type { gaxios } from 'google-auth-library';
-import type { GcpSource } from '../api/v1alpha1/types.ts';
 import { loginEntry, normalizeRegistryKey, type AuthEntry } from '../dockerconfig/index.ts';
 import { abortable } from '../util/abortable.ts';
 import { realClock, type Clock } from '../util/clock.ts';
 import { sha256Hex } from '../util/hash.ts';
+import * as openapi from '../util/openapi.ts';
 import { entriesFor, type CredentialProvider, type FetchedCredentials, type SecretData } from './provider.ts';
+import { secretReferenceIssues, secretReferenceSchema, type ProviderModule, type SecretReference, type SourceIssue } from './provider-module.ts';
 import { isRecord, ownValue } from '../util/own.ts';
+
+/** A source of spec.registry.gcp. */
+export interface GcpSource {
+  registries: string[];
+  /** service_account or external_account JSON; default key `credentials.json`. Else the daemon's ADC. */
+  credentialsSecret?: SecretReference;
+}
 
 export const GCP_SCOPE = 'https://www.googleapis.com/auth/cloud-platform';
 export const GCP_USERNAME = 'oauth2accesstoken';
@@ -244,3 +252,24 @@ function describeAccount(json: GcpCredentialsJson): string {
   if (json.type === 'service_account') return `service account ${str(json.client_email) ?? '(unknown)'}`;
   return 'external account';
 }
+
+function gcpSpecIssues(source: GcpSource, at: string): SourceIssue[] {
+  const out: SourceIssue[] = source.registries.length === 0 ? [{ path: `${at}.registries`, message: 'names no registry' }] : [];
+  return [...out, ...secretReferenceIssues(source.credentialsSecret, `${at}.credentialsSecret`)];
+}
+
+/** The GCP provider's module (credentials/registry.ts). */
+export const gcp: ProviderModule<'GCP', 'gcp', GcpSource> = {
+  kind: 'GCP',
+  field: 'gcp',
+  schema: openapi.obj({
+    registries: openapi.list(openapi.nonEmpty(), { minItems: 1 }),
+    credentialsSecret: secretReferenceSchema('service_account or external_account JSON (default key credentials.json); else ADC.', true),
+  }, ['registries']),
+  defaultSecretKey: GCP_DEFAULT_KEY,
+  validateSpec: gcpSpecIssues,
+  secretRef: (source) => source.credentialsSecret,
+  reference: (source) => `GCP ${source.registries.join(',')}`,
+  registries: (source) => source.registries.map((r) => normalizeRegistryKey(r) ?? r),
+  create: (settings) => new GcpProvider(settings.gcpUniverseDomain ? { universeDomain: settings.gcpUniverseDomain } : {}),
+};

@@ -1,6 +1,11 @@
-// The credentials package: the provider interface, the token cache in front of every provider, and the
-// cloud providers. The controller imports from here only.
-export type { CredentialProvider, FetchedCredentials, ProviderKind, SecretData } from './provider.ts';
+// The credentials package: the provider interface, the token cache in front of every provider, the
+// cloud providers and the registry that lists them. The controller imports from here only.
+export type { CredentialProvider, FetchedCredentials, SecretData } from './provider.ts';
+export type { ProviderModule, ProviderSettings, SecretReference, SourceIssue } from './provider-module.ts';
+export {
+  PROVIDERS, PROVIDER_KINDS, PROVIDER_MODULES, createProviders, providerSources,
+  type CloudProviders, type ProviderKind, type ProviderSources, type SourceOf,
+} from './registry.ts';
 export { TokenCache, type FetchResult, type TokenCacheOptions, type TokenState } from './token-cache.ts';
 export { nextRefresh, failureBackoff, type RefreshInput, type FailureBackoffOptions } from './refresh-policy.ts';
 export {

@@ -4,8 +4,6 @@
 // Kubernetes API; caching, refresh and backoff live in the token cache, not here.
 import type { AuthEntry } from '../dockerconfig/index.ts';
 
-export type ProviderKind = 'ECR' | 'GCP' | 'Azure';
-
 /** The decoded data of a referenced Secret (values as UTF-8 strings), or undefined for none. */
 export type SecretData = Readonly<Record<string, string>>;
 
@@ -18,7 +16,8 @@ export interface FetchedCredentials {
 }
 
 export interface CredentialProvider<S> {
-  readonly kind: ProviderKind;
+  /** The kind of its module (registry.ts): status, `plan` and metric labels name the provider by it. */
+  readonly kind: string;
   /** Pure: problems with `source` as written, as user-facing messages. Empty when usable. */
   validate(source: S): string[];
   /**

@@ -12,7 +12,7 @@ import { LRUCache } from 'lru-cache';
 import type { AuthEntry } from '../dockerconfig/index.ts';
 import { errorMessage, scrub } from '../util/errors.ts';
 import type { Clock } from '../util/clock.ts';
-import type { CredentialProvider, FetchedCredentials, ProviderKind, SecretData } from './provider.ts';
+import type { CredentialProvider, FetchedCredentials, SecretData } from './provider.ts';
 import { failureBackoff, nextRefresh, type FailureBackoffOptions } from './refresh-policy.ts';
 
 export interface TokenState {
@@ -42,13 +42,13 @@ export interface TokenCacheOptions {
   max?: number;
   random?: () => number;
   /** Called once per fetch, for metrics. */
-  onFetch?: (kind: ProviderKind, result: FetchResult, durationMs: number) => void;
+  onFetch?: (kind: string, result: FetchResult, durationMs: number) => void;
   /** Deadline of one fetch in ms (--token-timeout). Default 30 s. */
   timeoutMs?: number;
 }
 
 interface Entry {
-  kind: ProviderKind;
+  kind: string;
   /** The last good fetch, for whichever source of the identity asked first; retargeted per source. */
   fetched?: FetchedCredentials;
   expiresAt?: Date;
@@ -140,7 +140,7 @@ export class TokenCache {
     });
   }
 
-  private succeeded(kind: ProviderKind, fetched: FetchedCredentials): Entry {
+  private succeeded(kind: string, fetched: FetchedCredentials): Entry {
     const { expiresAt } = fetched;
     const fetchedAt = this.opts.clock.now();
     const { fraction, jitter, floorMs, random } = this.opts;
@@ -151,7 +151,7 @@ export class TokenCache {
     return { kind, fetched, expiresAt, usableUntil, lastRefreshTime: fetchedAt, refreshAt, failures: 0 };
   }
 
-  private failed(kind: ProviderKind, previous: Entry | undefined, error: string): Entry {
+  private failed(kind: string, previous: Entry | undefined, error: string): Entry {
     const now = this.opts.clock.now();
     const failures = (previous?.failures ?? 0) + 1;
     const refreshAt = new Date(now.getTime() + failureBackoff(failures, this.backoff));

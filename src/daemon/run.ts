@@ -2,9 +2,8 @@
 // endpoints and leader election. Every replica keeps its caches warm; only the leader runs workers.
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
-import type { CloudProviders } from '../controller/decide/cloud-sources.ts';
 import { Controller } from '../controller/manager.ts';
-import { AzureProvider, EcrProvider, GcpProvider, TokenCache, type TokenCacheOptions } from '../credentials/index.ts';
+import { createProviders, TokenCache, type CloudProviders, type TokenCacheOptions } from '../credentials/index.ts';
 import { EventRecorder } from '../kube/events.ts';
 import { LeaderElector } from '../kube/leader-election.ts';
 import { KubeRest } from '../kube/rest.ts';
@@ -57,12 +56,8 @@ export interface DaemonOptions {
 }
 
 function defaultProviders(opts: DaemonOptions): CloudProviders {
-  return {
-    ecr: new EcrProvider(),
-    gcp: new GcpProvider(opts.gcpUniverseDomain ? { universeDomain: opts.gcpUniverseDomain } : {}),
-    azure: new AzureProvider(opts.azureFederatedTokenFile ? { federatedTokenFile: opts.azureFederatedTokenFile } : {}),
-    ...opts.providers,
-  };
+  const { azureFederatedTokenFile, gcpUniverseDomain } = opts;
+  return { ...createProviders({ ...(azureFederatedTokenFile ? { azureFederatedTokenFile } : {}), ...(gcpUniverseDomain ? { gcpUniverseDomain } : {}) }), ...opts.providers };
 }
 
 /** The one message an operator gets when the Lease namespace is missing: what is wrong and both fixes. */

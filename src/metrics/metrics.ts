@@ -2,6 +2,7 @@
 // low-cardinality except the per-resource gauges, which are computed at scrape time from the caches
 // (see collectors.ts) so a deleted resource leaves no stale series. docs/metrics.md documents each one.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { PROVIDER_KINDS } from '../credentials/registry.ts';
 import type { ReconcileObserver, WorkQueueObserver } from '../runtime/index.ts';
 
 export const PREFIX = 'pullsecret_sync_';
@@ -9,7 +10,6 @@ export const PREFIX = 'pullsecret_sync_';
 export type ControllerName = 'resource' | 'target';
 const CONTROLLERS: ControllerName[] = ['resource', 'target'];
 const OUTCOMES = ['success', 'requeue', 'error', 'terminal'] as const;
-export const PROVIDERS = ['ECR', 'GCP', 'Azure'] as const;
 export const WRITE_VERBS = ['create', 'update', 'patch', 'delete'] as const;
 
 export class Metrics {
@@ -37,14 +37,15 @@ export class Metrics {
   readonly builderRequests = new Counter({ name: `${PREFIX}builder_requests_total`, help: 'Builder API requests by endpoint and result.',
     labelNames: ['endpoint', 'result'], registers: [this.registry] });
 
-  constructor() {
+  /** `providers`: the kinds whose token fetches start at zero; default every registered provider. */
+  constructor(providers: readonly string[] = PROVIDER_KINDS) {
     collectDefaultMetrics({ register: this.registry, prefix: PREFIX });
     // Known label combinations start at zero, so rate() and absent() work from the first scrape.
     for (const controller of CONTROLLERS) {
       for (const result of OUTCOMES) this.reconciles.inc({ controller, result }, 0);
       this.reconcileErrors.inc({ controller }, 0);
     }
-    for (const provider of PROVIDERS) for (const result of ['success', 'error']) this.tokenFetches.inc({ provider, result }, 0);
+    for (const provider of providers) for (const result of ['success', 'error']) this.tokenFetches.inc({ provider, result }, 0);
     for (const verb of WRITE_VERBS) this.apiWrites.inc({ verb, resource: 'secrets', code: '2xx' }, 0);
     this.leader.set(0);
   }

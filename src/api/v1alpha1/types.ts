@@ -1,6 +1,14 @@
 // The ImagePullSecret API (pullsecret-sync.dev/v1alpha1) as TypeScript types.
 // Field names under spec.registry.credentials and spec.target are IMPS's, so an IMPS user migrates by
-// changing apiVersion; everything else is an extension.
+// changing apiVersion; everything else is an extension. The credential providers' sources are their own
+// modules' types (credentials/registry.ts lists them).
+import type { ProviderKind, ProviderSources } from '../../credentials/registry.ts';
+import type { SecretReference } from '../../credentials/provider-module.ts';
+
+export type { SecretReference } from '../../credentials/provider-module.ts';
+export type { EcrSource } from '../../credentials/ecr.ts';
+export type { GcpSource } from '../../credentials/gcp.ts';
+export type { AzureSource } from '../../credentials/azure.ts';
 
 export const GROUP = 'pullsecret-sync.dev';
 export const VERSION = 'v1alpha1';
@@ -9,13 +17,6 @@ export const KIND = 'ImagePullSecret';
 export const PLURAL = 'imagepullsecrets';
 export const SINGULAR = 'imagepullsecret';
 export const SHORT_NAME = 'ips';
-
-/** A reference to a Secret in some namespace; `key` picks one data key where the source needs one. */
-export interface SecretReference {
-  name: string;
-  namespace: string;
-  key?: string;
-}
 
 export type LabelSelectorOperator = 'In' | 'NotIn' | 'Exists' | 'DoesNotExist';
 
@@ -37,38 +38,9 @@ export interface AnnotationSelector {
   matchExpressions?: SelectorRequirement[];
 }
 
-export interface EcrSource {
-  region: string;
-  /** Registry hosts to emit, one per account; default: the caller's own account. */
-  accountIDs?: string[];
-  roleARN?: string;
-  /** Secret with accessKeyID / secretKey (and optional sessionToken); else the daemon's own identity. */
-  credentialsSecret?: SecretReference;
-  /** Host form: standard, FIPS, dual-stack. China partition follows from the region. */
-  endpointType?: 'standard' | 'fips' | 'dualstack';
-  /** Override of the ECR API endpoint (private endpoints, tests). */
-  endpoint?: string;
-}
-
-export interface GcpSource {
-  registries: string[];
-  /** service_account or external_account JSON; default key `credentials.json`. Else the daemon's ADC. */
-  credentialsSecret?: SecretReference;
-}
-
-export interface AzureSource {
-  registry: string;
-  tenantID?: string;
-  clientID?: string;
-  /** Client secret of a service principal; default key `clientSecret`. Else workload or managed identity. */
-  credentialsSecret?: SecretReference;
-}
-
-export interface Registry {
+/** The sources of credentials: Secrets, and one list per credential provider (credentials/registry.ts). */
+export interface Registry extends ProviderSources {
   credentials?: SecretReference[];
-  ecr?: EcrSource[];
-  gcp?: GcpSource[];
-  azure?: AzureSource[];
 }
 
 export interface NamespaceSelection {
@@ -132,7 +104,7 @@ export interface Condition {
   message: string;
 }
 
-export type SourceKind = 'Secret' | 'ECR' | 'GCP' | 'Azure';
+export type SourceKind = 'Secret' | ProviderKind;
 
 export interface SourceStatus {
   /** Human reference, e.g. `Secret registry-access/dockerhub` or `ECR eu-central-1`. Never secret. */

@@ -1,27 +1,23 @@
 // Semantic validation of an ImagePullSecret spec: what the CRD's structural schema cannot say. The daemon
 // reports these problems in status (Reason InvalidSpec) and writes nothing for the resource; `validate`
 // on the command line prints them. Pure.
+import { secretReferenceIssues, type ProviderModule, type SourceIssue } from '../../credentials/provider-module.ts';
+import { PROVIDER_MODULES, providerSources } from '../../credentials/registry.ts';
+import { isDnsLabel, isDnsSubdomain } from '../../util/names.ts';
 import type {
-  AnnotationSelector, Builder, ImagePullSecretSpec, LabelSelector, Registry, SecretReference, SelectorRequirement, Target,
+  AnnotationSelector, Builder, ImagePullSecretSpec, LabelSelector, Registry, SelectorRequirement, Target,
 } from './types.ts';
 import { DATA_HASH_ANNOTATION, MANAGED_BY_LABEL, OWNER_LABEL } from './labels.ts';
 
+export { isDnsLabel, isDnsSubdomain };
+
 const RESERVED_LABELS = new Set([MANAGED_BY_LABEL, OWNER_LABEL]);
 
-export interface ValidationIssue {
-  /** JSON-path-like location, e.g. `spec.target.namespaces.labels[0].matchExpressions[1]`. */
-  path: string;
-  message: string;
-}
+/** A problem at a JSON-path-like location, e.g. `spec.target.namespaces.labels[0].matchExpressions[1]`. */
+export type ValidationIssue = SourceIssue;
 
-const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const LABEL_NAME = /^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/;
 const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
-const AWS_ACCOUNT = /^\d{12}$/;
-
-export const isDnsLabel = (s: string): boolean => s.length <= 63 && DNS1123_LABEL.test(s);
-export const isDnsSubdomain = (s: string): boolean => s.length <= 253 && DNS1123_SUBDOMAIN.test(s);
 
 /** A label or annotation key: optional DNS-subdomain prefix and a name of at most 63 characters. */
 export function isQualifiedName(key: string): boolean {
@@ -103,31 +99,12 @@ export function validateTarget(target: Target, path = 'spec.target'): Validation
   return out;
 }
 
-function secretRef(ref: SecretReference | undefined, path: string, out: Issues): void {
-  if (!ref) return;
-  if (!isDnsSubdomain(ref.name)) out.push({ path: `${path}.name`, message: `"${ref.name}" is not a valid Secret name` });
-  if (!isDnsLabel(ref.namespace)) out.push({ path: `${path}.namespace`, message: `"${ref.namespace}" is not a valid namespace name` });
-}
-
-function registry(r: Registry, out: Issues): void {
+function registry(r: Registry, modules: readonly ProviderModule[], out: Issues): void {
   const p = 'spec.registry';
-  const count = (r.credentials?.length ?? 0) + (r.ecr?.length ?? 0) + (r.gcp?.length ?? 0) + (r.azure?.length ?? 0);
-  if (count === 0) out.push({ path: p, message: 'names no credential source' });
-  r.credentials?.forEach((ref, i) => { secretRef(ref, `${p}.credentials[${String(i)}]`, out); });
-  r.ecr?.forEach((e, i) => {
-    const at = `${p}.ecr[${String(i)}]`;
-    (e.accountIDs ?? []).forEach((a, j) => {
-      if (!AWS_ACCOUNT.test(a)) out.push({ path: `${at}.accountIDs[${String(j)}]`, message: `"${a}" is not a 12-digit AWS account ID` });
-    });
-    if (e.roleARN !== undefined && !e.roleARN.startsWith('arn:')) out.push({ path: `${at}.roleARN`, message: 'is not an ARN' });
-    if (e.endpoint !== undefined && !URL.canParse(e.endpoint)) out.push({ path: `${at}.endpoint`, message: 'is not a URL' });
-    secretRef(e.credentialsSecret, `${at}.credentialsSecret`, out);
-  });
-  r.gcp?.forEach((g, i) => {
-    if (g.registries.length === 0) out.push({ path: `${p}.gcp[${String(i)}].registries`, message: 'names no registry' });
-    secretRef(g.credentialsSecret, `${p}.gcp[${String(i)}].credentialsSecret`, out);
-  });
-  r.azure?.forEach((a, i) => { secretRef(a.credentialsSecret, `${p}.azure[${String(i)}].credentialsSecret`, out); });
+  const sources = providerSources(r, modules, p);
+  if ((r.credentials?.length ?? 0) + sources.length === 0) out.push({ path: p, message: 'names no credential source' });
+  r.credentials?.forEach((ref, i) => { out.push(...secretReferenceIssues(ref, `${p}.credentials[${String(i)}]`)); });
+  for (const { module, source, path } of sources) out.push(...module.validateSpec(source, path));
 }
 
 function isJson(text: string): boolean {
@@ -152,10 +129,10 @@ function builder(b: Builder, out: Issues): void {
   }
 }
 
-/** Every semantic problem of `spec`; empty when the daemon can act on it. */
-export function validateSpec(spec: ImagePullSecretSpec): ValidationIssue[] {
+/** Every semantic problem of `spec` (its provider sources checked by `modules`); empty when the daemon can act on it. */
+export function validateSpec(spec: ImagePullSecretSpec, modules: readonly ProviderModule[] = PROVIDER_MODULES): ValidationIssue[] {
   const out: Issues = [];
-  registry(spec.registry, out);
+  registry(spec.registry, modules, out);
   out.push(...validateTarget(spec.target));
   if (spec.builder) builder(spec.builder, out);
   return out;

@@ -1,30 +1,31 @@
-// Cloud sources of a resource (spec.registry.ecr, gcp, azure, and IMPS ECR login Secrets listed under
-// credentials) resolved through the token cache. The controller reads the referenced Secrets from its
-// watches and hands their data to the providers, which never call the Kubernetes API.
+// Cloud sources of a resource (each registered provider's list under spec.registry, and IMPS ECR login
+// Secrets listed under credentials) resolved through the token cache. The controller reads the
+// referenced Secrets from its watches and hands their data to the providers, which never call the
+// Kubernetes API.
 // One fetch per identity serves every resource that shares it; each resource is requeued for the
 // earliest refresh among its sources, so a new token reaches every Secret that carries it at once.
-import type { AzureSource, EcrSource, GcpSource, ImagePullSecret, SecretReference, SourceKind } from '../../api/v1alpha1/types.ts';
-import { ecrSourceFromImpsSecret, type CredentialProvider, type SecretData, type TokenCache } from '../../credentials/index.ts';
+import type { ImagePullSecret, SecretReference, SourceKind } from '../../api/v1alpha1/types.ts';
+import {
+  ecrSourceFromImpsSecret, providerSources, PROVIDERS, PROVIDER_MODULES,
+  type CloudProviders, type CredentialProvider, type ProviderModule, type SecretData, type TokenCache,
+} from '../../credentials/index.ts';
 import type { Secret } from '../../kube/objects.ts';
 import { dataMap, ownValue } from '../../util/own.ts';
 import type { SourceSecrets } from '../watch/source-secrets.ts';
 import { refOf, type CloudSources, type SourceOutcome } from './sources.ts';
 
-export interface CloudProviders {
-  ecr?: CredentialProvider<EcrSource>;
-  gcp?: CredentialProvider<GcpSource>;
-  azure?: CredentialProvider<AzureSource>;
-}
-
-/** Default data keys of credential Secrets, where the reference names none. */
-const DEFAULT_KEY: Record<'GCP' | 'Azure', string> = { GCP: 'credentials.json', Azure: 'clientSecret' };
+export type { CloudProviders };
 
 export interface Planned<S> {
+  /** The provider's module: what `plan` asks about the source without fetching. */
+  module: ProviderModule;
   kind: Exclude<SourceKind, 'Secret'>;
   reference: string;
   provider: CredentialProvider<S> | undefined;
   source: S;
   secretRef?: SecretReference;
+  /** The one data key the provider reads from secretRef; undefined: it reads the whole Secret. */
+  secretKey?: string;
 }
 
 /** The decoded data of a Secret, values as UTF-8 strings, in a map without a prototype. */
@@ -32,16 +33,20 @@ export function secretData(secret: Secret): SecretData {
   return dataMap(Object.entries(secret.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]));
 }
 
-/** The cloud sources of `ips` in spec order (ecr, gcp, azure), with their references; `plan` lists them too. */
-export function plan(ips: ImagePullSecret, p: CloudProviders): Planned<unknown>[] {
-  const r = ips.spec.registry;
-  const ecr = (r.ecr ?? []).map((source): Planned<EcrSource> => ({ kind: 'ECR', provider: p.ecr, source, secretRef: source.credentialsSecret,
-    reference: `ECR ${source.region}${source.accountIDs?.length ? ` ${source.accountIDs.join(',')}` : ''}` }));
-  const gcp = (r.gcp ?? []).map((source): Planned<GcpSource> => ({ kind: 'GCP', provider: p.gcp, source, secretRef: source.credentialsSecret,
-    reference: `GCP ${source.registries.join(',')}` }));
-  const azure = (r.azure ?? []).map((source): Planned<AzureSource> => ({ kind: 'Azure', provider: p.azure, source,
-    secretRef: source.credentialsSecret, reference: `Azure ${source.registry}` }));
-  return [...ecr, ...gcp, ...azure] as Planned<unknown>[];
+/**
+ * The provider sources of `ips` in spec order (registry order, then list order), with their references;
+ * `plan` lists them too. `modules` are the registered providers unless a test registers more.
+ */
+export function plan(ips: ImagePullSecret, p: CloudProviders, modules: readonly ProviderModule[] = PROVIDER_MODULES): Planned<unknown>[] {
+  const providers = p as Readonly<Record<string, CredentialProvider<unknown> | undefined>>;
+  return providerSources(ips.spec.registry, modules).map(({ module, source }) => {
+    const secretRef = module.secretRef(source);
+    return {
+      module, kind: module.kind as Planned<unknown>['kind'], reference: module.reference(source), source,
+      provider: Object.hasOwn(providers, module.field) ? providers[module.field] : undefined,
+      ...(secretRef ? { secretRef, ...(module.defaultSecretKey === undefined ? {} : { secretKey: secretRef.key ?? module.defaultSecretKey }) } : {}),
+    };
+  });
 }
 
 export class CloudSourceResolver implements CloudSources {
@@ -64,7 +69,7 @@ export class CloudSourceResolver implements CloudSources {
     const data = secretData(secret);
     const { source, problems } = ecrSourceFromImpsSecret(data);
     if (problems.length) return { reference, kind: 'ECR', entries: [], error: problems.join('; ') };
-    return this.fetch(owner, { kind: 'ECR', reference, provider: this.providers.ecr, source }, data, now);
+    return this.fetch(owner, { module: PROVIDERS.ECR, kind: PROVIDERS.ECR.kind, reference, provider: this.providers.ecr, source }, data, now);
   }
 
   /** Milliseconds until the earliest refresh any cloud source of `name` wants; undefined for none. */
@@ -89,9 +94,9 @@ export class CloudSourceResolver implements CloudSources {
       if (state.kind === 'pending') return { reference: p.reference, kind: p.kind, entries: [], pending: true };
       if (state.kind === 'missing') return { reference: p.reference, kind: p.kind, entries: [], error: `Secret ${refOf(p.secretRef)} not found` };
       data = secretData(state.secret);
-      if (p.kind !== 'ECR') {
-        const key = p.secretRef.key ?? DEFAULT_KEY[p.kind];
-        if (ownValue(data, key) === undefined) return { reference: p.reference, kind: p.kind, entries: [], error: `Secret ${refOf(p.secretRef)} has no key ${key}` };
+      const key = p.secretKey;
+      if (key !== undefined && ownValue(data, key) === undefined) {
+        return { reference: p.reference, kind: p.kind, entries: [], error: `Secret ${refOf(p.secretRef)} has no key ${key}` };
       }
     }
     return this.fetch(owner, p, data, now);
@@ -112,10 +117,9 @@ export class CloudSourceResolver implements CloudSources {
     };
   }
 
-  /** GCP and Azure providers get the one key they read; ECR gets the whole Secret (key names are fixed). */
+  /** A provider that reads one key gets that key alone; one that reads fixed keys (ECR) gets the whole Secret. */
   private forProvider(p: Planned<unknown>, data: SecretData | undefined): SecretData | undefined {
-    if (!data || p.kind === 'ECR' || !p.secretRef) return data;
-    const key = p.secretRef.key ?? DEFAULT_KEY[p.kind];
-    return dataMap([[key, ownValue(data, key) ?? '']]);
+    if (!data || p.secretKey === undefined) return data;
+    return dataMap([[p.secretKey, ownValue(data, p.secretKey) ?? '']]);
   }
 }
