@@ -5,8 +5,8 @@ import type { Logger } from 'pino';
 import { Controller } from '../controller/manager.ts';
 import { createProviders, TokenCache, type CloudProviders, type TokenCacheOptions } from '../credentials/index.ts';
 import { EventRecorder } from '../kube/events.ts';
-import { LeaderElector } from '../kube/leader-election.ts';
-import { KubeRest } from '../kube/rest.ts';
+import { LEASE_CLIENT, LeaderElector } from '../kube/leader-election.ts';
+import { KubeRest, type RestOptions } from '../kube/rest.ts';
 import { Writes } from '../kube/writes.ts';
 import { createLogger } from '../log/logger.ts';
 import { registerResourceCollectors } from '../metrics/collectors.ts';
@@ -96,13 +96,16 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
   const metrics = new Metrics();
   let elector: LeaderElector | undefined;
   const restLog = log.child({ component: 'kube' });
-  const rest = new KubeRest(kc, {
-    qps: config.kubeQps, burst: config.kubeBurst,
+  const restHooks: RestOptions = {
     onWrite: (verb, resource, code) => { metrics.apiWrite(verb, resource, code); },
+    log: (level, msg, fields) => { restLog[level](fields, msg); },
+  };
+  const rest = new KubeRest(kc, {
+    qps: config.kubeQps, burst: config.kubeBurst, ...restHooks,
     // Under leader election nothing the controller owns is written unless the Lease is surely ours.
     mayWrite: (_verb, resource) => !elector || UNGATED.has(resource) || elector.isLeader(),
-    log: (level, msg, fields) => { restLog[level](fields, msg); },
   });
+  let leaseRest: KubeRest | undefined;
   const identity = opts.identity ?? hostname();
   const events = new EventRecorder(rest, {
     reportingInstance: identity,
@@ -153,7 +156,9 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
 
   const lost = Promise.withResolvers<undefined>();
   if (config.leaderElect) {
-    elector = new LeaderElector(rest, {
+    // The Lease's own client (connection and rate limit): a renewal never queues behind controller or builder calls.
+    leaseRest = new KubeRest(kc, { ...LEASE_CLIENT, ...restHooks });
+    elector = new LeaderElector(leaseRest, {
       namespace: config.namespace, name: LEASE_NAME, identity, clock: realClock,
       onStartedLeading: () => { metrics.leader.set(1); controller.startWorkers(); },
       // The write gate already refuses every write. Closing the client also fails every request in flight
@@ -162,6 +167,7 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
       onStoppedLeading: () => {
         metrics.leader.set(0);
         rest.close();
+        leaseRest?.close();
         void controller.stopWorkers();
         lost.resolve(undefined);
       },
@@ -189,6 +195,7 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
       await elector?.stop();
       await Promise.all([...servers.map((s) => s.close()), builder.close()]);
       rest.close();
+      leaseRest?.close();
     },
   };
 }

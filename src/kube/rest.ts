@@ -50,7 +50,7 @@ export interface RestOptions {
    * WriteRefusedError and nothing leaves the process. Leader election keeps non-leaders from writing here.
    */
   mayWrite?: (verb: Verb, resource: string) => boolean;
-  /** Default deadline of every call, in ms (30 s). */
+  /** Default deadline of every call, its wait in the rate limiter included, in ms (30 s). */
   timeoutMs?: number;
   /** HTTP/2 PING interval and the answer timeout after which the connection counts as half-open. */
   pingIntervalMs?: number;
@@ -156,9 +156,10 @@ export class KubeRest {
 
   /** One request and its decoded JSON answer within the deadline; non-2xx answers throw KubeApiError. */
   async call<T>(spec: RequestSpec): Promise<T> {
-    await this.limiter.take();
+    // The deadline starts before the rate limiter's wait: a call that queued past it is never sent.
     const { signal, clear } = this.deadline(spec, spec.timeoutMs ?? this.timeoutMs);
     try {
+      await this.limiter.take(signal);
       const res = await this.open(spec, signal);
       const text = (await readAll(res.body, signal)).toString('utf8');
       const verb = writeVerbs[spec.method];
