@@ -12,13 +12,12 @@ import type { EcrRepositoryCreation, ImagePullSecret } from '../api/v1alpha1/typ
 import { realClock, type Clock } from '../util/clock.ts';
 import { canonicalJson } from '../util/json.ts';
 import type { EcrRepositories } from './access.ts';
+import { ecrSdk } from '../credentials/sdks.ts';
 
 type Client = Pick<ECRClient, 'send'>;
 interface RepositoryIds { registryId: string; repositoryName: string }
 
 export type EcrClientFactory = (ips: ImagePullSecret, region: string) => Client | Promise<Client>;
-
-const sdk = () => import('@aws-sdk/client-ecr');
 
 /** An ECR call failed; the message names the operation and the AWS error, never credentials. */
 export class EcrRepositoryError extends Error {
@@ -84,14 +83,14 @@ export class EcrRepositoryManager implements EcrRepositories {
   }
 
   private async exists(client: Client, { registryId, repositoryName }: RepositoryIds): Promise<boolean> {
-    const ecr = await sdk();
+    const ecr = await ecrSdk();
     const found = await ecrCall('DescribeRepositories', () => client.send(new ecr.DescribeRepositoriesCommand({ registryId, repositoryNames: [repositoryName] })), 'RepositoryNotFoundException');
     return found !== undefined;
   }
 
   /** True when this call created the repository; false when someone else won the race. */
   private async create(client: Client, ids: RepositoryIds, settings: EcrRepositoryCreation): Promise<boolean> {
-    const ecr = await sdk();
+    const ecr = await ecrSdk();
     const made = await ecrCall('CreateRepository', () => client.send(new ecr.CreateRepositoryCommand({
       ...ids,
       ...(settings.imageTagMutability ? { imageTagMutability: settings.imageTagMutability } : {}),
@@ -103,7 +102,7 @@ export class EcrRepositoryManager implements EcrRepositories {
 
   /** The repository and lifecycle policies the CR names; a new repository has none to read. */
   private async ensurePolicies(client: Client, ids: RepositoryIds, settings: EcrRepositoryCreation, fresh: boolean): Promise<void> {
-    const ecr = await sdk();
+    const ecr = await ecrSdk();
     const { accessPolicy, lifecyclePolicy } = settings;
     if (accessPolicy !== undefined) {
       await ensurePolicy(accessPolicy, fresh,

@@ -12,6 +12,7 @@ import type { SecretData } from '../credentials/provider.ts';
 import { abortable } from '../util/abortable.ts';
 import { ecrSessionPolicy, SCOPED_SESSION_SECONDS } from './ecr-session-policy.ts';
 import { ScopeUnsupported, type EcrScoper, type ScopedCredential } from './scoped-credentials.ts';
+import { awsCredentialProviders, ecrSdk } from '../credentials/sdks.ts';
 
 export interface EcrScoperOptions {
   /** The resource's ECR source for a region, with its credentials Secret's data. */
@@ -47,7 +48,7 @@ export function createEcrScoper(opts: EcrScoperOptions): EcrScoper {
       }
       const signal = AbortSignal.timeout(timeoutMs);
       const staticKeys = staticKeysOf(secret);
-      const { fromTemporaryCredentials, fromNodeProviderChain } = await import('@aws-sdk/credential-providers');
+      const { fromTemporaryCredentials, fromNodeProviderChain } = await awsCredentialProviders();
       const session = await abortable(fromTemporaryCredentials({
         params: {
           RoleArn: source.roleARN, RoleSessionName: ROLE_SESSION_NAME, DurationSeconds: SCOPED_SESSION_SECONDS,
@@ -58,7 +59,7 @@ export function createEcrScoper(opts: EcrScoperOptions): EcrScoper {
       })(), signal, 'the STS request did not finish before its deadline');
       const client = ecrClient({ region: req.region, credentials: session, ...(source.endpoint ? { endpoint: source.endpoint } : {}) });
       try {
-        const { GetAuthorizationTokenCommand } = await import('@aws-sdk/client-ecr');
+        const { GetAuthorizationTokenCommand } = await ecrSdk();
         const output = await client.send(new GetAuthorizationTokenCommand({}), { abortSignal: signal });
         return narrowedLogin(output.authorizationData?.[0], session.expiration);
       } finally {

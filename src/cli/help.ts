@@ -21,7 +21,7 @@ export function topUsage(commands: Commands): string {
 }
 
 /** The message for a command that does not exist, with the closest one. */
-export function unknownCommand(name: string, commands: Commands): string {
-  const hint = closest(name, [...commands.keys()]);
+export function unknownCommand(name: string, names: readonly string[]): string {
+  const hint = closest(name, names);
   return `unknown command "${name}"${hint ? `; did you mean "${hint}"?` : ''} (see pullsecret-sync --help)`;
 }

@@ -35,6 +35,7 @@ export interface AzureSource {
   credentialsSecret?: SecretReference;
 }
 import { isRecord, ownValue } from '../util/own.ts';
+import { azureIdentity } from './sdks.ts';
 
 export const ACR_USERNAME = '00000000-0000-0000-0000-000000000000';
 export const ARM_SCOPE = 'https://management.azure.com/.default';
@@ -90,7 +91,7 @@ export function defaultAzureCredentialFactory(opts: { authorityHost?: string; ca
     ...(opts.ca ? { tlsOptions: { ca: trusting(opts.ca) } } : {}),
   };
   return (input) => deferredCredential(async () => {
-    const { ClientSecretCredential, ManagedIdentityCredential, WorkloadIdentityCredential } = await import('@azure/identity');
+    const { ClientSecretCredential, ManagedIdentityCredential, WorkloadIdentityCredential } = await azureIdentity();
     switch (input.kind) {
       case 'clientSecret':
         return new ClientSecretCredential(input.tenantID, input.clientID, input.clientSecret, common);

@@ -15,6 +15,7 @@ import { sha256Hex } from '../util/hash.ts';
 import { list, nonEmpty, obj, str } from '../util/openapi.ts';
 import { secretReferenceIssues, secretReferenceSchema, type ProviderModule, type SecretReference, type SourceIssue } from './provider-module.ts';
 import { entriesFor, type CredentialProvider, type FetchedCredentials, type SecretData } from './provider.ts';
+import { awsCredentialProviders, ecrSdk } from './sdks.ts';
 
 /** A source of spec.registry.ecr. */
 export interface EcrSource {
@@ -67,7 +68,7 @@ export const defaultEcrClient: EcrClientFactory = (config) => {
   let client: ECRClient | undefined;
   return {
     send: async (command, options) => {
-      const { ECRClient } = await import('@aws-sdk/client-ecr');
+      const { ECRClient } = await ecrSdk();
       client ??= new ECRClient(config);
       return client.send(command, options);
     },
@@ -91,9 +92,9 @@ function deferred(make: () => Promise<AwsCredentialsProvider>): AwsCredentialsPr
 export function defaultAwsCredentials(): AwsCredentialsFactory {
   let ambient: AwsCredentials | undefined;
   return ({ region, roleARN, staticKeys }) => {
-    const base = staticKeys ?? (ambient ??= deferred(async () => (await import('@aws-sdk/credential-providers')).fromNodeProviderChain()));
+    const base = staticKeys ?? (ambient ??= deferred(async () => (await awsCredentialProviders()).fromNodeProviderChain()));
     if (!roleARN) return base;
-    return deferred(async () => (await import('@aws-sdk/credential-providers')).fromTemporaryCredentials({
+    return deferred(async () => (await awsCredentialProviders()).fromTemporaryCredentials({
       params: { RoleArn: roleARN, RoleSessionName: ROLE_SESSION_NAME },
       masterCredentials: base,
       clientConfig: { region },
@@ -204,7 +205,7 @@ export class EcrProvider implements CredentialProvider<EcrSource> {
       const staticKeys = staticKeysOf(secret);
       const credentials = this.credentials({ region: source.region, ...optional({ roleARN: source.roleARN, staticKeys }) });
       client = this.ecrClient({ region: source.region, credentials, ...optional({ endpoint: source.endpoint }) });
-      const { GetAuthorizationTokenCommand } = await import('@aws-sdk/client-ecr');
+      const { GetAuthorizationTokenCommand } = await ecrSdk();
       const output = await client.send(new GetAuthorizationTokenCommand({}), signal ? { abortSignal: signal } : undefined);
       return this.toCredentials(source, output);
     } catch (err) {

@@ -17,6 +17,7 @@ import * as openapi from '../util/openapi.ts';
 import { entriesFor, type CredentialProvider, type FetchedCredentials, type SecretData } from './provider.ts';
 import { secretReferenceIssues, secretReferenceSchema, type ProviderModule, type SecretReference, type SourceIssue } from './provider-module.ts';
 import { isRecord, ownValue } from '../util/own.ts';
+import { googleAuth } from './sdks.ts';
 
 /** A source of spec.registry.gcp. */
 export interface GcpSource {
@@ -139,7 +140,7 @@ function tokenUriTransporter(Gaxios: typeof gaxios.Gaxios, tokenUri: string | un
 
 /** The production factory: JWT for keys, external-account clients for federation, ADC otherwise. */
 export const defaultGcpAuthFactory: GcpAuthFactory = async (json) => {
-  const { AwsClient, GoogleAuth, IdentityPoolClient, JWT, gaxios } = await import('google-auth-library');
+  const { AwsClient, GoogleAuth, IdentityPoolClient, JWT, gaxios } = await googleAuth();
   const scopes = [GCP_SCOPE];
   if (json === undefined) return new GoogleAuth({ scopes }).getClient();
   if (json.type === 'service_account') {

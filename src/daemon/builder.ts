@@ -2,7 +2,6 @@
 // ServiceAccount deletions, for revocation), TokenReview through the daemon's API client, ECR repository
 // creation with each resource's own ECR identity, repository-scoped credentials, the builder requests
 // metric, and TLS from files (watched and reloaded) or a certificate generated at start for the Service.
-import { ECRClient } from '@aws-sdk/client-ecr';
 import type { Logger } from 'pino';
 import { EcrRepositoryManager } from '../builder/ecr-repositories.ts';
 import { createEcrScoper } from '../builder/ecr-scoped-token.ts';
@@ -12,6 +11,7 @@ import { startBuilderServer, type BuilderServer } from '../builder/server.ts';
 import { resolveTls, servingHosts, watchTls, type TlsFiles } from '../builder/tls.ts';
 import type { Controller } from '../controller/manager.ts';
 import { defaultAwsCredentials, staticKeysOf } from '../credentials/index.ts';
+import { ecrSdk } from '../credentials/sdks.ts';
 import type { KubeRest } from '../kube/rest.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import { errorMessage } from '../util/errors.ts';
@@ -40,11 +40,12 @@ export async function startBuilder(config: Config, deps: BuilderDeps): Promise<B
   const awsCredentials = defaultAwsCredentials();
   const log = deps.log.child({ component: 'builder' });
   const ecr = new EcrRepositoryManager({
-    client: (ips, region) => {
+    client: async (ips, region) => {
       const found = view.ecrSource(ips, region);
       if (!found) throw new Error(`ImagePullSecret ${ips.metadata.name} has no usable ECR source for region ${region}`);
       const { source, secret } = found;
       const staticKeys = staticKeysOf(secret);
+      const { ECRClient } = await ecrSdk();
       return new ECRClient({ region, ...(source.endpoint ? { endpoint: source.endpoint } : {}),
         credentials: awsCredentials({ region, ...(source.roleARN ? { roleARN: source.roleARN } : {}), ...(staticKeys ? { staticKeys } : {}) }) });
     },

@@ -5,15 +5,12 @@
 // module once loaded is never collected. KubeConfig reaches those only from makeApiClient, fetch-style
 // requests and proxied clusters, which KubeRest never uses.
 //
-// So, before config.js is first imported, a synchronous resolve hook hands config.js a small stand-in for
-// each of those imports. A stand-in loads the real module with require() the first time anything touches
-// it, so code that does use them (tests building a typed API client) still works; the daemon never pays.
+// So, before config.js is first imported, src/util/defer-imports.ts hands config.js a small stand-in for
+// each of those imports, which loads the real module the first time anything touches it: code that does
+// use them (tests building a typed API client) still works; the daemon never pays.
 // Measured in BENCHMARKS.md ("Module loading").
-import { registerHooks } from 'node:module';
-import { fileURLToPath } from 'node:url';
 import type { KubeConfig } from '@kubernetes/client-node';
-
-const CONFIG_MODULE = '/@kubernetes/client-node/dist/config.js';
+import { deferImports, type Deferral } from '../util/defer-imports.ts';
 
 /** What config.js imports that KubeConfig's loading and applyToHTTPSOptions never reach: specifier -> names. */
 export const DEFERRED_IMPORTS: Readonly<Record<string, readonly string[]>> = {
@@ -24,40 +21,7 @@ export const DEFERRED_IMPORTS: Readonly<Record<string, readonly string[]>> = {
   hpagent: ['HttpProxyAgent', 'HttpsProxyAgent'],
 };
 
-/**
- * An ES module that exports `names`, each a Proxy that requires `url` on first use (call, `new`, or a
- * property read such as a static method) and forwards to the real export.
- */
-export function standInSource(url: string, names: readonly string[]): string {
-  const path = url.startsWith('file:') ? fileURLToPath(url) : url;
-  return [
-    `import { createRequire } from 'node:module';`,
-    `let real;`,
-    `const load = () => (real ??= createRequire(${JSON.stringify(url)})(${JSON.stringify(path)}));`,
-    `const lazy = (name) => new Proxy(function () {}, {`,
-    `  get: (_, key) => load()[name][key],`,
-    `  construct: (_, args) => Reflect.construct(load()[name], args),`,
-    `  apply: (_, self, args) => Reflect.apply(load()[name], self, args),`,
-    `});`,
-    ...names.map((n) => `export const ${n} = lazy(${JSON.stringify(n)});`),
-  ].join('\n');
-}
-
-let hooked = false;
-
-/** Installs the resolve hook once per process; only imports made by client-node's config.js are affected. */
-function deferUnusedImports(): void {
-  if (hooked) return;
-  hooked = true;
-  registerHooks({
-    resolve(specifier, context, nextResolve) {
-      const resolved = nextResolve(specifier, context);
-      if (!context.parentURL?.endsWith(CONFIG_MODULE) || !Object.hasOwn(DEFERRED_IMPORTS, specifier)) return resolved;
-      const names = DEFERRED_IMPORTS[specifier] ?? [];
-      return { url: `data:text/javascript,${encodeURIComponent(standInSource(resolved.url, names))}`, shortCircuit: true };
-    },
-  });
-}
+const CONFIG_DEFERRAL: Deferral = { importer: '/@kubernetes/client-node/dist/config.js', imports: DEFERRED_IMPORTS };
 
 export interface KubeConfigOptions {
   /** A kubeconfig file; without, client-node's default order: $KUBECONFIG, ~/.kube/config, in-cluster. */
@@ -82,7 +46,7 @@ function loadFile(kc: KubeConfig, file: string): void {
 
 /** Loads the kubeconfig the daemon talks to the API server with; throws KubeConfigError, one line, when unusable. */
 export async function loadKubeConfig(opts: KubeConfigOptions): Promise<KubeConfig> {
-  deferUnusedImports();
+  deferImports(CONFIG_DEFERRAL);
   const { KubeConfig } = await import('@kubernetes/client-node/dist/config.js');
   const kc = new KubeConfig();
   if (opts.kubeconfig) loadFile(kc, opts.kubeconfig);

@@ -1,6 +1,7 @@
 // Per-resource gauges, computed at scrape time from what the controller's caches hold (after
 // cert-manager's collectors): a deleted ImagePullSecret simply stops appearing, with no stale series and
 // no bookkeeping on the reconcile path.
+import './defer-tracing.ts'; // before prom-client loads
 import { Gauge } from 'prom-client';
 import { PREFIX, type Metrics } from './metrics.ts';
 

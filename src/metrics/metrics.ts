@@ -1,6 +1,7 @@
 // Every metric the daemon exports, on a private prom-client registry (nothing registers itself globally at import time). Names start with pullsecret_sync_; labels are
 // low-cardinality except the per-resource gauges, which are computed at scrape time from the caches
 // (see collectors.ts) so a deleted resource leaves no stale series. docs/metrics.md documents each one.
+import './defer-tracing.ts'; // before prom-client loads
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { PROVIDER_KINDS } from '../credentials/registry.ts';
 import type { ReconcileObserver, WorkQueueObserver } from '../runtime/index.ts';

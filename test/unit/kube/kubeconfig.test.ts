@@ -4,7 +4,8 @@ import { registerHooks } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { KubeConfigError, loadKubeConfig, standInSource } from '../../../src/kube/kubeconfig.ts';
+import { KubeConfigError, loadKubeConfig } from '../../../src/kube/kubeconfig.ts';
+import { standInSource } from '../../../src/util/defer-imports.ts';
 
 // Every module this process evaluates, to show what loading a kubeconfig pulls in. Registered before
 // anything imports client-node (node:test runs each test file in a process of its own).
