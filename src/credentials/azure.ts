@@ -17,7 +17,7 @@ import { rootCertificates } from 'node:tls';
 // no Azure never holds it (about 40 MB resident, BENCHMARKS.md "Module loading").
 import type { TokenCredential } from '@azure/identity';
 import { LRUCache } from 'lru-cache';
-import { loginEntry, normalizeRegistryKey, type AuthEntry } from '../dockerconfig/index.ts';
+import { keyLengthProblem, loginEntry, normalizeRegistryKey, type AuthEntry } from '../dockerconfig/index.ts';
 import { namedErrorMessage, scrub } from '../util/errors.ts';
 import { sha256Hex } from '../util/hash.ts';
 import { jwtClaims, jwtExpiryMs } from '../util/jwt.ts';
@@ -286,7 +286,11 @@ export const azure: ProviderModule<'Azure', 'azure', AzureSource> = {
     credentialsSecret: secretReferenceSchema('Client secret (default key clientSecret); else workload or managed identity.', true),
   }, ['registry']),
   defaultSecretKey: AZURE_DEFAULT_KEY,
-  validateSpec: (source, at) => secretReferenceIssues(source.credentialsSecret, `${at}.credentialsSecret`),
+  validateSpec: (source, at) => {
+    const tooLong = keyLengthProblem(source.registry); // a key of every Secret written
+    return [...(tooLong ? [{ path: `${at}.registry`, message: tooLong }] : []),
+      ...secretReferenceIssues(source.credentialsSecret, `${at}.credentialsSecret`)];
+  },
   secretRef: (source) => source.credentialsSecret,
   reference: (source) => `Azure ${source.registry}`,
   registries: (source) => [normalizeRegistryKey(source.registry) ?? source.registry],

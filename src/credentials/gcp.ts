@@ -9,7 +9,7 @@
 // google-auth-library is imported by the factory, on the first GCP token: a daemon whose resources use no
 // GCP never holds it (BENCHMARKS.md "Module loading").
 import type { gaxios } from 'google-auth-library';
-import { loginEntry, normalizeRegistryKey, type AuthEntry } from '../dockerconfig/index.ts';
+import { keyLengthProblem, loginEntry, normalizeRegistryKey, type AuthEntry } from '../dockerconfig/index.ts';
 import { abortable } from '../util/abortable.ts';
 import { realClock, type Clock } from '../util/clock.ts';
 import { sha256Hex } from '../util/hash.ts';
@@ -256,6 +256,10 @@ function describeAccount(json: GcpCredentialsJson): string {
 
 function gcpSpecIssues(source: GcpSource, at: string): SourceIssue[] {
   const out: SourceIssue[] = source.registries.length === 0 ? [{ path: `${at}.registries`, message: 'names no registry' }] : [];
+  source.registries.forEach((key, i) => {
+    const tooLong = keyLengthProblem(key); // each becomes a key of every Secret written
+    if (tooLong) out.push({ path: `${at}.registries[${String(i)}]`, message: tooLong });
+  });
   return [...out, ...secretReferenceIssues(source.credentialsSecret, `${at}.credentialsSecret`)];
 }
 

@@ -2,7 +2,7 @@
 // kubernetes.io/dockercfg. Problems name registries and fields, never values: they end up in status and
 // Events. Pure.
 import { isRecord, ownValue } from '../util/own.ts';
-import { hasUserInfo, normalizeRegistryKey } from './registry-key.ts';
+import { hasUserInfo, keyLengthProblem, normalizeRegistryKey } from './registry-key.ts';
 
 /** One registry's credentials, as written under `auths`. */
 export interface AuthEntry {
@@ -51,6 +51,8 @@ const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== 
  * never by its text: it may hold anything, credentials included.
  */
 export function toEntry(rawKey: string, value: unknown, where = 'the key'): AuthEntry | string {
+  const tooLong = keyLengthProblem(rawKey);
+  if (tooLong) return `${where} ${tooLong}`;
   if (hasUserInfo(rawKey)) return `${where} carries user information (user:password@); put credentials in the entry, not the key`;
   const registry = normalizeRegistryKey(rawKey);
   if (!registry) return `${where} names no registry`;

@@ -9,6 +9,23 @@ const DOCKER_HUB_HOSTS = new Set(['docker.io', 'index.docker.io', 'registry-1.do
 
 const SCHEME = /^[a-z][a-z0-9+.-]*:\/\//i;
 
+/**
+ * The longest registry key: an image name, registry host included, is at most 255 characters (the
+ * distribution reference grammar), so a longer key can match no image. Keys are checked before they are
+ * normalised, allowing for a scheme and a `/v1/` suffix.
+ */
+export const MAX_REGISTRY_KEY_LENGTH = 255;
+const MAX_RAW_KEY_LENGTH = MAX_REGISTRY_KEY_LENGTH + 'https://'.length + '/v1/'.length;
+
+/** Why `raw` is too long to be a registry key (its length, never its text), or undefined when it is not. */
+export function keyLengthProblem(raw: string): string | undefined {
+  const key = raw.trim();
+  if (key.length <= MAX_REGISTRY_KEY_LENGTH) return undefined;
+  const canonical = key.length <= MAX_RAW_KEY_LENGTH ? normalizeRegistryKey(key) : undefined;
+  if (canonical !== undefined && canonical.length <= MAX_REGISTRY_KEY_LENGTH) return undefined;
+  return `is ${String(key.length)} characters long; a registry key has at most ${String(MAX_REGISTRY_KEY_LENGTH)} (the longest image name)`;
+}
+
 /** Whether `raw` carries user information (`user:password@host`): credentials in a key, never valid. */
 export function hasUserInfo(raw: string): boolean {
   const rest = raw.trim().replace(SCHEME, '');

@@ -11,6 +11,8 @@ export const Reason = {
   SourceError: 'SourceError',
   /** The target Secret name is held by an unmanaged Secret or an older resource somewhere. */
   Conflict: 'Conflict',
+  /** The merged credentials exceed what one Secret may hold; nothing is written. */
+  TooLarge: 'TooLarge',
   /** The API server refused a write. */
   WriteError: 'WriteError',
   /** The spec fails semantic validation; nothing is written for it. */

@@ -78,6 +78,7 @@ const status: Schema = obj({
     reference: str(), kind: str(), registries: list(str()), registryCount: { type: 'integer' }, expiresAt: str({ format: 'date-time' }),
     lastRefreshTime: str({ format: 'date-time' }), message: str(), shadowed: list(str()),
   })),
+  sourceCount: { type: 'integer' },
   conflicts: list(obj({ namespace: str(), holder: str() })),
   conflictCount: { type: 'integer' },
   lastSuccessfulReconciliation: str({ format: 'date-time' }),

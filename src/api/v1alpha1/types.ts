@@ -110,7 +110,10 @@ export interface SourceStatus {
   /** Human reference, e.g. `Secret registry-access/dockerhub` or `ECR eu-central-1`. Never secret. */
   reference: string;
   kind: SourceKind;
-  /** The registries it provides, sorted; the first 100 (registryCount has them all). */
+  /**
+   * The registries it provides, sorted; at most 100, and at most 1000 over all sources together
+   * (registryCount has them all when some are left out).
+   */
   registries: string[];
   registryCount?: number;
   expiresAt?: string;
@@ -135,7 +138,9 @@ export interface ImagePullSecretStatus {
   conditions?: Condition[];
   managedNamespaces?: string[];
   managedNamespaceCount?: number;
+  /** The first 200 sources in spec order (sourceCount says how many there are). */
   sources?: SourceStatus[];
+  sourceCount?: number;
   conflicts?: ConflictStatus[];
   conflictCount?: number;
   lastSuccessfulReconciliation?: string;

@@ -6,6 +6,15 @@ import { ownValue } from '../../util/own.ts';
 import { DOCKER_CONFIG_JSON, DOCKER_CONFIG_JSON_KEY, type Secret } from '../../kube/objects.ts';
 import type { ManagedSecret, Payload } from '../watch/managed-secret.ts';
 
+/**
+ * The most data one Secret may hold: the API server refuses a Secret whose data values add up to more
+ * than 1 MiB (bytes as stored, before base64), so merged credentials beyond it can never be written.
+ */
+export const MAX_SECRET_DATA_BYTES = 1024 * 1024;
+
+/** Whether `.dockerconfigjson` bytes of this length fit in one Secret. */
+export const fitsInSecret = (byteLength: number): boolean => byteLength <= MAX_SECRET_DATA_BYTES;
+
 /** The payload of merged `.dockerconfigjson` bytes: encoded once per render, never once per namespace. */
 export const payloadOf = (bytes: string): Payload => ({ data: Buffer.from(bytes).toString('base64'), hash: dataHash(bytes) });
 

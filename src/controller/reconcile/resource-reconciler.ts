@@ -14,7 +14,7 @@ import type { ControllerState, MergeMemo, ResourceState } from './state.ts';
 import { buildStatus, type StatusInput } from '../status/status.ts';
 import type { Selection } from './target-reconciler.ts';
 import { statusFingerprint } from '../status/status-diff.ts';
-import { payloadOf } from '../decide/desired-secret.ts';
+import { fitsInSecret, payloadOf } from '../decide/desired-secret.ts';
 
 export interface ResourceDeps {
   caches: Caches;
@@ -54,9 +54,9 @@ export async function reconcileResource(deps: ResourceDeps, name: string): Promi
   const outcomes = invalid.length ? [] : await deps.resolver.resolve(ips, now);
   const pending = outcomes.some((o) => o.pending);
   const merged = mergeOf(state, outcomes.map((o) => ({ source: o.reference, entries: o.entries })));
-  if (!invalid.length && !pending) render(deps, ips, merged, outcomes.some((o) => o.error));
+  if (!invalid.length && !pending && merged.oversizeBytes === undefined) render(deps, ips, merged, outcomes.some((o) => o.error));
   await writeStatus(deps, ips, {
-    ips, now, invalid, outcomes, shadowed: merged.shadowed, rendered: merged.rendered !== 'empty',
+    ips, now, invalid, outcomes, shadowed: merged.shadowed, rendered: merged.rendered !== 'empty', oversizeBytes: merged.oversizeBytes,
     managedNamespaces: managedNamespaces(deps, name), conflicts: state.conflicts, writeErrors: state.writeErrors,
     pendingTargets: state.pendingTargets.size,
   });
@@ -73,8 +73,13 @@ function mergeOf(state: ResourceState, inputs: Contribution[]): MergeMemo {
   const last = state.merge;
   if (last && sameInputs(last.inputs, inputs)) return last;
   const merged = mergeContributions(inputs);
-  const rendered = Object.keys(merged.config.auths).length > 0 ? payloadOf(serialize(merged.config)) : 'empty';
-  state.merge = { inputs, shadowed: merged.shadowed, rendered };
+  if (Object.keys(merged.config.auths).length === 0) return (state.merge = { inputs, shadowed: merged.shadowed, rendered: 'empty' });
+  const bytes = serialize(merged.config);
+  const size = Buffer.byteLength(bytes);
+  // Too large for any Secret: reported once on the resource, never attempted (the namespaces keep what they hold).
+  state.merge = fitsInSecret(size)
+    ? { inputs, shadowed: merged.shadowed, rendered: payloadOf(bytes) }
+    : { inputs, shadowed: merged.shadowed, rendered: 'empty', oversizeBytes: size };
   return state.merge;
 }
 

@@ -9,6 +9,8 @@ export interface MergeMemo {
   inputs: readonly Contribution[];
   shadowed: Shadowing[];
   rendered: Payload | 'empty';
+  /** Set when the merged bytes exceed what a Secret may hold: their length; nothing is rendered then. */
+  oversizeBytes?: number;
 }
 
 export interface ResourceState {

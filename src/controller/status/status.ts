@@ -6,6 +6,7 @@ import type { ConflictStatus, ImagePullSecret, ImagePullSecretStatus, SourceStat
 import type { Shadowing } from '../../dockerconfig/index.ts';
 import type { SourceOutcome } from '../decide/sources.ts';
 import { bounded, listed } from './status-text.ts';
+import { MAX_SECRET_DATA_BYTES } from '../decide/desired-secret.ts';
 
 export const MAX_LISTED_NAMESPACES = 1000;
 export const MAX_LISTED_CONFLICTS = 100;
@@ -20,6 +21,8 @@ export interface StatusInput {
   shadowed: Shadowing[];
   /** Whether the merge produced any entry at all. */
   rendered: boolean;
+  /** Set when the merged credentials are too large for a Secret: their length in bytes. */
+  oversizeBytes?: number | undefined;
   managedNamespaces: string[];
   conflicts: ReadonlyMap<string, string>;
   writeErrors: ReadonlyMap<string, string>;
@@ -50,6 +53,9 @@ const policies: Policy[] = [
     return { status: 'False', reason: Reason.SourceError, message: listed(failed.map((o) => `${o.reference}: ${o.error ?? ''}`), 3) };
   },
   (i) => (i.outcomes.some((o) => o.pending) ? { status: 'Unknown', reason: Reason.Progressing, message: 'Waiting for source Secrets to be read' } : undefined),
+  (i) => (i.oversizeBytes === undefined ? undefined : { status: 'False', reason: Reason.TooLarge,
+    message: `The merged credentials are ${String(i.oversizeBytes)} bytes; a Secret holds at most ${String(MAX_SECRET_DATA_BYTES)} bytes (1 MiB). `
+      + 'Nothing is written until the sources shrink: name fewer or smaller sources, or split them over several resources' }),
   (i) => (i.rendered ? undefined : { status: 'False', reason: Reason.SourceError, message: 'No source provided any registry credentials' }),
   (i) => {
     if (!i.conflicts.size) return undefined;
@@ -77,16 +83,39 @@ export function readyVerdict(input: StatusInput): Verdict {
   return { status: 'True', reason: Reason.Synced, message: `Secret ${input.ips.spec.target.secret.name} is up to date in ${n} namespace(s)` };
 }
 
-function sourceStatus(o: SourceOutcome, shadowed: Shadowing[]): SourceStatus {
+/**
+ * What a status lists, bounded so that the whole status fits in one API request however many sources,
+ * registries and namespaces a resource has (the API server and etcd refuse requests past about 1.5 MB):
+ * registries are at most 255 characters (see dockerconfig/registry-key.ts), references and messages are
+ * cut, and registry names are listed from one budget shared by all sources.
+ */
+export const MAX_LISTED_SOURCES = 200;
+/** Registry names (provided and shadowed) listed over all sources of a resource together. */
+export const MAX_LISTED_REGISTRY_NAMES = 1000;
+export const MAX_REFERENCE_LENGTH = 256;
+
+/** A shared allowance of list items, taken first come first served. */
+class Budget {
+  constructor(private left: number) {}
+  take<T>(items: readonly T[]): T[] {
+    const taken = items.slice(0, Math.min(this.left, MAX_LISTED_REGISTRIES));
+    this.left -= taken.length;
+    return taken;
+  }
+}
+
+function sourceStatus(o: SourceOutcome, shadowed: Shadowing[], names: Budget): SourceStatus {
   const lost = [...shadowed.filter((s) => s.loser === o.reference).map((s) => s.registry).sort(), ...(o.shadowed ?? [])];
   const registries = [...new Set(o.entries.map((e) => e.registry))].sort();
+  const listedRegistries = names.take(registries);
+  const listedLost = lost.length ? names.take(lost) : [];
   return {
-    reference: o.reference, kind: o.kind, registries: registries.slice(0, MAX_LISTED_REGISTRIES),
-    ...(registries.length > MAX_LISTED_REGISTRIES ? { registryCount: registries.length } : {}),
+    reference: bounded(o.reference, MAX_REFERENCE_LENGTH), kind: o.kind, registries: listedRegistries,
+    ...(registries.length > listedRegistries.length ? { registryCount: registries.length } : {}),
     ...(o.expiresAt ? { expiresAt: o.expiresAt.toISOString() } : {}),
     ...(o.lastRefreshTime ? { lastRefreshTime: o.lastRefreshTime.toISOString() } : {}),
     ...(o.error ? { message: bounded(o.error) } : {}),
-    ...(lost.length ? { shadowed: lost.slice(0, MAX_LISTED_REGISTRIES) } : {}),
+    ...(listedLost.length ? { shadowed: listedLost } : {}),
   };
 }
 
@@ -108,11 +137,18 @@ export function buildStatus(input: StatusInput, previous: ImagePullSecretStatus 
     conditions: setCondition(previous?.conditions, { type: READY, ...verdict, observedGeneration: input.ips.metadata.generation }, input.now),
     managedNamespaces: input.managedNamespaces.slice(0, MAX_LISTED_NAMESPACES),
     managedNamespaceCount: input.managedNamespaces.length,
-    sources: input.outcomes.map((o) => sourceStatus(o, input.shadowed)),
+    sources: sourcesStatus(input),
+    sourceCount: input.outcomes.length,
     conflicts,
     conflictCount: input.conflicts.size,
     lastSuccessfulReconciliation: synced ? input.now.toISOString() : previous?.lastSuccessfulReconciliation,
     expiresAt: expiresAt?.toISOString(),
     validitySeconds: expiresAt && Math.max(0, Math.floor((expiresAt.getTime() - input.now.getTime()) / 1000)),
   };
+}
+
+/** The first MAX_LISTED_SOURCES sources, in spec order, sharing one budget of listed registry names. */
+function sourcesStatus(input: StatusInput): SourceStatus[] {
+  const names = new Budget(MAX_LISTED_REGISTRY_NAMES);
+  return input.outcomes.slice(0, MAX_LISTED_SOURCES).map((o) => sourceStatus(o, input.shadowed, names));
 }

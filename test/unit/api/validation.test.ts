@@ -15,6 +15,8 @@ test('semantic problems carry a path', () => {
     [{ ...base, registry: { ecr: [{ region: 'eu-west-1', accountIDs: ['12345'] }] } }, 'spec.registry.ecr[0].accountIDs[0]'],
     [{ ...base, registry: { ecr: [{ region: 'eu-west-1', roleARN: 'role' }] } }, 'spec.registry.ecr[0].roleARN'],
     [{ ...base, registry: { gcp: [{ registries: [] }] } }, 'spec.registry.gcp[0].registries'],
+    [{ ...base, registry: { gcp: [{ registries: ['gcr.io', `gcr.io/${'p'.repeat(300)}`] }] } }, 'spec.registry.gcp[0].registries[1]'],
+    [{ ...base, registry: { azure: [{ registry: `${'a'.repeat(300)}.azurecr.io`, tenantID: 't', clientID: 'c' }] } }, 'spec.registry.azure[0].registry'],
     [{ ...base, registry: { credentials: [{ name: 'x', namespace: 'Bad_NS' }] } }, 'spec.registry.credentials[0].namespace'],
     [{ ...base, target: { secret: { name: 'pull', labels: { team: 'not a value' } } } }, 'spec.target.secret.labels'],
     [{ ...base, target: { secret: { name: 'pull', annotations: { 'bad key!': 'any value' } } } }, 'spec.target.secret.annotations'],

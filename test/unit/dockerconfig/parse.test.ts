@@ -91,3 +91,18 @@ test('auth values: encoded from a login, decoded only when they are base64 of us
   for (const bad of [b64('nocolon'), b64(':password'), 'not base64!', '']) assert.equal(decodeAuth(bad), undefined, bad);
   assert.deepEqual(loginEntry('r.io', 'u', 'pw'), { registry: 'r.io', auth: b64('u:pw'), username: 'u', password: 'pw' });
 });
+
+test('an over-long registry key is refused by length, never quoted; one at the bound is accepted', () => {
+  const long = `r.io/${'k'.repeat(20_000)}`;
+  const atBound = `r.io/${'p'.repeat(250)}`; // 255 characters
+  const parsed = parseSourceSecret('kubernetes.io/dockerconfigjson', json({ auths: {
+    [long]: { username: 'u', password: 'pw' },
+    [`https://${atBound}/v1/`]: { username: 'u', password: 'pw' },
+    [`${atBound}x`]: { username: 'u', password: 'pw' },
+  } }));
+  assert.deepEqual(parsed.problems, [
+    'auths key #1 is 20005 characters long; a registry key has at most 255 (the longest image name)',
+    'auths key #3 is 256 characters long; a registry key has at most 255 (the longest image name)',
+  ]);
+  assert.deepEqual(parsed.entries.map((e) => e.registry), [atBound]);
+});
