@@ -52,10 +52,12 @@ const spec = (registry: Record<string, unknown>): ImagePullSecretSpec =>
   ({ registry, target: { secret: { name: 'pull' } } });
 const source = { registry: 'tokens.example.com', credentialsSecret: { name: 'tok', namespace: 'ra' } };
 
-test('the registry keys each module by its kind, in spec order', () => {
-  assert.deepEqual(PROVIDER_KINDS, ['ECR', 'GCP', 'Azure']);
+test('the registry keys each module by its kind, in spec order, and the daemon gets one provider of each', () => {
+  assert.deepEqual(PROVIDER_KINDS.slice(0, 3), ['ECR', 'GCP', 'Azure'], 'the lists the CRD has always had come first');
   for (const kind of PROVIDER_KINDS) assert.equal(PROVIDERS[kind].kind, kind);
-  assert.deepEqual(Object.keys(createProviders({})), ['ecr', 'gcp', 'azure']);
+  const created = createProviders({});
+  assert.deepEqual(Object.keys(created), PROVIDER_MODULES.map((m) => m.field));
+  for (const m of PROVIDER_MODULES) assert.equal(Object.entries(created).find(([field]) => field === m.field)?.[1].kind, m.kind);
 });
 
 test('a registered provider adds its list to the CRD schema and to the one-source rule', () => {
@@ -63,7 +65,7 @@ test('a registered provider adds its list to the CRD schema and to the one-sourc
     Record<string, { properties: Record<string, unknown>; 'x-kubernetes-validations': { rule: string }[] }>).registry;
   const withToken = registry(resourceSchema(modules));
   assert.ok(withToken);
-  assert.deepEqual(Object.keys(withToken.properties), ['credentials', 'ecr', 'gcp', 'azure', 'token']);
+  assert.deepEqual(Object.keys(withToken.properties), ['credentials', ...PROVIDER_MODULES.map((m) => m.field), 'token']);
   assert.deepEqual(withToken.properties.token, { type: 'array', items: token.schema });
   assert.match(withToken['x-kubernetes-validations'][0]?.rule ?? '', /\(has\(self\.token\) \? size\(self\.token\) : 0\) > 0$/);
   assert.deepEqual(resourceSchema(), openApiSchema, 'the registered providers are the default');
