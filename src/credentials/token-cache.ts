@@ -12,6 +12,7 @@ import { LRUCache } from 'lru-cache';
 import type { AuthEntry } from '../dockerconfig/index.ts';
 import { errorMessage, scrub } from '../util/errors.ts';
 import type { Clock } from '../util/clock.ts';
+import { withDeadline } from '../util/deadline.ts';
 import type { CredentialProvider, FetchedCredentials, SecretData } from './provider.ts';
 import { failureBackoff, nextRefresh, type FailureBackoffOptions } from './refresh-policy.ts';
 
@@ -121,22 +122,10 @@ export class TokenCache {
 
   /** provider.fetch under a signal that aborts at the deadline or on close(); rejects then even if fetch hangs on. */
   private fetchWithDeadline<S>(provider: CredentialProvider<S>, source: S, secret: SecretData | undefined): Promise<FetchedCredentials> {
-    const { clock } = this.opts;
     const ms = this.opts.timeoutMs ?? 30_000;
-    const controller = new AbortController();
-    return new Promise<FetchedCredentials>((resolve, reject) => {
-      const fail = (err: Error) => {
-        controller.abort(err);
-        reject(err);
-      };
-      const onClose = () => { fail(this.closing.signal.reason as Error); };
-      const timer = clock.setTimeout(() => { fail(new Error(`${provider.kind} token request: no answer within ${ms / 1000} s`)); }, ms);
-      if (this.closing.signal.aborted) onClose();
-      this.closing.signal.addEventListener('abort', onClose, { once: true });
-      provider.fetch(source, secret, controller.signal).then(resolve, reject).finally(() => {
-        clock.clearTimeout(timer);
-        this.closing.signal.removeEventListener('abort', onClose);
-      });
+    return withDeadline((signal) => provider.fetch(source, secret, signal), {
+      clock: this.opts.clock, ms, signal: this.closing.signal,
+      timeoutError: () => new Error(`${provider.kind} token request: no answer within ${String(ms / 1000)} s`),
     });
   }
 

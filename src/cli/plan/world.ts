@@ -5,7 +5,6 @@ import { API_VERSION, KIND, PLURAL, type ImagePullSecret } from '../../api/v1alp
 import { MANAGED_BY_LABEL, MANAGED_BY_VALUE, OWNER_LABEL } from '../../api/v1alpha1/labels.ts';
 import type { MetadataObject, Secret, ServiceAccount } from '../../kube/objects.ts';
 import { isStatus, METADATA_LIST_ACCEPT, type KubeRest } from '../../kube/rest.ts';
-import { withDeadline } from '../deadline.ts';
 
 export interface WorldParts {
   resources: ImagePullSecret[];
@@ -77,7 +76,8 @@ export function partsFromObjects(objects: readonly Record<string, unknown>[]): W
 }
 
 async function list<T>(rest: KubeRest, path: string, metadataOnly = false): Promise<T[]> {
-  const answer = await withDeadline(rest.call<{ items?: T[] }>({ method: 'GET', path, ...(metadataOnly ? { accept: METADATA_LIST_ACCEPT } : {}) }), `listing ${path}`);
+  // KubeRest's own deadline (30 s) bounds the call, its queueing and the answer.
+  const answer = await rest.call<{ items?: T[] }>({ method: 'GET', path, ...(metadataOnly ? { accept: METADATA_LIST_ACCEPT } : {}) });
   return answer.items ?? [];
 }
 
