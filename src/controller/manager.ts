@@ -48,7 +48,6 @@ export class Controller {
   private readonly queue: WorkQueue;
   private readonly selection: SelectionCache;
   private readonly resolver: SourceResolver;
-  private readonly serviceAccounts: ServiceAccountSync;
   private readonly foreign: ForeignSecrets;
   private readonly clock: Clock;
   private workers: WorkersHandle | undefined;
@@ -66,7 +65,6 @@ export class Controller {
     this.selection = new SelectionCache(this.caches);
     const cloud = opts.cloud && new CloudSourceResolver(this.caches.sourceSecrets, opts.cloud.providers, opts.cloud.cache);
     this.resolver = new SourceResolver(this.caches.sourceSecrets, cloud);
-    this.serviceAccounts = new ServiceAccountSync(this.caches, opts.writes);
     this.foreign = new ForeignSecrets(opts.rest, { log: (level, msg, fields) => { log[level](fields ?? {}, msg); },
       minWatchTimeoutSeconds: opts.minWatchTimeoutSeconds });
     this.foreign.onChange((name, namespace) => { this.queue.add(targetKey(name, namespace)); });
@@ -159,7 +157,7 @@ export class Controller {
       // Every failed reconcile is worth a line: the error is already safe to show (KubeApiError carries the
       // server's Status message, token errors are scrubbed by the token cache).
       onFailure: ({ log: l }, err) => { l.warn({ error: errorMessage(err) }, 'Reconcile failed; retrying with backoff'); },
-      reconcile: (key, ctx) => this.reconcile(key, ctx.log),
+      reconcile: (key, ctx) => this.reconcile(key, ctx.log, ctx.signal),
     });
     for (const ips of this.caches.imagePullSecrets.store.list()) this.queue.add(ipsKey(ips.metadata.name));
   }
@@ -169,35 +167,42 @@ export class Controller {
     return this.workers?.stalledMs() ?? 0;
   }
 
-  /** Stops the workers only (leadership lost): in-flight reconciles see their signal abort. */
+  /**
+   * Stops the workers only (leadership lost, or the start of a shutdown): the queue takes no more work and
+   * every in-flight reconcile's signal aborts, which cancels its API calls (each write, Event and list)
+   * at once. Resolves when the reconciles have returned.
+   */
   stopWorkers(): Promise<void> {
     return this.workers?.stop() ?? Promise.resolve();
   }
 
   async stop(): Promise<void> {
-    await this.workers?.stop();
+    await this.stopWorkers();
     await Promise.all([...allInformers(this.caches).map((i) => i.stop()), this.caches.sourceSecrets.stop(), this.foreign.stop()]);
   }
 
-  private async reconcile(key: string, log: Logger): Promise<{ requeueAfter?: number } | undefined> {
+  private async reconcile(key: string, log: Logger, signal: AbortSignal): Promise<{ requeueAfter?: number } | undefined> {
     const work = parseKey(key);
     if (!work) {
       log.error('Dropping malformed work key');
       return undefined;
     }
+    // Every call of this reconcile ends when the workers stop, so a shutdown never waits for its writes.
+    const writes = this.opts.writes.under(signal);
+    const serviceAccounts = new ServiceAccountSync(this.caches, writes);
     if (work.kind === 'ips') {
       if (!this.caches.imagePullSecrets.store.get(work.name)) this.foreign.forget(work.name);
       return reconcileResource({
-        caches: this.caches, state: this.state, selection: this.selection, resolver: this.resolver, writes: this.opts.writes,
-        events: this.opts.events, serviceAccounts: this.serviceAccounts, clock: this.clock,
+        caches: this.caches, state: this.state, selection: this.selection, resolver: this.resolver, writes,
+        events: this.opts.events, serviceAccounts, clock: this.clock, signal,
         enqueueTarget: (name, namespace) => { this.queue.add(targetKey(name, namespace)); },
       }, work.name);
     }
     const errors = this.state.of(work.name).writeErrors;
     try {
       const result = await reconcileTarget({
-        caches: this.caches, state: this.state, selection: this.selection, writes: this.opts.writes,
-        serviceAccounts: this.serviceAccounts, foreign: this.foreign,
+        caches: this.caches, state: this.state, selection: this.selection, writes,
+        serviceAccounts, foreign: this.foreign,
         statusChanged: (name) => { this.queue.addAfter(ipsKey(name), this.opts.statusDelayMs ?? 500); },
       }, work.name, work.namespace);
       errors.delete(work.namespace);

@@ -190,12 +190,17 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
     isLeader: () => (elector ? elector.isLeader() : true),
     lostLeadership: lost.promise,
     stop: async () => {
-      cache.close(); // a hung token request must not hold a worker, and so the shutdown, any longer
-      await controller.stop(); // workers first: nothing writes once the Lease is released
+      // In this order, so that nothing in flight delays the hand-over: cancel every reconcile's calls and
+      // every token request, release the Lease (every write is gated by leadership, so none can follow),
+      // then close the client, which fails whatever is still in flight (a relist, a watch) at once.
+      const workers = controller.stopWorkers();
+      cache.close();
       await elector?.stop();
-      await Promise.all([...servers.map((s) => s.close()), builder.close()]);
       rest.close();
       leaseRest?.close();
+      await workers;
+      await controller.stop();
+      await Promise.all([...servers.map((s) => s.close()), builder.close()]);
     },
   };
 }
@@ -221,12 +226,15 @@ export async function run(config: Config): Promise<number> {
     process.once('SIGINT', () => { shutdown('SIGINT'); });
     void daemon.lostLeadership.then(() => { log.error('Lost leadership; exiting'); resolve(1); });
   });
-  const deadline = setTimeout(() => {
+  // Armed until the process has exited, not only until stop() returned; unref'd, so it never holds it.
+  setTimeout(() => {
     log.warn({ shutdownTimeoutMs: config.shutdownTimeoutMs }, 'Shutdown deadline passed; exiting with work in flight');
     process.exit(code);
-  }, config.shutdownTimeoutMs);
+  }, config.shutdownTimeoutMs).unref();
   await daemon.stop();
-  clearTimeout(deadline);
   log.info('Stopped');
+  // Nothing of ours is left in flight. A socket a cloud SDK still holds to a token endpoint that never
+  // answered (its request was abandoned at close()) must not keep the process alive until the deadline.
+  setImmediate(() => process.exit(code));
   return code;
 }

@@ -26,8 +26,11 @@ export class EventRecorder {
     this.now = opts.now ?? Date.now;
   }
 
-  /** Records an event; never throws (events are best effort). `note` must hold no credential material. */
-  async record(target: EventTarget, type: 'Normal' | 'Warning', reason: string, note: string): Promise<void> {
+  /**
+   * Records an event; never throws (events are best effort). `note` must hold no credential material.
+   * `signal` cancels the call (a reconcile's, at shutdown).
+   */
+  async record(target: EventTarget, type: 'Normal' | 'Warning', reason: string, note: string, signal?: AbortSignal): Promise<void> {
     const key = `${target.kind}/${target.namespace ?? ''}/${target.name}/${type}/${reason}/${note}`;
     const window = this.opts.dedupeWindowMs ?? 10 * 60_000;
     const last = this.recent.get(key);
@@ -39,7 +42,7 @@ export class EventRecorder {
     const name = `${target.name}.${now.toString(16)}${Math.floor(Math.random() * 0xffff).toString(16)}`;
     try {
       await this.rest.call({
-        method: 'POST', path: `/apis/events.k8s.io/v1/namespaces/${namespace}/events`,
+        method: 'POST', path: `/apis/events.k8s.io/v1/namespaces/${namespace}/events`, ...(signal ? { signal } : {}),
         body: {
           apiVersion: 'events.k8s.io/v1', kind: 'Event',
           metadata: { name, namespace },

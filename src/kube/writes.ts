@@ -1,15 +1,25 @@
 // The writes the controller makes, each one request with optimistic concurrency where it replaces.
 import { MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../api/v1alpha1/labels.ts';
 import type { Secret, ServiceAccount } from './objects.ts';
-import { METADATA_LIST_ACCEPT, type KubeRest } from './rest.ts';
+import { METADATA_LIST_ACCEPT, type KubeRest, type RequestSpec } from './rest.ts';
 
 const secretsPath = (namespace: string) => `/api/v1/namespaces/${namespace}/secrets`;
 
 export class Writes {
-  constructor(private readonly rest: KubeRest, private readonly fieldManager = 'pullsecret-sync') {}
+  /** `signal` cancels every call these writes make (a reconcile's, so a shutdown ends them at once). */
+  constructor(private readonly rest: KubeRest, private readonly fieldManager = 'pullsecret-sync', private readonly signal?: AbortSignal) {}
+
+  /** The same writes, each cancelled when `signal` aborts. */
+  under(signal: AbortSignal): Writes {
+    return new Writes(this.rest, this.fieldManager, signal);
+  }
+
+  private call<T>(spec: RequestSpec): Promise<T> {
+    return this.rest.call<T>(this.signal ? { ...spec, signal: this.signal } : spec);
+  }
 
   createSecret(secret: Secret): Promise<Secret> {
-    return this.rest.call<Secret>({ method: 'POST', path: secretsPath(secret.metadata.namespace ?? ''), body: secret,
+    return this.call<Secret>({ method: 'POST', path: secretsPath(secret.metadata.namespace ?? ''), body: secret,
       query: { fieldManager: this.fieldManager } });
   }
 
@@ -19,7 +29,7 @@ export class Writes {
    * watch cache, from someone else's.
    */
   async isManagedSecret(namespace: string, name: string): Promise<boolean> {
-    const page = await this.rest.call<{ items?: unknown[] }>({ method: 'GET', path: secretsPath(namespace),
+    const page = await this.call<{ items?: unknown[] }>({ method: 'GET', path: secretsPath(namespace),
       accept: METADATA_LIST_ACCEPT,
       query: { fieldSelector: `metadata.name=${name}`, labelSelector: `${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE}` } });
     return (page.items?.length ?? 0) > 0;
@@ -27,19 +37,19 @@ export class Writes {
 
   /** PUT with the resourceVersion the caller read: a concurrent change fails with 409 and is retried. */
   replaceSecret(secret: Secret): Promise<Secret> {
-    return this.rest.call<Secret>({ method: 'PUT', path: `${secretsPath(secret.metadata.namespace ?? '')}/${secret.metadata.name}`,
+    return this.call<Secret>({ method: 'PUT', path: `${secretsPath(secret.metadata.namespace ?? '')}/${secret.metadata.name}`,
       body: secret, query: { fieldManager: this.fieldManager } });
   }
 
   /** Deletes only the object with this uid, so a Secret recreated by someone else in between survives. */
   deleteSecret(secret: Secret): Promise<unknown> {
-    return this.rest.call({ method: 'DELETE', path: `${secretsPath(secret.metadata.namespace ?? '')}/${secret.metadata.name}`,
+    return this.call({ method: 'DELETE', path: `${secretsPath(secret.metadata.namespace ?? '')}/${secret.metadata.name}`,
       body: { apiVersion: 'v1', kind: 'DeleteOptions', preconditions: { uid: secret.metadata.uid } } });
   }
 
   /** Merge patch guarded by resourceVersion; `imagePullSecrets` is replaced as a whole. */
   patchServiceAccount(sa: ServiceAccount, imagePullSecrets: { name: string }[], annotations: Record<string, string | null>): Promise<unknown> {
-    return this.rest.call({
+    return this.call({
       method: 'PATCH', path: `/api/v1/namespaces/${sa.metadata.namespace ?? ''}/serviceaccounts/${sa.metadata.name}`,
       contentType: 'application/merge-patch+json', query: { fieldManager: this.fieldManager },
       body: { metadata: { resourceVersion: sa.metadata.resourceVersion, annotations }, imagePullSecrets },
@@ -48,13 +58,13 @@ export class Writes {
 
   /** Merge patch of a cluster-scoped custom resource's metadata, guarded by resourceVersion. */
   patchClusterObject(path: string, resourceVersion: string | undefined, metadata: Record<string, unknown>): Promise<unknown> {
-    return this.rest.call({ method: 'PATCH', path, contentType: 'application/merge-patch+json',
+    return this.call({ method: 'PATCH', path, contentType: 'application/merge-patch+json',
       query: { fieldManager: this.fieldManager }, body: { metadata: { ...metadata, resourceVersion } } });
   }
 
   /** Replaces the status subresource (merge patch of `status` only). */
   patchStatus(path: string, status: unknown): Promise<unknown> {
-    return this.rest.call({ method: 'PATCH', path: `${path}/status`, contentType: 'application/merge-patch+json',
+    return this.call({ method: 'PATCH', path: `${path}/status`, contentType: 'application/merge-patch+json',
       query: { fieldManager: this.fieldManager }, body: { status } });
   }
 }

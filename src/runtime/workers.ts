@@ -86,7 +86,7 @@ export function runWorkers<L = undefined>(opts: WorkerOptions<L>): WorkersHandle
   return {
     stalledMs: () => (inFlight > 0 || queue.len() > 0 ? Math.max(0, clock.nowMs() - lastProgressMs) : 0),
     stop: async () => {
-      abort.abort();
+      abort.abort(new Error('cancelled: the workers stopped'));
       queue.shutDown();
       await Promise.all(workers);
     },

@@ -26,6 +26,8 @@ export interface ResourceDeps {
   serviceAccounts: ServiceAccountSync;
   clock: Clock;
   enqueueTarget(name: string, namespace: string): void;
+  /** The reconcile's signal: aborted at shutdown; `writes` are already bound to it, Events use it too. */
+  signal?: AbortSignal;
 }
 
 export const resourcePath = (name: string) => `/apis/${API_VERSION}/${PLURAL}/${name}`;
@@ -145,7 +147,7 @@ async function writeStatus(deps: ResourceDeps, ips: ImagePullSecret, input: Stat
   if (!ready || state.reportedReason === `${ready.status}/${ready.reason}`) return;
   state.reportedReason = `${ready.status}/${ready.reason}`;
   const target = { apiVersion: API_VERSION, kind: KIND, name: ips.metadata.name, uid: ips.metadata.uid };
-  await deps.events.record(target, ready.status === 'False' ? 'Warning' : 'Normal', ready.reason, ready.message);
+  await deps.events.record(target, ready.status === 'False' ? 'Warning' : 'Normal', ready.reason, ready.message, deps.signal);
 }
 
 /** The resource is being deleted: remove every Secret and ServiceAccount entry it wrote, then let go. */
