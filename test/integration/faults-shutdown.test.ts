@@ -84,6 +84,22 @@ async function leadingSince(d: DaemonProcess, timeoutMs: number): Promise<number
   return Date.parse((JSON.parse(line) as { time: string }).time);
 }
 
+/** The exit code, or a failure once `ms` passed without an exit (the process is then killed). */
+async function exitOf(d: DaemonProcess, ms: number): Promise<number | string> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      d.child.kill('SIGKILL');
+      reject(new Error(`${d.name} did not exit within ${String(ms)} ms of SIGTERM`));
+    }, ms);
+  });
+  try {
+    return await Promise.race([d.exited, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 const secretDeletes = async (d: DaemonProcess) =>
   metricValue(await scrape(d), 'pullsecret_sync_api_writes_total', 'verb="delete",resource="secrets",code="2xx"') ?? 0;
 
@@ -116,7 +132,7 @@ test('the leader SIGTERMed while finalizing 1,000 Secrets exits 0 within the shu
   await eventually(async () => (await secretDeletes(a)) >= 50, { timeoutMs: 60_000, intervalMs: 50, message: 'a is finalizing' });
   const term = Date.now();
   a.child.kill('SIGTERM');
-  const code = await a.exited;
+  const code = await exitOf(a, SHUTDOWN_MS + 5000);
   const exit = Date.now();
   assert.equal(code, 0);
   const left = (await ownedSecrets(name)).size;
@@ -170,7 +186,7 @@ test('SIGTERM while a GCP and an Azure token request hang: exit 0 within the shu
     { timeoutMs: 30_000, message: 'a GCP and an Azure token request are in flight' });
   const t0 = Date.now();
   daemon.child.kill('SIGTERM');
-  const code = await daemon.exited;
+  const code = await exitOf(daemon, SHUTDOWN_MS + 5000);
   const exitMs = Date.now() - t0;
   running.splice(running.indexOf(daemon), 1);
   assert.equal(code, 0);
