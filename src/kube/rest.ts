@@ -160,6 +160,7 @@ export class KubeRest {
     const { signal, clear } = this.deadline(spec, spec.timeoutMs ?? this.timeoutMs);
     try {
       await this.limiter.take(signal);
+      signal.throwIfAborted(); // cancelled (or past its deadline): nothing is sent
       const res = await this.open(spec, signal);
       const text = (await readAll(res.body, signal)).toString('utf8');
       const verb = writeVerbs[spec.method];
