@@ -7,7 +7,8 @@
 //
 // The Entra token is ARM-scoped by default (ACR accepts those unless a registry is set to ACR-scoped
 // tokens only; `scope` switches). Because the exchange hands that token to the registry host, only hosts
-// under ACR's domains (or `registryDomains`) are ever contacted. Each Entra fetch builds a fresh credential,
+// under ACR's domains, or hosts the daemon's --outbound-hosts lists (util/outbound.ts), are ever contacted.
+// Neither Entra nor the exchange is followed through a redirect: the POSTs carry a client secret or a token. Each Entra fetch builds a fresh credential,
 // so a client-secret or workload-identity token comes from Entra itself. Managed identity tokens are the
 // exception: MSAL caches them process-wide, whatever the credential, until 5 minutes before expiry (half
 // their life when longer than 2 h); that is no older than what entraToken below would reuse.
@@ -19,6 +20,7 @@ import type { TokenCredential } from '@azure/identity';
 import { LRUCache } from 'lru-cache';
 import { keyLengthProblem, loginEntry, normalizeRegistryKey, type AuthEntry } from '../dockerconfig/index.ts';
 import { namedErrorMessage, scrub } from '../util/errors.ts';
+import { PUBLIC_ONLY, type OutboundPolicy } from '../util/outbound.ts';
 import { sha256Hex } from '../util/hash.ts';
 import { jwtClaims, jwtExpiryMs } from '../util/jwt.ts';
 import { realClock, type Clock } from '../util/clock.ts';
@@ -40,7 +42,8 @@ import { azureIdentity } from './sdks.ts';
 export const ACR_USERNAME = '00000000-0000-0000-0000-000000000000';
 export const ARM_SCOPE = 'https://management.azure.com/.default';
 export const AZURE_DEFAULT_KEY = 'clientSecret';
-export const ACR_DOMAINS = ['azurecr.io', 'azurecr.cn', 'azurecr.us'];
+/** Where an ACR exchange goes by default: ACR's public, China and US Gov registry hosts. */
+export const ACR_HOSTS = ['*.azurecr.io', '*.azurecr.cn', '*.azurecr.us'];
 /** An Entra token with less than this left is fetched again rather than handed to an exchange. */
 const ENTRA_REUSE_MARGIN_MS = 5 * 60 * 1000;
 /** Used only when a refresh token carries no readable `exp`: short, so we come back early. */
@@ -72,13 +75,13 @@ export interface AzureProviderOptions {
   ca?: string;
   /** The projected token file of workload identity (AZURE_FEDERATED_TOKEN_FILE, read by main). */
   federatedTokenFile?: string;
-  /** Domains whose hosts may receive Entra tokens; default ACR's public, China and US Gov domains. */
-  registryDomains?: string[];
+  /** Which registry hosts beyond ACR_HOSTS may receive Entra tokens (docs/security.md); default none. */
+  outbound?: OutboundPolicy;
   scope?: string;
   clock?: Clock;
 }
 
-type Options = Required<Pick<AzureProviderOptions, 'registryDomains' | 'scope' | 'clock' | 'credentialFactory' | 'fetch'>> & AzureProviderOptions;
+type Options = Required<Pick<AzureProviderOptions, 'outbound' | 'scope' | 'clock' | 'credentialFactory' | 'fetch'>> & AzureProviderOptions;
 
 
 /** The public roots plus `ca`: an extra CA adds trust, it does not replace the usual roots. */
@@ -87,6 +90,8 @@ const trusting = (ca: string): string[] => [...rootCertificates, ca];
 /** The production factory over @azure/identity. */
 export function defaultAzureCredentialFactory(opts: { authorityHost?: string; ca?: string } = {}): AzureCredentialFactory {
   const common = {
+    // A redirect would re-send a client secret or a federated token to wherever the answer points.
+    redirectOptions: { maxRetries: 0 },
     ...(opts.authorityHost ? { authorityHost: opts.authorityHost, disableInstanceDiscovery: true } : {}),
     ...(opts.ca ? { tlsOptions: { ca: trusting(opts.ca) } } : {}),
   };
@@ -137,11 +142,11 @@ export class AzureProvider implements CredentialProvider<AzureSource> {
   constructor(options: AzureProviderOptions = {}) {
     this.opts = {
       ...options,
-      registryDomains: options.registryDomains ?? ACR_DOMAINS,
+      outbound: options.outbound ?? PUBLIC_ONLY,
       scope: options.scope ?? ARM_SCOPE,
       clock: options.clock ?? realClock,
       credentialFactory: options.credentialFactory ?? defaultAzureCredentialFactory(options),
-      fetch: options.fetch ?? (options.ca ? caFetch(options.ca) : (url, init) => globalThis.fetch(url, init)),
+      fetch: options.fetch ?? (options.ca ? caFetch(options.ca) : (url, init) => globalThis.fetch(url, { ...init, redirect: 'manual' })),
     };
   }
 
@@ -149,7 +154,10 @@ export class AzureProvider implements CredentialProvider<AzureSource> {
     const problems: string[] = [];
     const key = normalizeRegistryKey(source.registry);
     if (!key || key.includes('/')) problems.push(`azure: "${source.registry}" is not a registry host`);
-    else if (!this.allowedHost(key)) problems.push(`azure: ${key} is not under ${this.opts.registryDomains.join(', ')}; Entra tokens go to ACR hosts only`);
+    else {
+      const refused = this.opts.outbound.hostProblem('registry', key, ACR_HOSTS);
+      if (refused) problems.push(`azure: ${refused}; Entra tokens go to ACR hosts only`);
+    }
     if (source.tenantID !== undefined && !/^[0-9a-zA-Z.-]+$/.test(source.tenantID)) problems.push('azure: tenantID is not a tenant ID or domain');
     const ref = source.credentialsSecret;
     if (ref) {
@@ -263,11 +271,6 @@ export class AzureProvider implements CredentialProvider<AzureSource> {
     if (typeof refreshToken !== 'string' || refreshToken === '') throw new Error(`ACR token exchange at ${host} returned no refresh_token`);
     return refreshToken;
   }
-
-  private allowedHost(key: string): boolean {
-    const hostname = key.replace(/:\d+$/, '');
-    return this.opts.registryDomains.some((d) => hostname === d || hostname.endsWith(`.${d}`));
-  }
 }
 
 function stringClaim(claims: Record<string, unknown> | undefined, name: string): string | undefined {
@@ -294,5 +297,7 @@ export const azure: ProviderModule<'Azure', 'azure', AzureSource> = {
   secretRef: (source) => source.credentialsSecret,
   reference: (source) => `Azure ${source.registry}`,
   registries: (source) => [normalizeRegistryKey(source.registry) ?? source.registry],
-  create: (settings) => new AzureProvider(settings.azureFederatedTokenFile ? { federatedTokenFile: settings.azureFederatedTokenFile } : {}),
+  create: (settings) => new AzureProvider({
+    ...(settings.azureFederatedTokenFile ? { federatedTokenFile: settings.azureFederatedTokenFile } : {}), ...(settings.outbound ? { outbound: settings.outbound } : {}),
+  }),
 };

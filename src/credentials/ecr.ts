@@ -11,6 +11,7 @@ import type { ECRClient, ECRClientConfig, GetAuthorizationTokenCommand, GetAutho
 import { decodeAuth, normalizeRegistryKey, type AuthEntry } from '../dockerconfig/index.ts';
 import { realClock, type Clock } from '../util/clock.ts';
 import { namedErrorMessage, scrub } from '../util/errors.ts';
+import { PUBLIC_ONLY, type OutboundPolicy } from '../util/outbound.ts';
 import { sha256Hex } from '../util/hash.ts';
 import { list, nonEmpty, obj, str } from '../util/openapi.ts';
 import { secretReferenceIssues, secretReferenceSchema, type ProviderModule, type SecretReference, type SourceIssue } from './provider-module.ts';
@@ -62,6 +63,8 @@ export interface EcrProviderOptions {
   credentials?: AwsCredentialsFactory;
   /** Only for responses without an expiry. */
   clock?: Clock;
+  /** Which hosts an `endpoint` may name beyond ECR's own (docs/security.md); default none. */
+  outbound?: OutboundPolicy;
 }
 
 export const defaultEcrClient: EcrClientFactory = (config) => {
@@ -117,12 +120,27 @@ export function ecrRegistryHost(account: string, region: string, endpointType: E
   return `${account}.${service}.${region}.${suffix}`;
 }
 
+/** ECR's API endpoints in `region` (standard, FIPS, dual-stack): where an `endpoint` may point by default. */
+export function ecrApiHosts(region: string): string[] {
+  const suffix = isChina(region) ? 'amazonaws.com.cn' : 'amazonaws.com';
+  return [`api.ecr.${region}.${suffix}`, `ecr.${region}.${suffix}`, `ecr-fips.${region}.${suffix}`, `ecr.${region}.api.aws`, `ecr-fips.${region}.api.aws`];
+}
+
+/**
+ * The problem with a source's `endpoint` under `outbound`: ECR's own API hosts of the source's region over
+ * https, else only hosts the daemon's --outbound-hosts lists. Names the field, never the value.
+ */
+export function ecrEndpointProblem(source: EcrSource, outbound: OutboundPolicy = PUBLIC_ONLY): string | undefined {
+  if (source.endpoint === undefined) return undefined;
+  return outbound.urlProblem('endpoint', source.endpoint, REGION_RE.test(source.region) ? ecrApiHosts(source.region) : []);
+}
+
 function endpointProblem(endpoint: string): string | undefined {
   try {
     const url = new URL(endpoint);
-    return url.protocol === 'https:' || url.protocol === 'http:' ? undefined : `endpoint "${endpoint}" is not an http(s) URL`;
+    return url.protocol === 'https:' || url.protocol === 'http:' ? undefined : 'endpoint is not an http(s) URL';
   } catch {
-    return `endpoint "${endpoint}" is not a URL`;
+    return 'endpoint is not a URL';
   }
 }
 
@@ -169,15 +187,19 @@ export class EcrProvider implements CredentialProvider<EcrSource> {
   private readonly ecrClient: EcrClientFactory;
   private readonly credentials: AwsCredentialsFactory;
   private readonly clock: Clock;
+  private readonly outbound: OutboundPolicy;
 
   constructor(opts: EcrProviderOptions = {}) {
     this.ecrClient = opts.ecrClient ?? defaultEcrClient;
     this.credentials = opts.credentials ?? defaultAwsCredentials();
     this.clock = opts.clock ?? realClock;
+    this.outbound = opts.outbound ?? PUBLIC_ONLY;
   }
 
   validate(source: EcrSource): string[] {
-    return validateEcrSource(source);
+    const problems = validateEcrSource(source);
+    const outbound = problems.length === 0 ? ecrEndpointProblem(source, this.outbound) : undefined;
+    return outbound ? [...problems, outbound] : problems;
   }
 
   /**
@@ -200,6 +222,8 @@ export class EcrProvider implements CredentialProvider<EcrSource> {
 
   async fetch(source: EcrSource, secret: SecretData | undefined, signal?: AbortSignal): Promise<FetchedCredentials> {
     const where = `ECR GetAuthorizationToken in ${source.region}`;
+    const refused = ecrEndpointProblem(source, this.outbound);
+    if (refused) throw new Error(`${where} refused: ${refused}`);
     let client: EcrApi | undefined;
     try {
       const staticKeys = staticKeysOf(secret);
@@ -289,5 +313,5 @@ export const ecr: ProviderModule<'ECR', 'ecr', EcrSource> = {
   reference: (source) => `ECR ${source.region}${source.accountIDs?.length ? ` ${source.accountIDs.join(',')}` : ''}`,
   registries: (source) => (source.accountIDs?.length ? source.accountIDs : [CALLER_ACCOUNT])
     .map((account) => ecrRegistryHost(account, source.region, source.endpointType)),
-  create: () => new EcrProvider(),
+  create: (settings) => new EcrProvider(settings.outbound ? { outbound: settings.outbound } : {}),
 };

@@ -8,6 +8,7 @@
 // nearly expired, and the token cache above us asks for a new token at half-life, not at expiry.
 // google-auth-library is imported by the factory, on the first GCP token: a daemon whose resources use no
 // GCP never holds it (BENCHMARKS.md "Module loading").
+import { realpath } from 'node:fs/promises';
 import type { gaxios } from 'google-auth-library';
 import { keyLengthProblem, loginEntry, normalizeRegistryKey, type AuthEntry } from '../dockerconfig/index.ts';
 import { abortable } from '../util/abortable.ts';
@@ -18,6 +19,10 @@ import { entriesFor, type CredentialProvider, type FetchedCredentials, type Secr
 import { secretReferenceIssues, secretReferenceSchema, type ProviderModule, type SecretReference, type SourceIssue } from './provider-module.ts';
 import { isRecord, ownValue } from '../util/own.ts';
 import { googleAuth } from './sdks.ts';
+import { PUBLIC_ONLY, type OutboundPolicy } from '../util/outbound.ts';
+import { GOOGLE_UNIVERSE, parseGcpCredentials, type GcpCredentialsJson } from './gcp-config.ts';
+
+export { GOOGLE_UNIVERSE, parseGcpCredentials, type GcpCredentialsJson } from './gcp-config.ts';
 
 /** A source of spec.registry.gcp. */
 export interface GcpSource {
@@ -31,12 +36,8 @@ export const GCP_USERNAME = 'oauth2accesstoken';
 export const GCP_DEFAULT_KEY = 'credentials.json';
 /** Where google-auth-library sends the JWT-bearer grant of a service-account key. */
 export const GOOGLE_TOKEN_URL = 'https://oauth2.googleapis.com/token';
-export const GOOGLE_UNIVERSE = 'googleapis.com';
 const DEFAULT_LIFETIME_MS = 60 * 60 * 1000;
 const ABORTED = 'GCP token request aborted';
-
-/** A parsed, checked credentials JSON of a Secret. */
-export type GcpCredentialsJson = Readonly<Record<string, unknown>> & { type: 'service_account' | 'external_account' };
 
 /** What the provider needs of an auth client: a token, and after that call the token's expiry. */
 export interface GcpAuthClient {
@@ -55,72 +56,11 @@ export interface GcpProviderOptions {
    * default googleapis.com. A JSON's own `universe_domain` (default googleapis.com) must be the same.
    */
   universeDomain?: string;
+  /** Which hosts and files a JSON may name beyond Google's endpoints (docs/security.md); default none. */
+  outbound?: OutboundPolicy;
 }
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
-const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
-
-/**
- * Token endpoints a credentials JSON may name: HTTPS hosts of the daemon's universe, or loopback (local
- * proxies, tests). Anything else would let whoever writes the Secret make the daemon send signed
- * assertions or subject tokens to a host of their choosing; so the universe is the daemon's, never the
- * JSON's own `universe_domain`.
- */
-function endpointProblem(field: string, value: unknown, universe: string): string | undefined {
-  if (value === undefined) return undefined;
-  if (typeof value !== 'string') return `${field} is not a URL`;
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    return `${field} is not a URL`;
-  }
-  if (LOOPBACK.has(url.hostname) && (url.protocol === 'http:' || url.protocol === 'https:')) return undefined;
-  const inUniverse = url.hostname === universe || url.hostname.endsWith(`.${universe}`);
-  return url.protocol === 'https:' && inUniverse ? undefined : `${field} must be an https URL under ${universe}`;
-}
-
-function externalAccountProblems(json: Record<string, unknown>, universe: string): string[] {
-  const source = json.credential_source;
-  const problems = [
-    str(json.audience) ? undefined : 'external_account config has no audience',
-    endpointProblem('token_url', json.token_url ?? `https://sts.${universe}/v1/token`, universe),
-    endpointProblem('service_account_impersonation_url', json.service_account_impersonation_url, universe),
-    isRecord(source) ? undefined : 'external_account config has no credential_source',
-    isRecord(source) && source.executable !== undefined ? 'executable-sourced external_account configs are not supported' : undefined,
-  ];
-  return problems.filter((p): p is string => p !== undefined);
-}
-
-/**
- * Parses and checks the Secret's JSON for the daemon's `universe`. Messages never quote the JSON, only
- * field names.
- */
-export function parseGcpCredentials(raw: string, universe = GOOGLE_UNIVERSE): GcpCredentialsJson {
-  let json: unknown;
-  try {
-    json = JSON.parse(raw);
-  } catch {
-    throw new Error('credentials JSON is not valid JSON');
-  }
-  if (!isRecord(json)) throw new Error('credentials JSON is not an object');
-  // google-auth-library's universe for a JSON without universe_domain is googleapis.com.
-  if ((json.universe_domain ?? GOOGLE_UNIVERSE) !== universe) throw new Error(`universe_domain must be ${universe}`);
-  let problems: string[];
-  if (json.type === 'service_account') {
-    problems = [
-      str(json.client_email) ? undefined : 'service_account key has no client_email',
-      str(json.private_key) ? undefined : 'service_account key has no private_key',
-      endpointProblem('token_uri', json.token_uri, universe),
-    ].filter((p): p is string => p !== undefined);
-  } else if (json.type === 'external_account') {
-    problems = externalAccountProblems(json, universe);
-  } else {
-    problems = ['credentials JSON must be of type service_account or external_account'];
-  }
-  if (problems.length > 0) throw new Error(problems.join('; '));
-  return json as GcpCredentialsJson;
-}
 
 /**
  * google-auth-library 11 signs the service-account grant for, and posts it to, the fixed Google token
@@ -177,11 +117,13 @@ export class GcpProvider implements CredentialProvider<GcpSource> {
   private readonly authFactory: GcpAuthFactory;
   private readonly clock: Clock;
   private readonly universe: string;
+  private readonly outbound: OutboundPolicy;
 
   constructor(options: GcpProviderOptions = {}) {
     this.authFactory = options.authFactory ?? defaultGcpAuthFactory;
     this.clock = options.clock ?? realClock;
     this.universe = options.universeDomain ?? GOOGLE_UNIVERSE;
+    this.outbound = options.outbound ?? PUBLIC_ONLY;
   }
 
   validate(source: GcpSource): string[] {
@@ -208,7 +150,7 @@ export class GcpProvider implements CredentialProvider<GcpSource> {
   }
 
   async fetch(source: GcpSource, secret: SecretData | undefined, signal?: AbortSignal): Promise<FetchedCredentials> {
-    const json = this.credentialsOf(source, secret);
+    const json = await this.credentialsOf(source, secret);
     const who = json ? describeAccount(json) : 'Application Default Credentials';
     let client: GcpAuthClient;
     let token: string | undefined;
@@ -228,7 +170,7 @@ export class GcpProvider implements CredentialProvider<GcpSource> {
     return { entries: entriesFor(registryKeys(source), { entries: [loginEntry('', GCP_USERNAME, token)], expiresAt }), expiresAt };
   }
 
-  private credentialsOf(source: GcpSource, secret: SecretData | undefined): GcpCredentialsJson | undefined {
+  private async credentialsOf(source: GcpSource, secret: SecretData | undefined): Promise<GcpCredentialsJson | undefined> {
     const ref = source.credentialsSecret;
     if (!ref) return undefined;
     const key = ref.key ?? GCP_DEFAULT_KEY;
@@ -236,11 +178,28 @@ export class GcpProvider implements CredentialProvider<GcpSource> {
     // A missing Secret never falls back to the daemon's own identity.
     if (raw === undefined) throw new Error(`Secret ${ref.namespace}/${ref.name} has no key ${key}`);
     try {
-      return parseGcpCredentials(raw, this.universe);
+      const json = parseGcpCredentials(raw, this.universe, this.outbound);
+      await this.checkRealFile(json);
+      return json;
     } catch (err) {
       // eslint-disable-next-line preserve-caught-error -- our own message; a cause would add nothing
       throw new Error(`Secret ${ref.namespace}/${ref.name} key ${key}: ${(err as Error).message}`);
     }
+  }
+
+  /** A credential_source.file allowed by name must be allowed once its symbolic links are resolved too. */
+  private async checkRealFile(json: GcpCredentialsJson): Promise<void> {
+    const source = json.credential_source;
+    const file = isRecord(source) ? source.file : undefined;
+    if (typeof file !== 'string') return;
+    let real: string;
+    try {
+      real = await realpath(file);
+    } catch {
+      throw new Error('credential_source.file cannot be read');
+    }
+    const problem = this.outbound.fileProblem('credential_source.file', real);
+    if (problem) throw new Error(problem);
   }
 }
 
@@ -276,5 +235,7 @@ export const gcp: ProviderModule<'GCP', 'gcp', GcpSource> = {
   secretRef: (source) => source.credentialsSecret,
   reference: (source) => `GCP ${source.registries.join(',')}`,
   registries: (source) => source.registries.map((r) => normalizeRegistryKey(r) ?? r),
-  create: (settings) => new GcpProvider(settings.gcpUniverseDomain ? { universeDomain: settings.gcpUniverseDomain } : {}),
+  create: (settings) => new GcpProvider({
+    ...(settings.gcpUniverseDomain ? { universeDomain: settings.gcpUniverseDomain } : {}), ...(settings.outbound ? { outbound: settings.outbound } : {}),
+  }),
 };

@@ -3,6 +3,7 @@
 // and `plan` name it and which registries it serves, and how the daemon creates it. Each provider module
 // exports one of these and registry.ts lists them; the CRD, validation, `plan`, the controller and the
 // metrics ask the registry, so a new provider is its module and one line there.
+import type { OutboundPolicy } from '../util/outbound.ts';
 import { isDnsLabel, isDnsSubdomain } from '../util/names.ts';
 import { nonEmpty, obj, type Schema } from '../util/openapi.ts';
 import type { CredentialProvider } from './provider.ts';
@@ -26,6 +27,8 @@ export interface ProviderSettings {
   azureFederatedTokenFile?: string;
   /** The Google universe whose endpoints GCP credentials may name. */
   gcpUniverseDomain?: string;
+  /** What Secret and resource content may make the daemon reach (util/outbound.ts); default the public endpoints only. */
+  outbound?: OutboundPolicy;
 }
 
 /**

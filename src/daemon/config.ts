@@ -3,7 +3,7 @@
 // environment variable counts as unset. A bad value is refused with one line naming the flag (or the
 // environment variable it came from), what a good value looks like, and what was given.
 import { ConfigError, parseStrict, type Values } from '../cli/args.ts';
-import { address, bool, count, dnsLabel, duration, fraction, oneOf, rate, readableFile, text, type ValueKind } from './flag-values.ts';
+import { address, bool, count, dirList, dnsLabel, duration, fraction, hostList, oneOf, rate, readableFile, text, type ValueKind } from './flag-values.ts';
 
 export { ConfigError };
 
@@ -35,6 +35,10 @@ export interface Config {
   builderTlsCa?: string;
   /** Name of the Service in front of the builder API, for the generated certificate's DNS names. */
   builderService: string;
+  /** Hosts Secret and resource content may name beyond the public cloud endpoints (docs/security.md). */
+  outboundHosts: string[];
+  /** Directories whose files Secret content may name (docs/security.md). */
+  outboundFiles: string[];
 }
 
 interface FlagSpec {
@@ -69,6 +73,11 @@ export const flags: Record<string, FlagSpec> = {
   'builder-tls-ca': { env: 'PULLSECRET_SYNC_BUILDER_TLS_CA', help: 'PEM CA served at /v1/ca.crt with a mounted certificate' },
   'builder-service': { env: 'PULLSECRET_SYNC_BUILDER_SERVICE', default: 'pullsecret-sync',
     help: 'Service name of the builder API (names in a generated certificate)' },
+  'outbound-hosts': { env: 'PULLSECRET_SYNC_OUTBOUND_HOSTS',
+    help: 'hosts (host, host:port, *.domain; comma-separated) that Secrets and resources may name besides the public cloud endpoints, '
+      + 'over http or https; loopback and link-local addresses only when listed here (docs/security.md)' },
+  'outbound-files': { env: 'PULLSECRET_SYNC_OUTBOUND_FILES',
+    help: 'directories (comma-separated) whose files a GCP credential_source.file may name; default none (docs/security.md)' },
 };
 
 /** A value as the user gave it, and where: the flag, or the environment variable standing in for it. */
@@ -145,6 +154,8 @@ export function parseConfig(args: string[], env: NodeJS.ProcessEnv): Config {
     builderAudience: must('builder-audience', text),
     ...tlsFiles(read),
     builderService: must('builder-service', dnsLabel),
+    outboundHosts: read('outbound-hosts', hostList) ?? [],
+    outboundFiles: read('outbound-files', dirList) ?? [],
   };
 }
 

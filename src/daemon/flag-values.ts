@@ -4,6 +4,7 @@
 import { accessSync, constants, statSync } from 'node:fs';
 import { parseAddress } from '../util/address.ts';
 import { errorMessage } from '../util/errors.ts';
+import { parseDirEntry, parseHostEntry } from '../util/outbound.ts';
 
 export interface ValueKind<T> {
   /** What a value must be, completing "--flag must be …". */
@@ -103,3 +104,24 @@ export const readableFile: ValueKind<string> = {
   parse: (raw) => (raw && fileProblem(raw) === undefined ? raw : undefined),
   why: (raw) => (raw ? fileProblem(raw) : 'the path is empty'),
 };
+
+/** A comma-separated list whose every entry `parse` accepts; empty entries are ignored. */
+function listOf(expect: string, parse: (entry: string) => unknown): ValueKind<string[]> {
+  return {
+    expect,
+    parse: (raw) => {
+      const entries = raw.split(',').map((e) => e.trim()).filter((e) => e !== '');
+      return entries.every((e) => parse(e) !== undefined) ? entries : undefined;
+    },
+    why: (raw) => {
+      const bad = raw.split(',').map((e) => e.trim()).find((e) => e !== '' && parse(e) === undefined);
+      return bad === undefined ? undefined : `"${bad}" is not one`;
+    },
+  };
+}
+
+/** Hosts Secret and resource content may name beyond the public cloud endpoints (util/outbound.ts). */
+export const hostList = listOf('a comma-separated list of hosts, host:port or *.domain, such as 169.254.169.254,*.corp.example', parseHostEntry);
+
+/** Directories whose files Secret content may name (util/outbound.ts). */
+export const dirList = listOf('a comma-separated list of absolute directories, such as /var/run/secrets/tokens', parseDirEntry);

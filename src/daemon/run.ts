@@ -14,6 +14,7 @@ import { serveHealth, serveMetrics, type HttpServer } from '../metrics/http.ts';
 import { Metrics } from '../metrics/metrics.ts';
 import { realClock } from '../util/clock.ts';
 import { errorMessage } from '../util/errors.ts';
+import { OutboundPolicy } from '../util/outbound.ts';
 import type { FetchLike } from '../builder/http-body.ts';
 import type { BuilderServer } from '../builder/server.ts';
 import { startBuilder } from './builder.ts';
@@ -55,9 +56,12 @@ export interface DaemonOptions {
   builderTlsCheckMs?: number;
 }
 
-function defaultProviders(opts: DaemonOptions): CloudProviders {
+function defaultProviders(opts: DaemonOptions, outbound: OutboundPolicy): CloudProviders {
   const { azureFederatedTokenFile, gcpUniverseDomain } = opts;
-  return { ...createProviders({ ...(azureFederatedTokenFile ? { azureFederatedTokenFile } : {}), ...(gcpUniverseDomain ? { gcpUniverseDomain } : {}) }), ...opts.providers };
+  return {
+    ...createProviders({ outbound, ...(azureFederatedTokenFile ? { azureFederatedTokenFile } : {}), ...(gcpUniverseDomain ? { gcpUniverseDomain } : {}) }),
+    ...opts.providers,
+  };
 }
 
 /** The one message an operator gets when the Lease namespace is missing: what is wrong and both fixes. */
@@ -111,13 +115,15 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
     reportingInstance: identity,
     onError: (err) => { log.warn({ error: errorMessage(err) }, 'Recording an event failed'); },
   });
+  // Where Secret and resource content may send the daemon (docs/security.md).
+  const outbound = new OutboundPolicy({ hosts: config.outboundHosts, files: config.outboundFiles });
   const cache = new TokenCache({
     clock: realClock, fraction: config.tokenRefreshFraction, timeoutMs: config.tokenTimeoutMs, ...opts.tokenCache,
     onFetch: (kind, result) => { metrics.tokenFetches.inc({ provider: kind, result }); },
   });
   const controller = new Controller({
     rest, writes: new Writes(rest), events, log, concurrency: config.concurrency,
-    cloud: { providers: defaultProviders(opts), cache },
+    cloud: { providers: defaultProviders(opts, outbound), cache },
     queueObserver: metrics.queueObserver(), reconcileObserver: metrics.reconcileObserver((key) => Controller.controllerOf(key)),
     onNewNamespaceServed: (ms) => { metrics.namespaceToSecret.observe(ms / 1000); },
   });

@@ -32,6 +32,7 @@ import { servingCert } from '../support/fake-clouds/server.ts';
 import { proveRegistryLogin } from '../support/fake-clouds/registry-login.ts';
 import { rememberSecret } from '../support/leaks.ts';
 import { AzureProvider } from '../../src/credentials/index.ts';
+import { OutboundPolicy } from '../../src/util/outbound.ts';
 import type { AuthEntry } from '../../src/dockerconfig/index.ts';
 import type { ImagePullSecretSpec } from '../../src/api/v1alpha1/types.ts';
 
@@ -87,7 +88,7 @@ before(async () => {
   entra.addFederatedCredential(federatedClientID, { trust, subject: projected.azure.subject });
   for (const token of [projected.gcp.token, projected.azure.token]) secrets.add(rememberSecret(token));
   daemon = await startTestDaemon([], {
-    providers: { azure: new AzureProvider({ authorityHost: entra.url, ca: tls.ca, registryDomains: ['127.0.0.1'], federatedTokenFile: projected.azure.path }) },
+    providers: { azure: new AzureProvider({ authorityHost: entra.url, ca: tls.ca, outbound: new OutboundPolicy({ hosts: ['127.0.0.1'] }), federatedTokenFile: projected.azure.path }) },
     tokenCache: { floorMs: 1000, backoff: { baseMs: 500, capMs: 4000 } },
   });
   await createSecret({ metadata: { name: 'aws-keys', namespace: sourceNs }, type: 'Opaque',

@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { AzureSource } from '../../src/api/v1alpha1/types.ts';
 import { ACR_USERNAME, ARM_SCOPE, AzureProvider } from '../../src/credentials/azure.ts';
+import { OutboundPolicy } from '../../src/util/outbound.ts';
 import { createNamespace, deleteNamespace, rest, uniqueName } from '../support/cluster.ts';
 import { setEnv } from '../support/env.ts';
 import { startAcrExchange, type FakeAcrExchange } from '../support/fake-clouds/acr-exchange.ts';
@@ -27,6 +28,8 @@ import { credentialProviderContract } from '../contract/credential-provider.ts';
 
 const clientID = randomUUID();
 const clientSecret = `sp-secret-${randomUUID()}`;
+/** The local Entra and ACR exchange listen on loopback: the daemon's --outbound-hosts=127.0.0.1. */
+const LOOPBACK = new OutboundPolicy({ hosts: ['127.0.0.1'] });
 const within = (date: Date, expectedMs: number, slackMs = 60_000): boolean => Math.abs(date.getTime() - expectedMs) < slackMs;
 
 describe('client secret → Entra token → ACR refresh token', () => {
@@ -41,7 +44,7 @@ describe('client secret → Entra token → ACR refresh token', () => {
     tls = await servingCert('fake-azure');
     entra = await startEntra({ tls, clients: { [clientID]: clientSecret } });
     acr = await startAcrExchange({ tls, verify: (t) => entra.verify(t) });
-    provider = new AzureProvider({ authorityHost: entra.url, ca: tls.ca, registryDomains: ['127.0.0.1'] });
+    provider = new AzureProvider({ authorityHost: entra.url, ca: tls.ca, outbound: LOOPBACK });
     source = { registry: acr.host, tenantID: entra.tenantID, clientID, credentialsSecret: { name: 'acr-sp', namespace: 'registry-access' } };
   });
   after(async () => {
@@ -101,7 +104,7 @@ describe('client secret → Entra token → ACR refresh token', () => {
   });
 
   test('Entra failing rejects the fetch of a provider without a live Entra token; one that holds one still exchanges it', async () => {
-    const cold = new AzureProvider({ authorityHost: entra.url, ca: tls.ca, registryDomains: ['127.0.0.1'] });
+    const cold = new AzureProvider({ authorityHost: entra.url, ca: tls.ca, outbound: LOOPBACK });
     await provider.fetch(source, secret);
     entra.fail = true;
     try {
@@ -125,7 +128,7 @@ describe('client secret → Entra token → ACR refresh token', () => {
 
   test('a registry outside ACR domains never receives a token', async () => {
     const strict = new AzureProvider({ authorityHost: entra.url, ca: tls.ca });
-    assert.match(strict.validate(source).join(), /not under azurecr\.io/);
+    assert.match(strict.validate(source).join(), /registry names a host outside \*\.azurecr\.io, \*\.azurecr\.cn, \*\.azurecr\.us that --outbound-hosts does not list/);
     const before = { entra: entra.requests, acr: acr.requests };
     await assert.rejects(strict.fetch(source, secret), /Entra tokens go to ACR hosts only/);
     assert.deepEqual({ entra: entra.requests, acr: acr.requests }, before);
@@ -171,7 +174,7 @@ describe('workload identity: a projected ServiceAccount token as client assertio
   });
 
   const providerWith = (tokenFile: string): AzureProvider =>
-    new AzureProvider({ authorityHost: entra.url, ca: tls.ca, registryDomains: ['127.0.0.1'], federatedTokenFile: tokenFile });
+    new AzureProvider({ authorityHost: entra.url, ca: tls.ca, outbound: LOOPBACK, federatedTokenFile: tokenFile });
 
   test('Entra accepts the token file as the app\'s assertion; the refresh token for that app is the password', async () => {
     const source: AzureSource = { registry: acr.host };
@@ -219,7 +222,7 @@ describe('managed identity: IMDS (AZURE_POD_IDENTITY_AUTHORITY_HOST) → Entra t
       ...NO_OTHER_MANAGED_IDENTITY, AZURE_CLIENT_ID: undefined, AZURE_TENANT_ID: undefined, AZURE_FEDERATED_TOKEN_FILE: undefined,
       AZURE_POD_IDENTITY_AUTHORITY_HOST: imds.url,
     });
-    provider = new AzureProvider({ ca: tls.ca, registryDomains: ['127.0.0.1'] });
+    provider = new AzureProvider({ ca: tls.ca, outbound: LOOPBACK });
   });
   after(async () => {
     restoreEnv();
@@ -264,7 +267,7 @@ credentialProviderContract('Azure provider against local Entra and ACR exchange'
   const entra = await startEntra({ tls, clients: { [clientID]: clientSecret } });
   const acr = await startAcrExchange({ tls, verify: (t) => entra.verify(t) });
   contractServers.push(acr, entra);
-  const provider = new AzureProvider({ authorityHost: entra.url, ca: tls.ca, registryDomains: ['127.0.0.1'] });
+  const provider = new AzureProvider({ authorityHost: entra.url, ca: tls.ca, outbound: LOOPBACK });
   const source: AzureSource = { registry: acr.host, tenantID: entra.tenantID, clientID, credentialsSecret: { name: 'acr-sp', namespace: 'registry-access' } };
   const wrong = `wrong-${randomUUID()}`;
   return {

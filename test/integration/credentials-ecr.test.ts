@@ -13,6 +13,7 @@ import { TokenCache } from '../../src/credentials/token-cache.ts';
 import { realClock } from '../../src/util/clock.ts';
 import { credentialProviderContract } from '../contract/credential-provider.ts';
 import { withEnv } from '../support/env.ts';
+import { LOCAL_OUTBOUND } from '../support/outbound.ts';
 import { currentTestbed } from '../testbed/testbed.ts';
 
 const moto = currentTestbed().moto?.endpoint ?? assert.fail('the testbed runs moto');
@@ -64,7 +65,7 @@ const NO_AMBIENT = {
 
 test('static keys from the Secret fetch a token for the listed accounts', async () => {
   const rec = recordingClient();
-  const provider = new EcrProvider({ ecrClient: rec.factory });
+  const provider = new EcrProvider({ ecrClient: rec.factory, outbound: LOCAL_OUTBOUND });
   const source: EcrSource = { region: REGION, endpoint: moto, accountIDs: ['123456789012', '210987654321'] };
   const fetched = await provider.fetch(source, KEYS);
   assert.deepEqual(fetched.entries.map((e) => e.registry), [
@@ -88,7 +89,7 @@ test('without accountIDs the caller account from the response is used; AWS_ENDPO
 
 test('roleARN is assumed with STS on top of the static keys', async () => {
   const rec = recordingClient();
-  const provider = new EcrProvider({ ecrClient: rec.factory });
+  const provider = new EcrProvider({ ecrClient: rec.factory, outbound: LOCAL_OUTBOUND });
   const source: EcrSource = { region: REGION, endpoint: moto, roleARN: 'arn:aws:iam::123456789012:role/puller' };
   await withEnv({ AWS_ENDPOINT_URL_STS: moto }, async () => {
     const fetched = await provider.fetch(source, KEYS);
@@ -106,7 +107,7 @@ test("without a Secret the daemon's own identity is used: IRSA web identity thro
   };
   await withEnv(env, async () => {
     const rec = recordingClient();
-    const provider = new EcrProvider({ ecrClient: rec.factory });
+    const provider = new EcrProvider({ ecrClient: rec.factory, outbound: LOCAL_OUTBOUND });
     const fetched = await provider.fetch({ region: REGION, endpoint: moto }, undefined);
     assert.equal(fetched.entries.length, 1);
     assert.equal(await callerArn(rec.credentials()), 'arn:aws:sts::123456789012:assumed-role/irsa-daemon/irsa-session');
@@ -116,7 +117,7 @@ test("without a Secret the daemon's own identity is used: IRSA web identity thro
 
 test('a TokenCache shared by 20 sources with one identity calls GetAuthorizationToken once', async () => {
   const rec = recordingClient();
-  const provider = new EcrProvider({ ecrClient: rec.factory });
+  const provider = new EcrProvider({ ecrClient: rec.factory, outbound: LOCAL_OUTBOUND });
   const cache = new TokenCache({ clock: realClock });
   // Twenty resources naming the same ECR registry through different Secrets with equal keys.
   const sources: EcrSource[] = Array.from({ length: 20 }, (_, i) => ({
@@ -141,7 +142,7 @@ credentialProviderContract('ECR provider against moto', async () => {
       server.close(() => { resolve(typeof address === 'object' && address ? address.port : 1); });
     });
   });
-  const provider = new EcrProvider({ ecrClient: (config) => defaultEcrClient(config) });
+  const provider = new EcrProvider({ ecrClient: (config) => defaultEcrClient(config), outbound: LOCAL_OUTBOUND });
   return {
     provider, source: { region: REGION, endpoint: moto }, secret: KEYS,
     failing: { provider, source: { region: REGION, endpoint: `http://127.0.0.1:${String(closedPort)}` }, secret: KEYS },

@@ -20,7 +20,10 @@ import { createServiceAccount, kubernetesIssuer, projectedToken, type ProjectedT
 import { startGcpTokenServer, type FakeGcpToken } from '../support/fake-clouds/gcp-token.ts';
 import { proveRegistryLogin } from '../support/fake-clouds/registry-login.ts';
 import { credentialProviderContract } from '../contract/credential-provider.ts';
+import { LOCAL_OUTBOUND } from '../support/outbound.ts';
 
+/** The local token servers, STS and IAM Credentials listen on loopback; token files are under the temporary directory. */
+const LOCAL = { outbound: LOCAL_OUTBOUND };
 const registries = ['europe-docker.pkg.dev', 'https://gcr.io/'];
 const secretRef = { name: 'gcp-sa', namespace: 'registry-access' };
 const within = (date: Date, expectedMs: number, slackMs = 60_000): boolean => Math.abs(date.getTime() - expectedMs) < slackMs;
@@ -43,7 +46,7 @@ describe('ADC through the GCE metadata server', () => {
 
   test('a fetch gets the metadata token for every registry, with its expiry', async () => {
     const before = metadata.requests;
-    const fetched = await new GcpProvider().fetch({ registries }, undefined);
+    const fetched = await new GcpProvider(LOCAL).fetch({ registries }, undefined);
     assert.equal(metadata.requests, before + 1);
     assert.equal(metadata.lastScopes, GCP_SCOPE);
     const token = metadata.issued.at(-1);
@@ -58,7 +61,7 @@ describe('ADC through the GCE metadata server', () => {
   });
 
   test('each fetch asks the metadata server again (no stale client cache)', async () => {
-    const provider = new GcpProvider();
+    const provider = new GcpProvider(LOCAL);
     const before = metadata.requests;
     const a = await provider.fetch({ registries }, undefined);
     const b = await provider.fetch({ registries }, undefined);
@@ -67,7 +70,7 @@ describe('ADC through the GCE metadata server', () => {
   });
 
   test('the metadata token logs in to a registry', async () => {
-    const fetched = await new GcpProvider().fetch({ registries: ['europe-docker.pkg.dev'] }, undefined);
+    const fetched = await new GcpProvider(LOCAL).fetch({ registries: ['europe-docker.pkg.dev'] }, undefined);
     const entry = fetched.entries[0];
     assert.ok(entry);
     const proof = await proveRegistryLogin(entry, metadata.issued);
@@ -78,7 +81,7 @@ describe('ADC through the GCE metadata server', () => {
   test('a failing metadata server rejects with a safe message', async () => {
     metadata.fail = true;
     try {
-      await assert.rejects(new GcpProvider().fetch({ registries }, undefined), (err: Error) => {
+      await assert.rejects(new GcpProvider(LOCAL).fetch({ registries }, undefined), (err: Error) => {
         assert.match(err.message, /GCP access token for Application Default Credentials failed: HTTP 500/);
         return true;
       });
@@ -98,7 +101,7 @@ describe('a service-account key against a local token endpoint', () => {
   test('the key signs a JWT-bearer grant that the endpoint verifies; the token becomes the password', async () => {
     const account = server.createServiceAccount();
     const before = server.requests;
-    const fetched = await new GcpProvider().fetch(source, { 'credentials.json': account.json });
+    const fetched = await new GcpProvider(LOCAL).fetch(source, { 'credentials.json': account.json });
     assert.equal(server.requests, before + 1);
     assert.equal(server.rejected, 0);
     assert.equal(server.scopes.at(-1), GCP_SCOPE);
@@ -109,7 +112,7 @@ describe('a service-account key against a local token endpoint', () => {
 
   test('a custom key name is honoured and the token logs in to a registry', async () => {
     const account = server.createServiceAccount();
-    const fetched = await new GcpProvider().fetch({ registries: ['gcr.io'], credentialsSecret: { ...secretRef, key: 'key.json' } },
+    const fetched = await new GcpProvider(LOCAL).fetch({ registries: ['gcr.io'], credentialsSecret: { ...secretRef, key: 'key.json' } },
       { 'key.json': account.json });
     const entry = fetched.entries[0];
     assert.ok(entry);
@@ -123,7 +126,7 @@ describe('a service-account key against a local token endpoint', () => {
     const other = server.createServiceAccount();
     const forged = JSON.stringify({ ...JSON.parse(real.json) as object, private_key: (JSON.parse(other.json) as { private_key: string }).private_key });
     const rejectedBefore = server.rejected;
-    await assert.rejects(new GcpProvider().fetch(source, { 'credentials.json': forged }), (err: Error) => {
+    await assert.rejects(new GcpProvider(LOCAL).fetch(source, { 'credentials.json': forged }), (err: Error) => {
       assert.match(err.message, new RegExp(`service account ${real.email} failed: HTTP 400 invalid_grant`));
       assert.doesNotMatch(err.message, /PRIVATE KEY|MII/);
       return true;
@@ -135,17 +138,17 @@ describe('a service-account key against a local token endpoint', () => {
     const account = server.createServiceAccount();
     server.fail = true;
     try {
-      await assert.rejects(new GcpProvider().fetch(source, { 'credentials.json': account.json }), /failed: HTTP 500/);
+      await assert.rejects(new GcpProvider(LOCAL).fetch(source, { 'credentials.json': account.json }), /failed: HTTP 500/);
     } finally {
       server.fail = false;
     }
   });
 
-  test('a token_uri outside Google and loopback is refused before any request', async () => {
+  test('a token_uri outside Google and the daemon\'s --outbound-hosts is refused before any request', async () => {
     const account = server.createServiceAccount();
     const elsewhere = JSON.stringify({ ...JSON.parse(account.json) as object, token_uri: 'https://tokens.example.com/token' });
     const before = server.requests;
-    await assert.rejects(new GcpProvider().fetch(source, { 'credentials.json': elsewhere }), /token_uri must be an https URL under googleapis.com/);
+    await assert.rejects(new GcpProvider(LOCAL).fetch(source, { 'credentials.json': elsewhere }), /token_uri names a host outside oauth2\.googleapis\.com, accounts\.google\.com that --outbound-hosts does not list/);
     assert.equal(server.requests, before);
   });
 });
@@ -180,7 +183,7 @@ describe('an external_account config: a projected ServiceAccount token through a
 
   test('STS exchanges the projected token, IAM Credentials issues the service account\'s token, which becomes the password', async () => {
     const before = { sts: federation.stsIssued.length, iam: federation.iamIssued.length };
-    const fetched = await new GcpProvider().fetch(source, secretOf(federation.credentialConfig(puller.path, email)));
+    const fetched = await new GcpProvider(LOCAL).fetch(source, secretOf(federation.credentialConfig(puller.path, email)));
     assert.equal(federation.rejected, 0);
     assert.deepEqual(federation.lastExchange, {
       grant_type: TOKEN_EXCHANGE, audience: pool, scope: GCP_SCOPE, requested_token_type: ACCESS_TOKEN_TYPE, subject_token_type: JWT_TOKEN_TYPE,
@@ -196,14 +199,14 @@ describe('an external_account config: a projected ServiceAccount token through a
 
   test('without service_account_impersonation_url the federated token itself is the password', async () => {
     const iamBefore = federation.iamIssued.length;
-    const fetched = await new GcpProvider().fetch(source, secretOf(federation.credentialConfig(puller.path)));
+    const fetched = await new GcpProvider(LOCAL).fetch(source, secretOf(federation.credentialConfig(puller.path)));
     assert.equal(federation.iamIssued.length, iamBefore, 'no impersonation');
     assert.equal(fetched.entries[0]?.password, federation.stsIssued.at(-1));
     assert.ok(within(fetched.expiresAt, Date.now() + federation.expiresIn * 1000), fetched.expiresAt.toISOString());
   });
 
   test('the impersonated token logs in to a registry', async () => {
-    const fetched = await new GcpProvider().fetch({ registries: ['europe-docker.pkg.dev'], credentialsSecret: secretRef },
+    const fetched = await new GcpProvider(LOCAL).fetch({ registries: ['europe-docker.pkg.dev'], credentialsSecret: secretRef },
       secretOf(federation.credentialConfig(puller.path, email)));
     const entry = fetched.entries[0];
     assert.ok(entry);
@@ -215,7 +218,7 @@ describe('an external_account config: a projected ServiceAccount token through a
   test('a subject token for another audience is refused by STS; the error quotes no token', async () => {
     const wrong = await projectedToken(namespace, 'puller', 'https://example.com/not-the-pool', dir, 'wrong-audience');
     const before = { requests: federation.requests, rejected: federation.rejected };
-    await assert.rejects(new GcpProvider().fetch(source, secretOf(federation.credentialConfig(wrong.path, email))), (err: Error) => {
+    await assert.rejects(new GcpProvider(LOCAL).fetch(source, secretOf(federation.credentialConfig(wrong.path, email))), (err: Error) => {
       assert.equal(err.message, 'GCP access token for external account failed: HTTP 400 invalid_grant');
       return true;
     });
@@ -226,21 +229,21 @@ describe('an external_account config: a projected ServiceAccount token through a
   test('a ServiceAccount not granted the service account is refused by IAM Credentials', async () => {
     const stranger = await projectedToken(namespace, 'stranger', `https:${pool}`, dir, 'stranger');
     const before = { sts: federation.stsIssued.length, iam: federation.iamIssued.length };
-    await assert.rejects(new GcpProvider().fetch(source, secretOf(federation.credentialConfig(stranger.path, email))),
+    await assert.rejects(new GcpProvider(LOCAL).fetch(source, secretOf(federation.credentialConfig(stranger.path, email))),
       /^Error: GCP access token for external account failed: HTTP 403$/);
     assert.equal(federation.lastSubject, stranger.subject);
     assert.deepEqual({ sts: federation.stsIssued.length, iam: federation.iamIssued.length }, { sts: before.sts + 1, iam: before.iam });
   });
 
-  test('endpoints outside Google and loopback are refused before any request, whatever universe the config claims', async () => {
+  test('endpoints outside Google and the daemon\'s --outbound-hosts are refused before any request, whatever universe the config claims', async () => {
     const config = federation.credentialConfig(puller.path, email);
     const before = federation.requests;
     for (const [fields, expected] of [
-      [{ token_url: 'https://sts.example.com/v1/token' }, /token_url must be an https URL under googleapis\.com/],
-      [{ service_account_impersonation_url: 'https://iam.example.com/v1/x:generateAccessToken' }, /service_account_impersonation_url must be/],
+      [{ token_url: 'https://sts.example.com/v1/token' }, /token_url names a host outside sts\.googleapis\.com that --outbound-hosts does not list/],
+      [{ service_account_impersonation_url: 'https://iam.example.com/v1/x:generateAccessToken' }, /service_account_impersonation_url names a host outside iamcredentials\.googleapis\.com/],
       [{ universe_domain: 'example.invalid', token_url: 'https://sts.example.invalid/v1/token' }, /universe_domain must be googleapis\.com/],
     ] as const) {
-      await assert.rejects(new GcpProvider().fetch(source, secretOf({ ...config, ...fields })), expected, JSON.stringify(fields));
+      await assert.rejects(new GcpProvider(LOCAL).fetch(source, secretOf({ ...config, ...fields })), expected, JSON.stringify(fields));
     }
     assert.equal(federation.requests, before);
   });
@@ -263,7 +266,7 @@ credentialProviderContract('GCP provider with a service-account key against the 
   const other = server.createServiceAccount();
   // The account's key JSON with another account's private key: the endpoint refuses the signature.
   const forged = JSON.stringify({ ...JSON.parse(account.json) as object, private_key: (JSON.parse(other.json) as { private_key: string }).private_key });
-  const provider = new GcpProvider();
+  const provider = new GcpProvider(LOCAL);
   const source: GcpSource = { registries: ['europe-docker.pkg.dev', 'gcr.io'], credentialsSecret: secretRef };
   const privateKeys = [account.json, other.json].map((j) => (JSON.parse(j) as { private_key: string }).private_key);
   return {
@@ -284,7 +287,7 @@ credentialProviderContract('GCP provider with an external_account config against
   const good = await projectedToken(namespace, 'puller', `https:${pool}`, dir, 'good');
   // A token of the same ServiceAccount for another audience: STS refuses it.
   const wrong = await projectedToken(namespace, 'puller', 'https://example.com/not-the-pool', dir, 'wrong');
-  const provider = new GcpProvider();
+  const provider = new GcpProvider(LOCAL);
   const source: GcpSource = { registries: ['europe-docker.pkg.dev', 'gcr.io'], credentialsSecret: secretRef };
   return {
     provider, source, secret: secretOf(federation.credentialConfig(good.path)),

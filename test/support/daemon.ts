@@ -14,6 +14,7 @@ import { currentTestbed } from '../testbed/testbed.ts';
 import { applyChartRbac } from './chart-rbac.ts';
 import { assertNoCredentials } from './leaks.ts';
 import { eventually, uniqueName } from './eventually.ts';
+import { LOCAL_OUTBOUND_ARGS } from './outbound.ts';
 
 export interface TestDaemon extends Daemon {
   logs: string[];
@@ -66,7 +67,7 @@ export async function startTestDaemon(extraArgs: string[] = [], opts: TestDaemon
   const logs: string[] = [];
   const sink = new Writable({ write(chunk: Buffer, _enc, done) { logs.push(chunk.toString()); done(); } });
   const config = parseConfig(['--kubeconfig', access.file, '--leader-elect=false', '--log-level=debug',
-    '--metrics-addr=127.0.0.1:0', '--health-addr=127.0.0.1:0', '--builder-addr=127.0.0.1:0', ...extraArgs], {});
+    '--metrics-addr=127.0.0.1:0', '--health-addr=127.0.0.1:0', '--builder-addr=127.0.0.1:0', ...LOCAL_OUTBOUND_ARGS, ...extraArgs], {});
   const daemon = await startDaemon(config, createLogger('debug', sink), { identity: 'test-daemon', ...opts });
   return { ...daemon, logs, stop: async () => {
     await daemon.stop();

@@ -6,6 +6,7 @@ import {
   type AzureCredentialFactory, type AzureCredentialInput, type AzureProviderOptions, type FetchInit, type FetchLike,
 } from '../../../src/credentials/azure.ts';
 import { FakeClock } from '../../../src/util/clock.ts';
+import { OutboundPolicy } from '../../../src/util/outbound.ts';
 import { credentialProviderContract } from '../../contract/credential-provider.ts';
 import { unsignedJwt as jwt } from '../../support/fake-clouds/jwt.ts';
 
@@ -137,12 +138,12 @@ test('validate', () => {
   assert.deepEqual(provider.validate({ registry: 'https://MyRegistry.azurecr.cn/' }), []);
   assert.deepEqual(provider.validate({ registry: 'myregistry.azurecr.io/team' }), ['azure: "myregistry.azurecr.io/team" is not a registry host']);
   assert.deepEqual(provider.validate({ registry: 'evil.example.com' }),
-    ['azure: evil.example.com is not under azurecr.io, azurecr.cn, azurecr.us; Entra tokens go to ACR hosts only']);
+    ['azure: registry names a host outside *.azurecr.io, *.azurecr.cn, *.azurecr.us that --outbound-hosts does not list; Entra tokens go to ACR hosts only']);
   assert.deepEqual(provider.validate({ registry: 'notazurecr.io' }).length, 1);
   assert.deepEqual(provider.validate({ registry: REGISTRY, tenantID: 'bad tenant/' }), ['azure: tenantID is not a tenant ID or domain']);
   assert.deepEqual(provider.validate({ registry: REGISTRY, credentialsSecret: { name: 'x', namespace: 'y' } }),
     ['azure: a client secret needs tenantID and clientID']);
-  assert.deepEqual(new AzureProvider({ registryDomains: ['registry.internal'] }).validate({ registry: 'acr.registry.internal:5000' }), []);
+  assert.deepEqual(new AzureProvider({ outbound: new OutboundPolicy({ hosts: ['*.registry.internal'] }) }).validate({ registry: 'acr.registry.internal:5000' }), []);
 });
 
 test('an invalid source is refused before any request', async () => {

@@ -6,6 +6,7 @@ import {
   EcrProvider, ecrRegistryHost, ecrSourceFromImpsSecret, ECR_SECRET_TYPE, IMPS_ECR_SECRET_TYPE, ROLE_SESSION_NAME,
   type AwsCredentials, type AwsCredentialsFactory, type EcrClientFactory,
 } from '../../../src/credentials/ecr.ts';
+import { OutboundPolicy } from '../../../src/util/outbound.ts';
 import { credentialProviderContract } from '../../contract/credential-provider.ts';
 
 const TOKEN = Buffer.from('AWS:the-ecr-password').toString('base64');
@@ -18,7 +19,7 @@ interface Recorded {
   destroyed: number;
 }
 
-function fakes(respond: () => GetAuthorizationTokenCommandOutput | Error): { provider: EcrProvider; rec: Recorded } {
+function fakes(respond: () => GetAuthorizationTokenCommandOutput | Error, outbound?: OutboundPolicy): { provider: EcrProvider; rec: Recorded } {
   const rec: Recorded = { configs: [], credentialInputs: [], destroyed: 0 };
   const ecrClient: EcrClientFactory = (config) => {
     rec.configs.push(config);
@@ -34,7 +35,7 @@ function fakes(respond: () => GetAuthorizationTokenCommandOutput | Error): { pro
     rec.credentialInputs.push(input);
     return { accessKeyId: 'from-factory', secretAccessKey: 'x' };
   };
-  return { provider: new EcrProvider({ ecrClient, credentials }), rec };
+  return { provider: new EcrProvider({ ecrClient, credentials, ...(outbound ? { outbound } : {}) }), rec };
 }
 
 const ok = (proxyEndpoint = 'https://123456789012.dkr.ecr.eu-central-1.amazonaws.com'): GetAuthorizationTokenCommandOutput => ({
@@ -73,7 +74,7 @@ test('without accountIDs the account of the proxy endpoint is used', async () =>
 });
 
 test('static keys, role and endpoint reach the factories; no Secret means the ambient identity', async () => {
-  const { provider, rec } = fakes(() => ok());
+  const { provider, rec } = fakes(() => ok(), new OutboundPolicy({ hosts: ['127.0.0.1:5000'] }));
   const role = 'arn:aws:iam::123456789012:role/puller';
   await provider.fetch({ region: 'eu-west-1', roleARN: role, endpoint: 'http://127.0.0.1:5000' }, KEYS);
   await provider.fetch({ region: 'eu-west-1' }, undefined);
@@ -139,12 +140,26 @@ test('validate checks region, account IDs, role ARN, endpoint type and endpoint'
     [{ region: 'cn-north-1', endpointType: 'dualstack' }, /not offered in China/],
     [{ region: 'eu-central-1', endpoint: 'not a url' }, /not a URL/],
     [{ region: 'eu-central-1', endpoint: 'ftp://x' }, /not an http\(s\) URL/],
+    [{ region: 'eu-central-1', endpoint: 'https://ecr.example.com' }, /^endpoint names a host outside api\.ecr\.eu-central-1\.amazonaws\.com, .* that --outbound-hosts does not list$/],
+    [{ region: 'eu-central-1', endpoint: 'http://127.0.0.1:5000' }, /^endpoint names a host outside/],
+    [{ region: 'eu-central-1', endpoint: 'http://api.ecr.eu-central-1.amazonaws.com' }, /^endpoint must be https on the default port$/],
+    [{ region: 'eu-central-1', endpoint: 'https://api.ecr.eu-west-1.amazonaws.com' }, /^endpoint names a host outside/],
   ];
+  for (const endpoint of ['https://api.ecr.eu-central-1.amazonaws.com', 'https://ecr-fips.eu-central-1.amazonaws.com/', 'https://ecr.eu-central-1.api.aws']) {
+    assert.deepEqual(provider.validate({ region: 'eu-central-1', endpoint }), [], endpoint);
+  }
   for (const [source, want] of cases) {
     const problems = provider.validate(source);
     assert.equal(problems.length, 1, JSON.stringify({ source, problems }));
     assert.match(problems[0] ?? '', want);
   }
+});
+
+test('an endpoint the outbound policy refuses reaches no client', async () => {
+  const { provider, rec } = fakes(() => ok());
+  await assert.rejects(provider.fetch({ region: 'eu-central-1', endpoint: 'http://127.0.0.1:9901/' }, KEYS),
+    /^Error: ECR GetAuthorizationToken in eu-central-1 refused: endpoint names a host outside .* that --outbound-hosts does not list$/);
+  assert.deepEqual(rec.configs, []);
 });
 
 test('IMPS ECR Secrets become an ECR source; problems name keys, never values', () => {

@@ -6,6 +6,7 @@ import {
 } from '../../../src/credentials/gcp.ts';
 import { TokenCache } from '../../../src/credentials/token-cache.ts';
 import { FakeClock } from '../../../src/util/clock.ts';
+import { OutboundPolicy } from '../../../src/util/outbound.ts';
 import { credentialProviderContract } from '../../contract/credential-provider.ts';
 
 const PRIVATE_KEY = '-----BEGIN PRIVATE KEY-----\nMIIfakefakefake\n-----END PRIVATE KEY-----\n';
@@ -94,11 +95,11 @@ test('malformed credentials are refused with messages that quote no JSON', async
   assert.equal(rec.inputs.length, 0);
 });
 
-test('token endpoints must be https under the daemon\'s universe domain, or loopback', () => {
+test('token endpoints must be Google\'s own hosts of the daemon\'s universe, https, unless --outbound-hosts lists them', () => {
   const key = (extra: object) => JSON.stringify({ ...KEY, ...extra });
   for (const ok of [
-    {}, { token_uri: 'https://oauth2.googleapis.com/token' }, { token_uri: 'http://127.0.0.1:8080/token' },
-    { token_uri: 'https://localhost/token' }, { universe_domain: 'googleapis.com' },
+    {}, { token_uri: 'https://oauth2.googleapis.com/token' }, { token_uri: 'https://accounts.google.com/o/oauth2/token' },
+    { universe_domain: 'googleapis.com' },
   ]) assert.doesNotThrow(() => parseGcpCredentials(key(ok)), JSON.stringify(ok));
   const s3ns = { token_uri: 'https://oauth2.s3nsapis.fr/token', universe_domain: 's3nsapis.fr' };
   assert.doesNotThrow(() => parseGcpCredentials(key(s3ns), 's3nsapis.fr'), 'a key of the daemon\'s own universe');
@@ -110,12 +111,69 @@ test('token endpoints must be https under the daemon\'s universe domain, or loop
   for (const bad of [
     { token_uri: 'http://oauth2.googleapis.com/token' }, { token_uri: 'https://tokens.example.com/token' },
     { token_uri: 'https://googleapis.com.example.com/token' }, { token_uri: 'not a url' }, { token_uri: 42 },
-  ]) assert.throws(() => parseGcpCredentials(key(bad)), /token_uri/, JSON.stringify(bad));
+    { token_uri: 'http://127.0.0.1:8080/token' }, { token_uri: 'https://localhost/token' }, { token_uri: 'https://sts.googleapis.com/v1/token' },
+    { token_uri: 'https://oauth2.googleapis.com:15000/token' },
+  ]) {
+    assert.throws(() => parseGcpCredentials(key(bad)), (err: Error) => {
+      assert.match(err.message, /^token_uri /);
+      assert.ok(!err.message.includes(String(bad.token_uri)), 'the message never quotes the value');
+      return true;
+    }, JSON.stringify(bad));
+  }
+  const local = new OutboundPolicy({ hosts: ['127.0.0.1:8080'] });
+  assert.doesNotThrow(() => parseGcpCredentials(key({ token_uri: 'http://127.0.0.1:8080/token' }), 'googleapis.com', local));
+  assert.throws(() => parseGcpCredentials(key({ token_uri: 'http://127.0.0.1:8081/token' }), 'googleapis.com', local), /token_uri names a host/);
   const external = { type: 'external_account', audience: 'aud', credential_source: { file: '/var/run/token' } };
-  assert.doesNotThrow(() => parseGcpCredentials(JSON.stringify(external)));
-  assert.throws(() => parseGcpCredentials(JSON.stringify({ ...external, token_url: 'https://evil.example.com/sts' })), /token_url/);
-  assert.throws(() => parseGcpCredentials(JSON.stringify({ ...external, service_account_impersonation_url: 'https://x.example.com/' })),
-    /service_account_impersonation_url/);
+  const tokens = new OutboundPolicy({ files: ['/var/run'] });
+  assert.doesNotThrow(() => parseGcpCredentials(JSON.stringify(external), 'googleapis.com', tokens));
+  assert.throws(() => parseGcpCredentials(JSON.stringify({ ...external, token_url: 'https://evil.example.com/sts' }), 'googleapis.com', tokens),
+    /^Error: token_url names a host outside sts\.googleapis\.com that --outbound-hosts does not list$/);
+  assert.throws(() => parseGcpCredentials(JSON.stringify({ ...external, service_account_impersonation_url: 'https://x.example.com/' }), 'googleapis.com', tokens),
+    /^Error: service_account_impersonation_url names a host outside iamcredentials\.googleapis\.com/);
+});
+
+test('credential_source: no file, URL or AWS metadata URL unless the daemon\'s flags allow it', () => {
+  const external = (source: object) => JSON.stringify({ type: 'external_account', audience: 'aud', credential_source: source });
+  const none = new OutboundPolicy();
+  const allowing = new OutboundPolicy({ hosts: ['169.254.169.254', '127.0.0.1:9000'], files: ['/var/run/secrets/tokens'] });
+  const aws = { environment_id: 'aws1', regional_cred_verification_url: 'https://sts.{region}.amazonaws.com?Action=GetCallerIdentity&Version=2011-06-15' };
+  const cases: [object, RegExp | undefined, RegExp | undefined][] = [
+    // source, problem with no flags, problem with the flags above
+    [{ file: '/etc/passwd' }, /credential_source\.file is refused: the daemon reads no file/, /credential_source\.file is refused: it is not under a directory of --outbound-files/],
+    [{ file: '/var/run/secrets/tokens/gcp' }, /credential_source\.file is refused/, undefined],
+    [{ file: '/var/run/secrets/tokens/../../../../etc/passwd' }, /credential_source\.file is refused/, /credential_source\.file is refused/],
+    [{ file: 'tokens/gcp' }, /credential_source\.file is refused/, /credential_source\.file is refused/],
+    [{ url: 'http://127.0.0.1:9000/token', headers: { 'X-Admin': 'yes' } }, /credential_source\.url names a host that --outbound-hosts does not list/, undefined],
+    [{ url: 'http://127.0.0.1:9001/token' }, /credential_source\.url names a host/, /credential_source\.url names a host/],
+    [{ url: 'http://[::1]:9000/token' }, /credential_source\.url names a host/, /credential_source\.url names a host/],
+    [{ url: 'http://2130706433:9000/token' }, /credential_source\.url names a host/, undefined],
+    [{ url: 'https://sts.googleapis.com/token' }, /credential_source\.url names a host/, /credential_source\.url names a host/],
+    [{ ...aws, region_url: 'http://169.254.169.254/latest/meta-data/placement/availability-zone' }, /credential_source\.region_url names a host/, undefined],
+    [{ ...aws, url: 'http://169.254.169.254/latest/meta-data/iam/security-credentials' }, /credential_source\.url names a host/, undefined],
+    [{ ...aws, imdsv2_session_token_url: 'http://127.0.0.1:8080/latest/api/token' }, /credential_source\.imdsv2_session_token_url names a host/, /imdsv2_session_token_url names a host/],
+    [{ ...aws }, undefined, undefined],
+    [{ certificate: { certificate_config_location: '/etc/passwd' } }, /certificate-sourced/, /certificate-sourced/],
+    [{ executable: { command: '/bin/sh' } }, /executable-sourced/, /executable-sourced/],
+    [{ file: '/var/run/secrets/tokens/gcp', url: 'http://127.0.0.1:9000/' }, /exactly one of file and url/, /exactly one of file and url/],
+  ];
+  for (const [source, withNone, withFlags] of cases) {
+    for (const [policy, want] of [[none, withNone], [allowing, withFlags]] as const) {
+      const parse = () => parseGcpCredentials(external(source), 'googleapis.com', policy);
+      if (want === undefined) assert.doesNotThrow(parse, JSON.stringify(source));
+      else assert.throws(parse, want, JSON.stringify(source));
+    }
+  }
+});
+
+test('the JSON reaches the library rebuilt from checked snake_case fields: camelCase twins are dropped', () => {
+  const raw = JSON.stringify({
+    type: 'external_account', audience: 'aud', credential_source: { file: '/var/run/secrets/tokens/gcp', url: undefined, credentialSource: 'x' },
+    tokenUrl: 'http://127.0.0.1:1/', serviceAccountImpersonationUrl: 'http://127.0.0.1:2/', credentialSource: { url: 'http://127.0.0.1:3/' },
+  });
+  const json = parseGcpCredentials(raw, 'googleapis.com', new OutboundPolicy({ files: ['/var/run/secrets/tokens'] }));
+  assert.deepEqual(json, {
+    type: 'external_account', audience: 'aud', token_url: 'https://sts.googleapis.com/v1/token', credential_source: { file: '/var/run/secrets/tokens/gcp' },
+  });
 });
 
 test('the provider checks a Secret\'s JSON against the universe it was given, not the one the JSON claims', async () => {

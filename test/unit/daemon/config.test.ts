@@ -48,7 +48,21 @@ const BAD: Record<string, { values: string[]; expect: RegExp; with?: string[] }>
   'builder-tls-key': { values: [missing], expect: EXPECT.file, with: ['--builder-tls-cert', file] },
   'builder-tls-ca': { values: [missing, dir], expect: EXPECT.file, with: ['--builder-tls-cert', file, '--builder-tls-key', file] },
   'builder-service': { values: ['', 'Bad.Name', 'a.b', 'x'.repeat(64)], expect: EXPECT.dnsLabel },
+  'outbound-hosts': { values: ['http://127.0.0.1', '127.0.0.1,a/b', 'x:99999', 'user@host', '*.'],
+    expect: /must be a comma-separated list of hosts, host:port or \*\.domain, such as 169\.254\.169\.254,\*\.corp\.example/ },
+  'outbound-files': { values: ['relative', '/var/run/tokens,tokens'], expect: /must be a comma-separated list of absolute directories/ },
 };
+
+test('outbound flags: none by default; lists from the flag or its variable', () => {
+  const none = parseConfig([], {});
+  assert.deepEqual([none.outboundHosts, none.outboundFiles], [[], []]);
+  const given = parseConfig(['--outbound-hosts=169.254.169.254, *.corp.example,127.0.0.1:8443'], { PULLSECRET_SYNC_OUTBOUND_FILES: '/var/run/tokens/' });
+  assert.deepEqual(given.outboundHosts, ['169.254.169.254', '*.corp.example', '127.0.0.1:8443']);
+  assert.deepEqual(given.outboundFiles, ['/var/run/tokens/']);
+  assert.match(refusal(['--outbound-hosts=a/b']), /got "a\/b" \("a\/b" is not one\)/);
+  assert.match(usage(), /--outbound-hosts .*\(env PULLSECRET_SYNC_OUTBOUND_HOSTS\)/);
+  assert.match(usage(), /--outbound-files .*\(env PULLSECRET_SYNC_OUTBOUND_FILES\)/);
+});
 
 function refusal(args: string[], env: NodeJS.ProcessEnv = {}): string {
   try {
