@@ -1,7 +1,8 @@
-// The testbed's binaries: etcd, kube-apiserver, kube-controller-manager, kubectl and helm, built from the
-// Go module proxy through the committed wrapper modules in go/, cached outside the repository keyed by
-// version and build inputs. KUBEBUILDER_ASSETS (the envtest convention) supplies prebuilt binaries,
-// used as they are.
+// The testbed's binaries: etcd, kube-apiserver, kube-controller-manager, kubectl and helm, and for the
+// node kubelet, kube-scheduler and kube-proxy, built from the Go module proxy through the committed
+// wrapper modules in go/, cached outside the repository keyed by version and build inputs. The node's
+// binaries have a module of their own (go/node), so a bed without a node never builds them.
+// KUBEBUILDER_ASSETS (the envtest convention) supplies prebuilt binaries, used as they are.
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
@@ -39,21 +40,39 @@ function pinnedVersion(dir: string, modulePath: string): string {
   return match[1];
 }
 
-function kubeModule(): Module {
-  const dir = join(goDir, 'kube');
-  const version = pinnedVersion(dir, 'k8s.io/kubernetes');
+/** The version variables Kubernetes' own build sets, so /version and `kubelet --version` report the release. */
+function kubeLdflags(version: string): string {
   const [major, minor] = version.slice(1).split('.');
-  // The same variables Kubernetes' own build sets, so /version reports the real version.
-  const ldflags = ['k8s.io/component-base/version', 'k8s.io/client-go/pkg/version']
+  const vars = ['k8s.io/component-base/version', 'k8s.io/client-go/pkg/version']
     .flatMap((pkg) => [`-X ${pkg}.gitVersion=${version}`, `-X ${pkg}.gitMajor=${major ?? ''}`,
       `-X ${pkg}.gitMinor=${minor ?? ''}`, `-X ${pkg}.gitTreeState=clean`])
     .join(' ');
+  return `-s -w ${vars}`;
+}
+
+function kubeModule(): Module {
+  const dir = join(goDir, 'kube');
+  const version = pinnedVersion(dir, 'k8s.io/kubernetes');
   return {
-    dir, version, ldflags: `-s -w ${ldflags}`,
+    dir, version, ldflags: kubeLdflags(version),
     packages: {
       'kube-apiserver': 'k8s.io/kubernetes/cmd/kube-apiserver',
       'kube-controller-manager': 'k8s.io/kubernetes/cmd/kube-controller-manager',
       kubectl: 'k8s.io/kubernetes/cmd/kubectl',
+    },
+  };
+}
+
+/** The node's binaries, from the same Kubernetes release as the control plane (go/node pins it too). */
+function nodeModule(): Module {
+  const dir = join(goDir, 'node');
+  const version = pinnedVersion(dir, 'k8s.io/kubernetes');
+  return {
+    dir, version, ldflags: kubeLdflags(version),
+    packages: {
+      kubelet: 'k8s.io/kubernetes/cmd/kubelet',
+      'kube-scheduler': 'k8s.io/kubernetes/cmd/kube-scheduler',
+      'kube-proxy': 'k8s.io/kubernetes/cmd/kube-proxy',
     },
   };
 }
@@ -133,9 +152,8 @@ function fromAssets(dir: string, binaries: string[]): Record<string, string> {
   return Object.fromEntries(binaries.filter((bin) => existsSync(join(dir, bin))).map((bin) => [bin, join(dir, bin)]));
 }
 
-/** Resolves every binary: prebuilt ones from KUBEBUILDER_ASSETS first, the rest built and cached. */
-export async function ensureBinaries(log: (line: string) => void = () => undefined): Promise<Binaries> {
-  const modules = { etcd: etcdModule(), kubernetes: kubeModule(), helm: helmModule() };
+/** Resolves the binaries of `modules`: prebuilt ones from KUBEBUILDER_ASSETS first, the rest built and cached. */
+async function resolveBinaries(modules: Record<string, Module>, log: (line: string) => void): Promise<(bin: string) => string> {
   const names = Object.values(modules).flatMap((mod) => Object.keys(mod.packages));
   const paths = process.env.KUBEBUILDER_ASSETS ? fromAssets(process.env.KUBEBUILDER_ASSETS, names) : {};
   await withLock(async () => {
@@ -146,11 +164,17 @@ export async function ensureBinaries(log: (line: string) => void = () => undefin
       for (const bin of missing) paths[bin] = join(dir, bin);
     }
   });
-  const path = (bin: string): string => {
+  return (bin: string): string => {
     const found = paths[bin];
     if (!found) throw new Error(`no ${bin} binary was resolved`);
     return found;
   };
+}
+
+/** The control plane's binaries. */
+export async function ensureBinaries(log: (line: string) => void = () => undefined): Promise<Binaries> {
+  const modules = { etcd: etcdModule(), kubernetes: kubeModule(), helm: helmModule() };
+  const path = await resolveBinaries(modules, log);
   return {
     etcd: path('etcd'),
     kubeApiserver: path('kube-apiserver'),
@@ -161,4 +185,16 @@ export async function ensureBinaries(log: (line: string) => void = () => undefin
     etcdVersion: modules.etcd.version,
     helmVersion: modules.helm.version,
   };
+}
+
+export interface NodeBinaries {
+  kubelet: string;
+  kubeScheduler: string;
+  kubeProxy: string;
+}
+
+/** The node's binaries, built on first use only. */
+export async function ensureNodeBinaries(log: (line: string) => void = () => undefined): Promise<NodeBinaries> {
+  const path = await resolveBinaries({ 'kubernetes-node': nodeModule() }, log);
+  return { kubelet: path('kubelet'), kubeScheduler: path('kube-scheduler'), kubeProxy: path('kube-proxy') };
 }
