@@ -11,6 +11,15 @@ const packages: Record<string, string> = {
   // The tests run their own Prometheus instances on free loopback ports (see prometheus.ts).
   prometheus: 'prometheus',
   promtool: 'prometheus',
+  // The node (node.ts).
+  containerd: 'containerd',
+  ctr: 'containerd',
+  runc: 'runc',
+  ip: 'iproute2',
+  iptables: 'iptables',
+  buildah: 'buildah',
+  busybox: 'busybox-static',
+  '/usr/lib/cni/bridge': 'containernetworking-plugins',
 };
 
 function onPath(command: string): boolean {

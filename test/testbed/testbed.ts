@@ -8,6 +8,7 @@ import { ensurePackages } from './apt.ts';
 import { ensureBinaries } from './binaries.ts';
 import { startControlPlane } from './control-plane.ts';
 import { startMoto, type MotoInfo } from './moto.ts';
+import { startNode, stopNode, trustRegistry, type NodeInfo } from './node.ts';
 import { createPki, type Pki } from './pki.ts';
 import { ownsProcess, stopProcess } from './processes.ts';
 import { startRegistry, type RegistryInfo } from './registry.ts';
@@ -21,6 +22,8 @@ export interface TestbedState {
   pki: Pki;
   registry?: RegistryInfo;
   moto?: MotoInfo;
+  /** The node, once started (startTestbed with `node`, or ensureNode). */
+  node?: NodeInfo;
   processes: { name: string; pid: number; log: string }[];
   startedAt: string;
   readyMs: number;
@@ -30,6 +33,8 @@ export interface StartOptions {
   dir: string;
   registry?: boolean;
   moto?: boolean;
+  /** A real node: containerd, kubelet and kube-scheduler (node.ts). Needs root. */
+  node?: boolean;
   log?: (line: string) => void;
 }
 
@@ -69,6 +74,7 @@ export async function startTestbed(opts: StartOptions): Promise<TestbedState> {
       state.moto = moto.info;
       state.processes.push(moto.proc);
     }
+    if (opts.node) await addNode(state, log);
   } catch (err) {
     await stopTestbed(state);
     throw err;
@@ -79,8 +85,26 @@ export async function startTestbed(opts: StartOptions): Promise<TestbedState> {
   return state;
 }
 
+/** Starts the node into `state` (which must not have one) and saves the state. */
+async function addNode(state: TestbedState, log: (line: string) => void): Promise<NodeInfo> {
+  const node = await startNode({ dir: join(state.dir, 'node'), bedDir: state.dir, kubeconfig: state.kubeconfig, pki: state.pki, log });
+  state.node = node;
+  if (state.registry) trustRegistry(node, state.registry.host, state.registry.caFile);
+  saveState(state);
+  return node;
+}
+
+/**
+ * The bed's node, started on first use: a test file that runs pods calls this first, so a run that
+ * needs no node never builds or starts one. The bed's teardown stops it with the rest.
+ */
+export async function ensureNode(state: TestbedState = currentTestbed()): Promise<NodeInfo> {
+  return state.node ?? addNode(state, (line) => { console.error(`[testbed] ${line}`); });
+}
+
 /** Stops exactly the processes this bed started (checked by pid and state directory), newest first. */
 export async function stopTestbed(state: TestbedState): Promise<void> {
+  if (state.node) await stopNode(state.node, state.dir);
   for (const proc of [...state.processes].reverse()) {
     if (ownsProcess(proc.pid, state.dir)) await stopProcess(proc.pid);
   }
