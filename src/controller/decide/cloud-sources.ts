@@ -52,6 +52,15 @@ export function plan(ips: ImagePullSecret, p: CloudProviders, modules: readonly 
 export class CloudSourceResolver implements CloudSources {
   /** Resource name -> earliest refresh among its cloud sources, from its last resolve. */
   private readonly refreshAt = new Map<string, number>();
+  /**
+   * Resource and source reference -> when the token this source was last handed was fetched and when it
+   * expires. A token is shared by every source of its identity, so the cache's times may belong to a fetch
+   * whose login never reached this source (it expired first, or could not be written for its registries):
+   * status shows only what the source itself received.
+   */
+  private readonly received = new Map<string, { expiresAt?: Date; lastRefreshTime?: Date }>();
+  /** Sources of each resource resolved in its current round; the others are forgotten at its end. */
+  private readonly round = new Map<string, Set<string>>();
 
   constructor(private readonly secrets: SourceSecrets, private readonly providers: CloudProviders, private readonly cache: TokenCache) {}
 
@@ -60,7 +69,10 @@ export class CloudSourceResolver implements CloudSources {
   }
 
   async resolve(ips: ImagePullSecret, now: Date): Promise<SourceOutcome[]> {
-    const outcomes = await Promise.all(plan(ips, this.providers).map((p) => this.one(ips.metadata.name, p, now)));
+    const owner = ips.metadata.name;
+    const outcomes = await Promise.all(plan(ips, this.providers).map((p) => this.one(owner, p, now)));
+    const seen = this.round.get(owner);
+    for (const key of [...this.received.keys()]) if (seen && key.startsWith(`${owner}\0`) && !seen.has(key)) this.received.delete(key);
     return outcomes;
   }
 
@@ -80,11 +92,14 @@ export class CloudSourceResolver implements CloudSources {
 
   forget(name: string): void {
     this.refreshAt.delete(name);
+    this.round.delete(name);
+    for (const key of [...this.received.keys()]) if (key.startsWith(`${name}\0`)) this.received.delete(key);
   }
 
   /** Starts a fresh round of refresh bookkeeping for `name` (called before its sources resolve). */
   beginRound(name: string): void {
     this.refreshAt.delete(name);
+    this.round.set(name, new Set());
   }
 
   private async one(owner: string, p: Planned<unknown>, now: Date): Promise<SourceOutcome> {
@@ -109,10 +124,14 @@ export class CloudSourceResolver implements CloudSources {
     const state = await this.cache.get(p.provider, p.source, this.forProvider(p, data));
     const at = state.refreshAt.getTime();
     this.refreshAt.set(owner, Math.min(this.refreshAt.get(owner) ?? at, at));
+    const key = `${owner}\0${p.reference}`;
+    this.round.get(owner)?.add(key);
+    if (state.entries.length) this.received.set(key, { expiresAt: state.expiresAt, lastRefreshTime: state.lastRefreshTime });
+    const own = this.received.get(key);
     return {
       reference: p.reference, kind: p.kind, entries: state.entries,
-      ...(state.expiresAt ? { expiresAt: state.expiresAt } : {}),
-      ...(state.lastRefreshTime ? { lastRefreshTime: state.lastRefreshTime } : {}),
+      ...(own?.expiresAt ? { expiresAt: own.expiresAt } : {}),
+      ...(own?.lastRefreshTime ? { lastRefreshTime: own.lastRefreshTime } : {}),
       ...(state.error ? { error: state.error } : state.entries.length || !state.expiresAt || state.expiresAt > now ? {} : { error: 'token expired' }),
     };
   }
