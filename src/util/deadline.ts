@@ -22,18 +22,30 @@ export interface Deadline {
   readonly clear: () => void;
 }
 
+/**
+ * Calls `fn` once when `signal` aborts, at once if it already has; the returned function unsubscribes
+ * (call it when the wait ends otherwise, so listeners do not pile up on a long-lived signal).
+ */
+export function whenAborted(signal: AbortSignal | undefined, fn: () => void): () => void {
+  if (!signal) return () => undefined;
+  if (signal.aborted) {
+    fn();
+    return () => undefined;
+  }
+  signal.addEventListener('abort', fn, { once: true });
+  return () => { signal.removeEventListener('abort', fn); };
+}
+
 /** A signal that aborts at the deadline (with `timeoutError()`) or when `signal` aborts (with its reason). */
 export function deadline({ clock, ms, timeoutError, signal: parent }: DeadlineOptions): Deadline {
   const controller = new AbortController();
-  const onParent = (): void => { controller.abort(parent?.reason); };
   const timer = clock.setTimeout(() => { controller.abort(timeoutError()); }, ms);
-  if (parent?.aborted) onParent();
-  else parent?.addEventListener('abort', onParent, { once: true });
+  const detach = whenAborted(parent, () => { controller.abort(parent?.reason); });
   return {
     signal: controller.signal,
     clear: () => {
       clock.clearTimeout(timer);
-      parent?.removeEventListener('abort', onParent);
+      detach();
     },
   };
 }
@@ -61,12 +73,7 @@ const reasonOf = (signal: AbortSignal): Error => (signal.reason instanceof Error
 export function abortable<T>(work: Promise<T>, signal: AbortSignal | undefined, message?: string): Promise<T> {
   if (!signal) return work;
   return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => { reject(message === undefined ? reasonOf(signal) : new Error(message)); };
-    if (signal.aborted) {
-      onAbort();
-      return;
-    }
-    signal.addEventListener('abort', onAbort, { once: true });
-    work.then(resolve, reject).finally(() => { signal.removeEventListener('abort', onAbort); });
+    const detach = whenAborted(signal, () => { reject(message === undefined ? reasonOf(signal) : new Error(message)); });
+    work.then(resolve, reject).finally(detach);
   });
 }

@@ -5,6 +5,7 @@
 // and age, which decide ownership); only they are reported. Exit 1 when any reported resource is invalid.
 import type { ImagePullSecret } from '../../api/v1alpha1/types.ts';
 import { KubeRest } from '../../kube/rest.ts';
+import { realClock } from '../../util/clock.ts';
 import { errorMessage } from '../../util/errors.ts';
 import { ConfigError, optionLines, parseCommandArgs, strings, type Options } from '../args.ts';
 import { printHelp, type Command, type Io } from '../command.ts';
@@ -68,7 +69,7 @@ async function worldParts(files: string[], snapshots: string[], values: Record<s
   }
   const parts = needObjects ? cluster : snapshot;
   const base = snapshot.resources.length ? snapshot.resources : cluster.resources;
-  parts.resources = files.length ? overlay(base, given, new Date()) : base;
+  parts.resources = files.length ? overlay(base, given, realClock.now()) : base;
   return files.length ? { parts, subjects: given.map((g) => g.metadata.name) } : { parts };
 }
 
