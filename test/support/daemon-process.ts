@@ -23,13 +23,17 @@ export interface DaemonProcess {
   exited: Promise<number | string>;
 }
 
-export async function spawnDaemon(name: string, args: string[] = [], kubeconfig = currentTestbed().kubeconfig, waitReady = true): Promise<DaemonProcess> {
+/** Node's own flags for the daemon process (after tsx is imported, so a .ts preload works), and environment added to the test's. */
+export interface NodeOptions { nodeArgs?: string[]; env?: Record<string, string> }
+
+export async function spawnDaemon(name: string, args: string[] = [], kubeconfig = currentTestbed().kubeconfig, waitReady = true,
+  node: NodeOptions = {}): Promise<DaemonProcess> {
   const [metrics, health, builder] = [await freePort(), await freePort(), await freePort()];
   const logFile = join(mkdtempSync(join(tmpdir(), `daemon-${name}-`)), 'daemon.log');
   const out = openSync(logFile, 'a');
-  const child = spawn(join(root, 'node_modules', '.bin', 'node'), ['--import', 'tsx', join(root, 'src', 'main.ts'), 'run',
+  const child = spawn(join(root, 'node_modules', '.bin', 'node'), ['--import', 'tsx', ...node.nodeArgs ?? [], join(root, 'src', 'main.ts'), 'run',
     `--kubeconfig=${kubeconfig}`, `--metrics-addr=127.0.0.1:${String(metrics)}`, `--health-addr=127.0.0.1:${String(health)}`, `--builder-addr=127.0.0.1:${String(builder)}`, ...args],
-  { env: { ...process.env, POD_NAME: name }, stdio: ['ignore', out, out] });
+  { env: { ...process.env, ...node.env, POD_NAME: name }, stdio: ['ignore', out, out] });
   const exited = new Promise<number | string>((resolve) => { child.once('exit', (code, signal) => { resolve(code ?? signal ?? -1); }); })
     .then((code) => {
       assertNoCredentials(readFileSync(logFile, 'utf8'), `the logs of daemon ${name}`);
