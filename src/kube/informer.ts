@@ -2,6 +2,12 @@
 // timeout; re-watch when the server ends the watch, re-list on 410 Gone, back off and retry on every other
 // error, and abort a watch that has gone silent (a half-open connection never ends by itself).
 // client-node's own informer stops on any error but 410 and sets no watch timeout; hence this one.
+//
+// Stopping: `stop()`, or aborting the `signal` given in the options, cancels everything in flight at once —
+// a list page (also while it waits for a rate-limit token or credentials), the watch stream, a backoff
+// sleep — and from that moment no handler runs and the store no longer changes, even when a list answer
+// arrives in the same instant. `stop()` resolves when the loop has ended. A stopped informer does not
+// start again; `whenSynced()` of one stopped before its first list stays pending.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { exponentialBackoff, type Backoff } from '../util/backoff.ts';
 import { isStatus, KubeApiError, METADATA_ACCEPT, METADATA_LIST_ACCEPT, type KubeRest } from './rest.ts';
@@ -36,6 +42,8 @@ export interface InformerOptions<T> {
   random?: () => number;
   now?: () => number;
   log?: InformerLog;
+  /** Stops the informer when it aborts, as `stop()` does. */
+  signal?: AbortSignal;
 }
 
 interface ListResponse {
@@ -72,6 +80,9 @@ export class Informer<T extends KubeObject> {
     this.backoff = exponentialBackoff({ baseMs: opts.backoffBaseMs ?? 200, capMs: opts.backoffCapMs ?? 30_000, jitter: 0.5, random: this.random });
     this.transform = opts.transform ?? ((obj) => dropManagedFields(obj) as T);
     this.lastProgress = this.now();
+    // Removed again when the informer stops, so a long-lived signal does not collect dead informers.
+    opts.signal?.addEventListener('abort', () => { this.abort.abort(); }, { once: true, signal: this.abort.signal });
+    if (opts.signal?.aborted) this.abort.abort();
   }
 
   /** The resource name given in the options, for logs, metrics and health reports. */
@@ -107,6 +118,7 @@ export class Informer<T extends KubeObject> {
     this.running ??= this.loop();
   }
 
+  /** Cancels the list, watch or backoff in flight; resolves once the loop has ended. No handler runs after this call. */
   async stop(): Promise<void> {
     this.abort.abort();
     await this.running;
@@ -160,8 +172,10 @@ export class Informer<T extends KubeObject> {
     do {
       const page = await this.rest.call<ListResponse>({
         method: 'GET', path: this.opts.path, accept: this.opts.metadataOnly ? METADATA_LIST_ACCEPT : 'application/json',
-        query: { ...this.query(), limit: this.opts.pageSize ?? 500, continue: cont },
+        query: { ...this.query(), limit: this.opts.pageSize ?? 500, continue: cont }, signal: this.abort.signal,
       });
+      // An answer that arrived as the informer stopped is dropped: a stopped informer changes nothing.
+      if (this.stopped()) throw new Error('informer stopped');
       for (const item of page.items ?? []) {
         const obj = this.transform(item);
         fresh.set(objectKey(obj), obj);
@@ -199,6 +213,7 @@ export class Informer<T extends KubeObject> {
   }
 
   private emit(kind: 'add' | 'update' | 'delete', obj: T, previous?: T): void {
+    if (this.stopped()) return;
     for (const h of this.handlers) {
       try {
         if (kind === 'add') h.add?.(obj);
@@ -236,6 +251,7 @@ export class Informer<T extends KubeObject> {
   }
 
   private handleEvent(event: { type: string; object: unknown }): void {
+    if (this.stopped()) return;
     this.lastProgress = this.now();
     if (event.type === 'ERROR') {
       const status = event.object as { code?: number; reason?: string; message?: string };

@@ -3,6 +3,8 @@
 // and forgets its objects, and `want(true)` with a different `variant` (e.g. the label keys to keep)
 // replaces it with a fresh list. Handlers and indexes registered here follow every informer it makes.
 // While not wanted its store is empty and it counts as synced; while (re)listing, as not synced.
+// Stopping an informer (`want(false)`, a new variant, `stop()`) cancels its list and watch in flight at
+// once, and the stopped informer's handlers never run again, even for a list answer already on its way.
 import type { Informer, InformerHandlers } from './informer.ts';
 import { Store, type IndexFunc, type KubeObject } from './store.ts';
 

@@ -129,7 +129,8 @@ export class KubeRest {
   /** Sends the request under `signal`; resolves with the response headers and body stream. */
   private async open(spec: RequestSpec, signal: AbortSignal): Promise<Exchange> {
     const body = spec.body === undefined ? undefined : Buffer.from(JSON.stringify(spec.body));
-    const headers: Record<string, string> = { ...(await this.headers()), Accept: spec.accept ?? 'application/json' };
+    // An exec credential plugin may take its time: the deadline and the caller's signal cover it too.
+    const headers: Record<string, string> = { ...(await untilAborted(this.headers(), signal)), Accept: spec.accept ?? 'application/json' };
     if (body) {
       headers['Content-Type'] = spec.contentType ?? 'application/json';
       headers['Content-Length'] = String(body.length);
@@ -154,7 +155,11 @@ export class KubeRest {
     return { signal: controller.signal, clear: () => { clearTimeout(timer); spec.signal?.removeEventListener('abort', onOuter); } };
   }
 
-  /** One request and its decoded JSON answer within the deadline; non-2xx answers throw KubeApiError. */
+  /**
+   * One request and its decoded JSON answer within the deadline; non-2xx answers throw KubeApiError. The
+   * deadline and `spec.signal` cover the whole call: the wait for a rate-limit token, the credentials, the
+   * headers and the body. A call cancelled while it waits for a token leaves at once and takes no token.
+   */
   async call<T>(spec: RequestSpec): Promise<T> {
     // The deadline starts before the rate limiter's wait: a call that queued past it is never sent.
     const { signal, clear } = this.deadline(spec, spec.timeoutMs ?? this.timeoutMs);
@@ -196,7 +201,8 @@ export class KubeRest {
       clear();
       headerSignal.removeEventListener('abort', relay);
       // From here on only the caller's signal cancels the stream.
-      signal.addEventListener('abort', () => { stream.abort(signal.reason); }, { once: true });
+      if (signal.aborted) stream.abort(signal.reason);
+      else signal.addEventListener('abort', () => { stream.abort(signal.reason); }, { once: true, signal: stream.signal });
       if (res.status !== 200) throw apiError(res.status, (await readAll(res.body, stream.signal)).toString('utf8'));
       await readLines(res.body, (line) => { onEvent(JSON.parse(line) as { type: string; object: unknown }); });
     } catch (err) {
@@ -211,6 +217,16 @@ export class KubeRest {
   close(): void {
     this.transport.close();
   }
+}
+
+/** `work`, or a rejection with the signal's reason as soon as `signal` aborts (the work itself runs on). */
+function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason as Error);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => { reject(signal.reason as Error); };
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(resolve, reject).finally(() => { signal.removeEventListener('abort', onAbort); });
+  });
 }
 
 /** The whole body; rejects on a stream error or when `signal` aborts (with its reason). */
