@@ -14,6 +14,7 @@ import { apiHost, COMPONENT_RE, DOCKER_HUB_API_HOST, DOCKER_HUB_HOST, formatImag
 import { basicCredentials, checkManifest, RegistryError, type FetchLike } from './registry-client.ts';
 import { ScopeUnsupported, type CredentialScoper } from './scoped-credentials.ts';
 import { parseServerURL, type ServerURL } from './server-url.ts';
+import type { OutboundPolicy } from '../util/outbound.ts';
 
 const MAX_INPUT = 2048;
 /** Repositories one scoped credential may name. */
@@ -34,6 +35,8 @@ export interface HandlerContext {
   scoper?: CredentialScoper;
   fetch?: FetchLike;
   registryTimeoutMs?: number;
+  /** Which token realms beyond a registry's own host the daemon may ask (registry-token.ts). */
+  outbound?: OutboundPolicy;
 }
 
 export interface Caller {
@@ -144,6 +147,7 @@ export async function images(ctx: HandlerContext, caller: Caller, rawRef: string
     return await checkManifest({
       host: apiHost(ref), repository: ref.repository, reference: manifestReference(ref), entry: found.creds.entry,
       ...(ctx.fetch ? { fetch: ctx.fetch } : {}), ...(ctx.registryTimeoutMs ? { timeoutMs: ctx.registryTimeoutMs } : {}),
+      ...(ctx.outbound ? { outbound: ctx.outbound } : {}),
     });
   } catch (err) {
     if (err instanceof RegistryError) throw new HttpError(502, err.message);

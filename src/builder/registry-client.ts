@@ -8,6 +8,7 @@
 // Redirects are not followed and errors carry HTTP codes only, never credentials or response bodies.
 import type { AuthEntry } from '../dockerconfig/index.ts';
 import { sha256Hex } from '../util/hash.ts';
+import type { OutboundPolicy } from '../util/outbound.ts';
 import { BodyTooLarge, discard, readCapped, type FetchLike } from './http-body.ts';
 import { basicHeader, bearerChallenge, RegistryError, requestToken } from './registry-token.ts';
 
@@ -35,6 +36,8 @@ export interface ManifestQuery {
   entry: AuthEntry;
   fetch?: FetchLike;
   timeoutMs?: number;
+  /** Which realms beyond the registry's own host may be asked (registry-token.ts); default none. */
+  outbound?: OutboundPolicy;
 }
 
 /** HEAD on the manifest; see the file comment for the authentication flow. */
@@ -50,7 +53,8 @@ export async function checkManifest(query: ManifestQuery): Promise<ManifestCheck
     await discard(res);
     const challenge = res.status === 401 ? bearerChallenge(res.headers.get('www-authenticate')) : undefined;
     if (challenge) {
-      const { token } = await requestToken(fetchFn, challenge, query.entry, [`repository:${query.repository}:pull`], signal);
+      const { token } = await requestToken(fetchFn, challenge, query.entry, [`repository:${query.repository}:pull`], signal,
+        { registry: query.host, ...(query.outbound ? { outbound: query.outbound } : {}) });
       authorization = `Bearer ${token}`;
       res = await send('HEAD', authorization);
       await discard(res);

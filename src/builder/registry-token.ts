@@ -3,9 +3,13 @@
 // bearer tokens at its realm for the scopes a client asks (`repository:<name>:pull,push`). The daemon asks
 // with the resource's credentials: Basic auth on a GET, or the OAuth2 refresh-token grant when it holds an
 // identity token. Used for the pull-scoped token of a manifest check and for the repository-scoped tokens
-// handed to limited callers. Realms must be https without userinfo, redirects are not followed, answers
-// are read with a size cap, and errors carry HTTP codes only, never credentials or response bodies.
+// handed to limited callers. The realm is named by whoever runs the registry, which the resource's author
+// chose, so it is held to the daemon's outbound policy (util/outbound.ts, docs/security.md): https without
+// userinfo, on the registry's own host and port, a known token service of a public registry, or a host
+// that --outbound-hosts lists. Redirects are not followed, answers are read with a size cap, and errors
+// carry HTTP codes only, never credentials, response bodies or the realm.
 import { decodeAuth, encodeAuth, type AuthEntry } from '../dockerconfig/index.ts';
+import { PUBLIC_ONLY, type OutboundPolicy } from '../util/outbound.ts';
 import { BodyTooLarge, discard, readCapped, type FetchLike, type FetchResponse } from './http-body.ts';
 
 /** A token answer is a few KiB; anything larger is not a token service speaking the protocol. */
@@ -68,20 +72,52 @@ export async function discoverChallenge(fetchFn: FetchLike, host: string, signal
 
 export interface RegistryToken { token: string; expiresAt: Date }
 
-function realmURL(realm: string): URL {
+/** Token services of public registries that live on another host than the registry. */
+const KNOWN_REALM_HOSTS: Readonly<Record<string, readonly string[]>> = {
+  'docker.io': ['auth.docker.io'],
+  'index.docker.io': ['auth.docker.io'],
+  'registry-1.docker.io': ['auth.docker.io'],
+  'registry.gitlab.com': ['gitlab.com'],
+};
+
+/** Where a realm is asked: for which registry host (and port), under which outbound policy. */
+export interface RealmContext {
+  /** The registry's `host[:port]`, as the daemon contacted it. */
+  registry: string;
+  outbound?: OutboundPolicy;
+  /** For tests: the time the answer's lifetime counts from; default now. */
+  now?: number;
+}
+
+/** Why the daemon will not ask `realm` on behalf of `registry`, or undefined when it may. Names no value. */
+export function realmProblem(realm: string, registry: string, outbound: OutboundPolicy = PUBLIC_ONLY): string | undefined {
   let url: URL;
   try {
     url = new URL(realm);
   } catch {
-    throw new RegistryError('the registry asked for a token from an invalid realm');
+    return 'the registry asked for a token from an invalid realm';
   }
-  if (url.protocol !== 'https:' || url.username || url.password) throw new RegistryError('the registry asked for a token from a non-https realm');
-  return url;
+  if (url.protocol !== 'https:' || url.username || url.password) return 'the registry asked for a token from a non-https realm';
+  let own: URL | undefined;
+  try {
+    own = new URL(`https://${registry}/`);
+  } catch {
+    own = undefined;
+  }
+  if (own?.host === url.host) return undefined;
+  const refused = outbound.urlProblem('realm', realm, own ? KNOWN_REALM_HOSTS[own.hostname] ?? [] : []);
+  return refused === undefined ? undefined : 'the registry asked for a token from a realm on another host, which --outbound-hosts does not list';
+}
+
+function realmURL(realm: string, at: RealmContext): URL {
+  const problem = realmProblem(realm, at.registry, at.outbound);
+  if (problem) throw new RegistryError(problem);
+  return new URL(realm);
 }
 
 /** The realm's answer: OAuth2 refresh-token grant for identity tokens, else a GET with Basic auth. */
-function askRealm(fetchFn: FetchLike, challenge: BearerChallenge, entry: AuthEntry, scopes: string[], signal: AbortSignal): ReturnType<FetchLike> {
-  const url = realmURL(challenge.realm);
+function askRealm(fetchFn: FetchLike, challenge: BearerChallenge, entry: AuthEntry, scopes: string[], signal: AbortSignal, at: RealmContext): ReturnType<FetchLike> {
+  const url = realmURL(challenge.realm, at);
   if (entry.identitytoken !== undefined) {
     const form = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: entry.identitytoken, scope: scopes.join(' '), client_id: 'pullsecret-sync' });
     if (challenge.service !== undefined) form.set('service', challenge.service);
@@ -113,9 +149,10 @@ async function tokenAnswer(res: FetchResponse): Promise<TokenAnswer> {
   }
 }
 
-/** Asks the realm for a token covering `scopes`, with the entry's credentials. */
-export async function requestToken(fetchFn: FetchLike, challenge: BearerChallenge, entry: AuthEntry, scopes: string[], signal: AbortSignal, now = Date.now()): Promise<RegistryToken> {
-  const body = await tokenAnswer(await askRealm(fetchFn, challenge, entry, scopes, signal));
+/** Asks the realm for a token covering `scopes`, with the entry's credentials, if the outbound policy allows it. */
+export async function requestToken(fetchFn: FetchLike, challenge: BearerChallenge, entry: AuthEntry, scopes: string[], signal: AbortSignal, at: RealmContext): Promise<RegistryToken> {
+  const now = at.now ?? Date.now();
+  const body = await tokenAnswer(await askRealm(fetchFn, challenge, entry, scopes, signal, at));
   const token = typeof body.token === 'string' && body.token !== '' ? body.token : body.access_token;
   if (typeof token !== 'string' || token === '') throw new RegistryError("the registry's token service returned no token");
   const expiresIn = typeof body.expires_in === 'number' && body.expires_in > 0 ? body.expires_in : DEFAULT_EXPIRES_IN_S;

@@ -11,6 +11,7 @@ import type { AuthEntry } from '../dockerconfig/index.ts';
 import { parseEcrHost } from './ecr-repositories.ts';
 import type { FetchLike } from './http-body.ts';
 import { discoverChallenge, requestToken, type RegistryToken } from './registry-token.ts';
+import type { OutboundPolicy } from '../util/outbound.ts';
 
 /** The credential cannot be narrowed to the repositories; `message` says why and is safe to return. */
 export class ScopeUnsupported extends Error {
@@ -51,6 +52,8 @@ export interface ScoperOptions {
   fetch?: FetchLike;
   timeoutMs?: number;
   ecr?: EcrScoper;
+  /** Which realms beyond the registry's own host may be asked (registry-token.ts); default none. */
+  outbound?: OutboundPolicy;
 }
 
 export function pushPullScopes(repositories: readonly string[]): string[] {
@@ -75,7 +78,8 @@ export function createScoper(opts: ScoperOptions): CredentialScoper {
       if (!challenge) {
         throw new ScopeUnsupported(`${req.host} does not use token authentication, so its credentials cannot be narrowed to repositories`);
       }
-      return requestToken(fetchFn, challenge, req.entry, pushPullScopes(req.repositories), signal);
+      return requestToken(fetchFn, challenge, req.entry, pushPullScopes(req.repositories), signal,
+        { registry: req.host, ...(opts.outbound ? { outbound: opts.outbound } : {}) });
     },
   };
 }

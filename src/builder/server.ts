@@ -24,6 +24,7 @@ import { InFlightLimiter, KeyedRateLimiter, type RateLimit } from './rate-limit.
 import type { FetchLike } from './registry-client.ts';
 import type { CredentialScoper } from './scoped-credentials.ts';
 import type { ServingTls } from './tls.ts';
+import type { OutboundPolicy } from '../util/outbound.ts';
 
 export interface BuilderServerOptions {
   /** `host:port` or `:port` (all interfaces); port 0 picks a free one. */
@@ -36,6 +37,8 @@ export interface BuilderServerOptions {
   ecr?: EcrRepositories;
   scoper?: CredentialScoper;
   fetch?: FetchLike;
+  /** Which token realms beyond a registry's own host the daemon may ask (registry-token.ts). */
+  outbound?: OutboundPolicy;
   rateLimit: RateLimit;
   /** Requests one ServiceAccount may have in progress at once; default 4. */
   maxInFlight?: number;
@@ -97,6 +100,7 @@ export async function startBuilderServer(opts: BuilderServerOptions): Promise<Bu
   const ctx: HandlerContext = {
     access: opts.access, ...(opts.ecr ? { ecr: opts.ecr } : {}), ...(opts.fetch ? { fetch: opts.fetch } : {}),
     ...(opts.scoper ? { scoper: opts.scoper } : {}), ...(opts.registryTimeoutMs ? { registryTimeoutMs: opts.registryTimeoutMs } : {}),
+    ...(opts.outbound ? { outbound: opts.outbound } : {}),
   };
 
   /** The authenticated, allowed caller, holding an in-flight slot the caller of this function releases. */

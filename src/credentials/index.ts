@@ -9,7 +9,7 @@ export {
 export { TokenCache, type FetchResult, type TokenCacheOptions, type TokenState } from './token-cache.ts';
 export { nextRefresh, failureBackoff, type RefreshInput, type FailureBackoffOptions } from './refresh-policy.ts';
 export {
-  EcrProvider, ecrSourceFromImpsSecret, staticKeysOf, ecrRegistryHost, validateEcrSource, defaultEcrClient, defaultAwsCredentials,
+  EcrProvider, ecrEndpointProblem, ecrSourceFromImpsSecret, staticKeysOf, ecrRegistryHost, validateEcrSource, defaultEcrClient, defaultAwsCredentials,
   ECR_SECRET_TYPE, IMPS_ECR_SECRET_TYPE, ROLE_SESSION_NAME,
   type AwsCredentials, type AwsCredentialsFactory, type EcrApi, type EcrClientFactory, type EcrProviderOptions, type ImpsEcrSecret,
   type StaticKeys,

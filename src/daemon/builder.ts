@@ -10,11 +10,13 @@ import { createScoper } from '../builder/scoped-credentials.ts';
 import { startBuilderServer, type BuilderServer } from '../builder/server.ts';
 import { resolveTls, servingHosts, watchTls, type TlsFiles } from '../builder/tls.ts';
 import type { Controller } from '../controller/manager.ts';
-import { defaultAwsCredentials, staticKeysOf } from '../credentials/index.ts';
+import type { ImagePullSecret } from '../api/v1alpha1/types.ts';
+import { defaultAwsCredentials, ecrEndpointProblem, staticKeysOf } from '../credentials/index.ts';
 import { ecrSdk } from '../credentials/sdks.ts';
 import type { KubeRest } from '../kube/rest.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import { errorMessage } from '../util/errors.ts';
+import type { OutboundPolicy } from '../util/outbound.ts';
 import { ConfigError, type Config } from './config.ts';
 
 /** Builder requests per ServiceAccount: a burst for a multi-stage build, then a steady trickle. */
@@ -31,6 +33,8 @@ export interface BuilderDeps {
   metrics: Metrics;
   log: Logger;
   fetch?: FetchLike;
+  /** What resource content may make the builder front reach: token realms, ECR endpoints (docs/security.md). */
+  outbound: OutboundPolicy;
   /** How often mounted TLS files are checked for changes; default watchTls's. */
   tlsCheckMs?: number;
 }
@@ -39,9 +43,16 @@ export async function startBuilder(config: Config, deps: BuilderDeps): Promise<B
   const view = deps.controller.builderView();
   const awsCredentials = defaultAwsCredentials();
   const log = deps.log.child({ component: 'builder' });
+  // A resource's ECR endpoint reaches the builder's own ECR clients only if the outbound policy allows it.
+  const ecrSource = (ips: ImagePullSecret, region: string): ReturnType<typeof view.ecrSource> => {
+    const found = view.ecrSource(ips, region);
+    const refused = found ? ecrEndpointProblem(found.source, deps.outbound) : undefined;
+    if (refused) throw new Error(`ImagePullSecret ${ips.metadata.name}: ECR ${region}: ${refused}`);
+    return found;
+  };
   const ecr = new EcrRepositoryManager({
     client: async (ips, region) => {
-      const found = view.ecrSource(ips, region);
+      const found = ecrSource(ips, region);
       if (!found) throw new Error(`ImagePullSecret ${ips.metadata.name} has no usable ECR source for region ${region}`);
       const { source, secret } = found;
       const staticKeys = staticKeysOf(secret);
@@ -57,7 +68,8 @@ export async function startBuilder(config: Config, deps: BuilderDeps): Promise<B
   });
   const server = await startBuilderServer({
     addr: config.builderAddr, tls, access: view, rest: deps.rest, audience: config.builderAudience, ecr, rateLimit: RATE_LIMIT,
-    scoper: createScoper({ ecr: createEcrScoper({ source: (ips, region) => view.ecrSource(ips, region) }), ...(deps.fetch ? { fetch: deps.fetch } : {}) }), ...(deps.fetch ? { fetch: deps.fetch } : {}),
+    scoper: createScoper({ ecr: createEcrScoper({ source: ecrSource }), outbound: deps.outbound, ...(deps.fetch ? { fetch: deps.fetch } : {}) }),
+    outbound: deps.outbound, ...(deps.fetch ? { fetch: deps.fetch } : {}),
     logger: log,
     onRequest: (route, result) => { deps.metrics.builderRequests.inc({ endpoint: route, result }); },
   });

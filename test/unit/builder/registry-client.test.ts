@@ -3,7 +3,8 @@ import { Readable } from 'node:stream';
 import { test } from 'node:test';
 import { createHash } from 'node:crypto';
 import { checkManifest, MANIFEST_ACCEPT, MAX_MANIFEST_BYTES, parseChallenge, RegistryError, type FetchLike } from '../../../src/builder/registry-client.ts';
-import { requestToken } from '../../../src/builder/registry-token.ts';
+import { realmProblem, requestToken } from '../../../src/builder/registry-token.ts';
+import { OutboundPolicy } from '../../../src/util/outbound.ts';
 
 interface Call { url: string; method: string; headers: Record<string, string>; body?: string }
 interface Reply { status: number; headers?: Record<string, string>; body?: string | Buffer | Iterable<Buffer> }
@@ -21,6 +22,8 @@ function fakeFetch(respond: (call: Call) => Reply): { fetch: FetchLike; calls: C
   return { fetch, calls };
 }
 
+/** The realm of these tests lives on auth.r.io, beside the registry r.io: --outbound-hosts lists it. */
+const AUTH_R_IO = new OutboundPolicy({ hosts: ['auth.r.io'] });
 const entry = { registry: 'r.io', auth: Buffer.from('user:pw').toString('base64'), username: 'user', password: 'pw' };
 const DIGEST = `sha256:${'b'.repeat(64)}`;
 
@@ -53,7 +56,7 @@ test('a Bearer challenge is answered with a pull-scoped token from the realm', a
     if (c.headers.Authorization === 'Bearer registry-token') return { status: 200, headers: { 'Docker-Content-Digest': DIGEST } };
     return { status: 401, headers: { 'WWW-Authenticate': 'Bearer realm="https://auth.r.io/token",service="r.io"' } };
   });
-  assert.deepEqual(await checkManifest({ host: 'r.io', repository: 'a/b', reference: 'v1', entry, fetch }), { exists: true, digest: DIGEST });
+  assert.deepEqual(await checkManifest({ host: 'r.io', repository: 'a/b', reference: 'v1', entry, fetch, outbound: AUTH_R_IO }), { exists: true, digest: DIGEST });
   const tokenCall = calls[1];
   assert.ok(tokenCall);
   const url = new URL(tokenCall.url);
@@ -126,11 +129,47 @@ test('a manifest body past 4 MiB is refused naming the cap, and is not read furt
 test('a token is asked for every scope at once, and its lifetime comes from the answer', async () => {
   const { fetch, calls } = fakeFetch(() => ({ status: 200, body: JSON.stringify({ token: 't', expires_in: 300, issued_at: '2030-01-01T00:00:00Z' }) }));
   const got = await requestToken(fetch, { realm: 'https://auth.r.io/token', service: 'r.io' }, entry,
-    ['repository:a:pull,push', 'repository:b/c:pull,push'], AbortSignal.timeout(1000), Date.parse('2030-01-01T00:00:10Z'));
+    ['repository:a:pull,push', 'repository:b/c:pull,push'], AbortSignal.timeout(1000), { registry: 'r.io', outbound: AUTH_R_IO, now: Date.parse('2030-01-01T00:00:10Z') });
   assert.equal(got.token, 't');
   assert.equal(got.expiresAt.toISOString(), '2030-01-01T00:05:00.000Z');
   assert.deepEqual(new URL(calls[0]?.url ?? '').searchParams.getAll('scope'), ['repository:a:pull,push', 'repository:b/c:pull,push']);
   const short = fakeFetch(() => ({ status: 200, body: JSON.stringify({ token: 't' }) }));
   const now = Date.parse('2030-01-01T00:00:00Z');
-  assert.equal((await requestToken(short.fetch, { realm: 'https://a.r.io/' }, entry, ['repository:a:pull'], AbortSignal.timeout(1000), now)).expiresAt.getTime(), now + 60_000);
+  assert.equal((await requestToken(short.fetch, { realm: 'https://r.io/token' }, entry, ['repository:a:pull'], AbortSignal.timeout(1000), { registry: 'r.io', now })).expiresAt.getTime(), now + 60_000);
+});
+
+test('realms: the registry\'s own host and port, a public registry\'s known token service, or a host --outbound-hosts lists', () => {
+  const listed = new OutboundPolicy({ hosts: ['auth.corp.example', '127.0.0.1:5001'] });
+  const ANOTHER_HOST = 'the registry asked for a token from a realm on another host, which --outbound-hosts does not list';
+  const cases: [string, string, string | undefined, string | undefined][] = [
+    // realm, registry, problem by default, problem with the hosts above
+    ['https://r.io/token', 'r.io', undefined, undefined],
+    ['https://r.io:5000/token', 'r.io:5000', undefined, undefined],
+    ['https://r.io:5001/token', 'r.io:5000', ANOTHER_HOST, ANOTHER_HOST],
+    ['https://r.io:443/token', 'r.io', undefined, undefined],
+    ['https://auth.docker.io/token', 'registry-1.docker.io', undefined, undefined],
+    ['https://auth.docker.io/token', 'r.io', ANOTHER_HOST, ANOTHER_HOST],
+    ['https://gitlab.com/jwt/auth', 'registry.gitlab.com', undefined, undefined],
+    ['https://auth.corp.example/token', 'registry.corp.example', ANOTHER_HOST, undefined],
+    ['https://127.0.0.1:5001/token', 'r.io', ANOTHER_HOST, undefined],
+    ['https://127.0.0.1:15000/admin', 'r.io', ANOTHER_HOST, ANOTHER_HOST],
+    ['https://169.254.169.254/latest/meta-data', 'r.io', ANOTHER_HOST, ANOTHER_HOST],
+    ['http://r.io/token', 'r.io', 'the registry asked for a token from a non-https realm', 'the registry asked for a token from a non-https realm'],
+    ['https://u:p@r.io/token', 'r.io', 'the registry asked for a token from a non-https realm', 'the registry asked for a token from a non-https realm'],
+    ['not a url', 'r.io', 'the registry asked for a token from an invalid realm', 'the registry asked for a token from an invalid realm'],
+  ];
+  for (const [realm, registry, byDefault, withHosts] of cases) {
+    assert.equal(realmProblem(realm, registry), byDefault, `${realm} for ${registry}`);
+    assert.equal(realmProblem(realm, registry, listed), withHosts, `${realm} for ${registry} with --outbound-hosts`);
+  }
+});
+
+test('a realm on another host is never asked: no request, and the answer names no realm', async () => {
+  const { fetch, calls } = fakeFetch(() => ({ status: 401, headers: { 'WWW-Authenticate': 'Bearer realm="https://127.0.0.1:15000/admin",service="r.io"' } }));
+  await assert.rejects(checkManifest({ host: 'r.io', repository: 'a', reference: 'x', entry, fetch }), (err: unknown) => {
+    assert.ok(err instanceof RegistryError);
+    assert.equal(err.message, 'the registry asked for a token from a realm on another host, which --outbound-hosts does not list');
+    return true;
+  });
+  assert.deepEqual(calls.map((c) => c.url), ['https://r.io/v2/a/manifests/x'], 'only the registry itself');
 });
