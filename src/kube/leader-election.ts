@@ -17,10 +17,10 @@
 // old leader has stopped writing >= 5 s before a new one starts. A takeover based on a stale read fails on
 // the resourceVersion precondition. Losing the Lease is final: the elector stops campaigning and the
 // process is expected to exit.
-import { abortable } from '../util/abortable.ts';
 import { exponentialBackoff } from '../util/backoff.ts';
 import type { Clock } from '../util/clock.ts';
 import { sleep } from '../util/clock.ts';
+import { withDeadline } from '../util/deadline.ts';
 import { isStatus, KubeApiError, KubeTimeoutError, type KubeRest } from './rest.ts';
 
 /**
@@ -168,16 +168,12 @@ export class LeaderElector {
    * elector stops); the answer is not awaited past that moment, whatever the client does with the
    * signal. Every wait inside (the client's rate limiter, the connection, the answer) counts against it.
    */
-  private async bounded<T>(deadlineMs: number, work: (signal: AbortSignal) => Promise<T>, { stoppable = true } = {}): Promise<T> {
+  private bounded<T>(deadlineMs: number, work: (signal: AbortSignal) => Promise<T>, { stoppable = true } = {}): Promise<T> {
     const ms = deadlineMs - this.opts.clock.nowMs();
-    const timeout = new AbortController();
-    const timer = this.opts.clock.setTimeout(() => { timeout.abort(new KubeTimeoutError(`Lease: no answer within ${ms} ms`)); }, ms);
-    const signal = stoppable ? AbortSignal.any([timeout.signal, this.abort.signal]) : timeout.signal;
-    try {
-      return await abortable(work(signal), signal, `Lease: no answer within ${ms} ms`);
-    } finally {
-      this.opts.clock.clearTimeout(timer);
-    }
+    return withDeadline(work, {
+      clock: this.opts.clock, ms, timeoutError: () => new KubeTimeoutError(`Lease: no answer within ${ms} ms`),
+      signal: stoppable ? this.abort.signal : undefined,
+    });
   }
 
   private async tryAcquireOrRenew(signal: AbortSignal): Promise<boolean> {
