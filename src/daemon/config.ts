@@ -3,7 +3,7 @@
 // environment variable counts as unset. A bad value is refused with one line naming the flag (or the
 // environment variable it came from), what a good value looks like, and what was given.
 import { ConfigError, parseStrict, type Values } from '../cli/args.ts';
-import { address, bool, count, dirList, dnsLabel, duration, fraction, hostList, oneOf, rate, readableFile, text, type ValueKind } from './flag-values.ts';
+import { address, bool, count, dirList, dnsLabel, dnsName, duration, fraction, hostList, oneOf, rate, readableFile, text, type ValueKind } from './flag-values.ts';
 
 export { ConfigError };
 
@@ -39,6 +39,12 @@ export interface Config {
   outboundHosts: string[];
   /** Directories whose files Secret content may name (docs/security.md). */
   outboundFiles: string[];
+  /** This replica's name in the leader-election Lease (the pod name in a cluster). */
+  identity?: string;
+  /** The projected token file of Azure workload identity. */
+  azureFederatedTokenFile?: string;
+  /** The Google universe whose endpoints GCP credentials may name. */
+  gcpUniverseDomain?: string;
 }
 
 interface FlagSpec {
@@ -78,6 +84,10 @@ export const flags: Record<string, FlagSpec> = {
       + 'over http or https; loopback and link-local addresses only when listed here (docs/security.md)' },
   'outbound-files': { env: 'PULLSECRET_SYNC_OUTBOUND_FILES',
     help: 'directories (comma-separated) whose files a GCP credential_source.file may name; default none (docs/security.md)' },
+  identity: { env: 'POD_NAME', help: 'this replica\'s name in the leader-election Lease; default: host name and process ID' },
+  'azure-federated-token-file': { env: 'AZURE_FEDERATED_TOKEN_FILE',
+    help: 'token file of Azure workload identity (its webhook sets the variable); without it, managed identity' },
+  'gcp-universe-domain': { env: 'GOOGLE_CLOUD_UNIVERSE_DOMAIN', help: 'Google universe whose endpoints GCP credentials may name; default googleapis.com' },
 };
 
 /** A value as the user gave it, and where: the flag, or the environment variable standing in for it. */
@@ -127,6 +137,18 @@ function tlsFiles(read: <T>(name: string, kind: ValueKind<T>) => T | undefined):
   return { ...(cert && key ? { builderTlsCert: cert, builderTlsKey: key } : {}), ...(ca ? { builderTlsCa: ca } : {}) };
 }
 
+/** The replica's Lease identity and the cloud settings: present only when given (each has a computed default). */
+function identityAndClouds(read: <T>(name: string, kind: ValueKind<T>) => T | undefined): Pick<Config, 'identity' | 'azureFederatedTokenFile' | 'gcpUniverseDomain'> {
+  const identity = read('identity', text);
+  const azureFederatedTokenFile = read('azure-federated-token-file', readableFile);
+  const gcpUniverseDomain = read('gcp-universe-domain', dnsName);
+  return {
+    ...(identity ? { identity } : {}),
+    ...(azureFederatedTokenFile ? { azureFederatedTokenFile } : {}),
+    ...(gcpUniverseDomain ? { gcpUniverseDomain } : {}),
+  };
+}
+
 /** Parses `run`'s arguments and the environment; throws ConfigError with a user-facing message. */
 export function parseConfig(args: string[], env: NodeJS.ProcessEnv): Config {
   const options = Object.fromEntries(Object.entries(flags).map(([name, spec]) => [name, { type: 'string', help: spec.help } as const]));
@@ -156,6 +178,7 @@ export function parseConfig(args: string[], env: NodeJS.ProcessEnv): Config {
     builderService: must('builder-service', dnsLabel),
     outboundHosts: read('outbound-hosts', hostList) ?? [],
     outboundFiles: read('outbound-files', dirList) ?? [],
+    ...identityAndClouds(read),
   };
 }
 

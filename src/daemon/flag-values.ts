@@ -3,6 +3,7 @@
 // because a typo that still parses would be worse than one that is refused.
 import { accessSync, constants, statSync } from 'node:fs';
 import { parseAddress } from '../util/address.ts';
+import { isDnsSubdomain } from '../util/names.ts';
 import { errorMessage } from '../util/errors.ts';
 import { parseDirEntry, parseHostEntry } from '../util/outbound.ts';
 
@@ -78,6 +79,12 @@ export function oneOf<T extends string>(choices: readonly T[]): ValueKind<T> {
 export const dnsLabel: ValueKind<string> = {
   expect: 'a DNS label (lowercase letters, digits and "-", at most 63 characters), such as pullsecret-sync',
   parse: (raw) => (/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(raw) ? raw : undefined),
+};
+
+/** A domain name, such as a Google universe: an RFC 1123 subdomain. */
+export const dnsName: ValueKind<string> = {
+  expect: 'a DNS name (lowercase letters, digits, "-" and "."), such as googleapis.com',
+  parse: (raw) => (isDnsSubdomain(raw) ? raw : undefined),
 };
 
 export const text: ValueKind<string> = {

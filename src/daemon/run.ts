@@ -46,18 +46,14 @@ export interface DaemonOptions {
   providers?: CloudProviders;
   /** Token cache tuning (tests shorten the refresh floor and backoff). */
   tokenCache?: Pick<TokenCacheOptions, 'floorMs' | 'backoff' | 'jitter'>;
-  /** Workload identity token file of Azure (AZURE_FEDERATED_TOKEN_FILE). */
-  azureFederatedTokenFile?: string;
-  /** The Google universe whose endpoints GCP credentials may name (GOOGLE_CLOUD_UNIVERSE_DOMAIN). */
-  gcpUniverseDomain?: string;
   /** How the builder front reaches registries; default globalThis.fetch (tests add their CA). */
   builderFetch?: FetchLike;
   /** How often mounted builder TLS files are checked for changes; default 10 s (tests shorten it). */
   builderTlsCheckMs?: number;
 }
 
-function defaultProviders(opts: DaemonOptions, outbound: OutboundPolicy): CloudProviders {
-  const { azureFederatedTokenFile, gcpUniverseDomain } = opts;
+function defaultProviders(config: Config, opts: DaemonOptions, outbound: OutboundPolicy): CloudProviders {
+  const { azureFederatedTokenFile, gcpUniverseDomain } = config;
   return {
     ...createProviders({ outbound, ...(azureFederatedTokenFile ? { azureFederatedTokenFile } : {}), ...(gcpUniverseDomain ? { gcpUniverseDomain } : {}) }),
     ...opts.providers,
@@ -123,7 +119,7 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
   });
   const controller = new Controller({
     rest, writes: new Writes(rest), events, log, concurrency: config.concurrency,
-    cloud: { providers: defaultProviders(opts, outbound), cache },
+    cloud: { providers: defaultProviders(config, opts, outbound), cache },
     queueObserver: metrics.queueObserver(), reconcileObserver: metrics.reconcileObserver((key) => Controller.controllerOf(key)),
     onNewNamespaceServed: (ms) => { metrics.namespaceToSecret.observe(ms / 1000); },
   });
@@ -219,9 +215,9 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
 export async function run(config: Config): Promise<number> {
   const log = createLogger(config.logLevel);
   // In a cluster the chart passes the pod name; two replicas on one host still need distinct identities.
-  const identity = process.env.POD_NAME ?? `${hostname()}-${String(process.pid)}`;
+  const identity = config.identity ?? `${hostname()}-${String(process.pid)}`;
   const daemon = await startDaemon(config, log, {
-    identity, azureFederatedTokenFile: process.env.AZURE_FEDERATED_TOKEN_FILE, gcpUniverseDomain: process.env.GOOGLE_CLOUD_UNIVERSE_DOMAIN,
+    identity,
   });
   const code = await new Promise<number>((resolve) => {
     const shutdown = (signal: string) => {

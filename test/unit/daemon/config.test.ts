@@ -51,7 +51,20 @@ const BAD: Record<string, { values: string[]; expect: RegExp; with?: string[] }>
   'outbound-hosts': { values: ['http://127.0.0.1', '127.0.0.1,a/b', 'x:99999', 'user@host', '*.'],
     expect: /must be a comma-separated list of hosts, host:port or \*\.domain, such as 169\.254\.169\.254,\*\.corp\.example/ },
   'outbound-files': { values: ['relative', '/var/run/tokens,tokens'], expect: /must be a comma-separated list of absolute directories/ },
+  identity: { values: [''], expect: EXPECT.text },
+  'azure-federated-token-file': { values: [missing, dir], expect: EXPECT.file },
+  'gcp-universe-domain': { values: ['Googleapis.com', 'https://googleapis.com', 'a..b'], expect: /must be a DNS name \(lowercase letters, digits, "-" and "\."\), such as googleapis\.com/ },
 };
+
+test('the Lease identity and the cloud settings come from the variables their platforms set, or flags', () => {
+  const none = parseConfig([], {});
+  assert.deepEqual([none.identity, none.azureFederatedTokenFile, none.gcpUniverseDomain], [undefined, undefined, undefined]);
+  const given = parseConfig([], { POD_NAME: 'pullsecret-sync-7d9f-x2', AZURE_FEDERATED_TOKEN_FILE: file, GOOGLE_CLOUD_UNIVERSE_DOMAIN: 's3nsapis.fr' });
+  assert.deepEqual([given.identity, given.azureFederatedTokenFile, given.gcpUniverseDomain], ['pullsecret-sync-7d9f-x2', file, 's3nsapis.fr']);
+  assert.equal(parseConfig(['--identity=a'], { POD_NAME: 'b' }).identity, 'a');
+  assert.match(refusal([], { AZURE_FEDERATED_TOKEN_FILE: missing }),
+    /^run: AZURE_FEDERATED_TOKEN_FILE \(--azure-federated-token-file\) must be the path of a readable file; .*\(no such file\)/);
+});
 
 test('outbound flags: none by default; lists from the flag or its variable', () => {
   const none = parseConfig([], {});
