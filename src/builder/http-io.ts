@@ -18,6 +18,7 @@ const MAX_TOKEN = 16 * 1024;
 const DRAIN_MS = 2000;
 const DRAIN_BYTES = 4 * 1024 * 1024;
 const answered = new WeakSet<Duplex>();
+const TOO_LARGE = `the request body is larger than ${MAX_BODY / 1024} KiB`;
 
 export function bearer(req: IncomingMessage): string {
   const m = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
@@ -26,21 +27,40 @@ export function bearer(req: IncomingMessage): string {
   return token;
 }
 
-export async function readJson(req: IncomingMessage): Promise<unknown> {
+/**
+ * The request body parsed as JSON, at most MAX_BODY bytes (413 past that, declared or chunked). A body
+ * that ends early or whose connection breaks is a 400. Reading stops at the cap without destroying the
+ * request, so the answer can still be written and the rest drained (sendAndDrain). A parse error says
+ * only that the body is not JSON: the parser's message quotes the body, which may carry credentials.
+ */
+export function readJson(req: IncomingMessage): Promise<unknown> {
   const declared = Number(req.headers['content-length'] ?? NaN);
-  if (Number.isFinite(declared) && declared > MAX_BODY) throw new HttpError(413, `the request body is larger than ${MAX_BODY / 1024} KiB`);
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BODY) throw new HttpError(413, `the request body is larger than ${MAX_BODY / 1024} KiB`);
-    chunks.push(chunk as Buffer);
-  }
-  try {
-    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
-  } catch {
-    throw new HttpError(400, 'the request body is not JSON');
-  }
+  if (Number.isFinite(declared) && declared > MAX_BODY) return Promise.reject(new HttpError(413, TOO_LARGE));
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const settle = (err?: HttpError) => {
+      req.off('data', onData).off('end', onEnd).off('error', onBroken).off('close', onBroken);
+      if (err) {
+        reject(err);
+        return;
+      }
+      try {
+        resolve(JSON.parse(Buffer.concat(chunks, size).toString('utf8')));
+      } catch {
+        reject(new HttpError(400, 'the request body is not JSON'));
+      }
+    };
+    function onData(chunk: Buffer): void {
+      size += chunk.length;
+      if (size <= MAX_BODY) chunks.push(chunk);
+      else settle(new HttpError(413, TOO_LARGE));
+    }
+    function onEnd(): void { settle(); }
+    function onBroken(): void { settle(new HttpError(400, 'the request body did not arrive whole')); }
+    req.on('error', () => undefined); // an abort after settling is nobody's error
+    req.on('data', onData).on('end', onEnd).on('error', onBroken).on('close', onBroken);
+  });
 }
 
 export function send(res: ServerResponse, status: number, body: unknown, contentType = 'application/json'): void {
@@ -51,6 +71,7 @@ export function send(res: ServerResponse, status: number, body: unknown, content
 
 /** Reads and drops whatever input is left on `socket`, for at most DRAIN_MS and DRAIN_BYTES, then closes it. */
 export function drainAndClose(socket: Duplex): void {
+  if (socket.destroyed) return;
   let drained = 0;
   const timer = setTimeout(() => { socket.destroy(); }, DRAIN_MS);
   timer.unref();
@@ -62,14 +83,22 @@ export function drainAndClose(socket: Duplex): void {
   socket.resume();
 }
 
-/** Answers an error on a request still being received: JSON, `Connection: close`, remaining input drained. */
+/**
+ * Answers an error on a request still being received: JSON, `Connection: close`, remaining input drained.
+ * A request whose connection is already gone (the client aborted) gets nothing: there is no one to answer.
+ */
 export function sendAndDrain(req: IncomingMessage, res: ServerResponse, status: number, message: string): void {
+  const socket = req.socket as Duplex | null;
+  if (!socket || socket.destroyed) {
+    res.destroy();
+    return;
+  }
   if (!req.complete) res.setHeader('Connection', 'close');
   send(res, status, { message });
   if (!req.complete) {
     req.on('error', () => undefined);
     req.resume();
-    drainAndClose(req.socket);
+    drainAndClose(socket);
   }
 }
 

@@ -53,6 +53,9 @@ export interface BuilderServerOptions {
   onRequest?: (route: string, result: RequestResult) => void;
 }
 
+/** How long a whole request (headers and body) may take to arrive; Node's default is 5 minutes. */
+const REQUEST_TIMEOUT_MS = 30_000;
+
 export type RequestResult = 'ok' | 'bad_request' | 'unauthenticated' | 'forbidden' | 'not_found' | 'rate_limited' | 'error';
 
 export interface BuilderServer {
@@ -182,7 +185,17 @@ export async function startBuilderServer(opts: BuilderServerOptions): Promise<Bu
     else opts.logger.debug(fields, 'builder request');
   }
 
-  const server: Server = createServer({ cert: tls.cert, key: tls.key, maxHeaderSize: MAX_HEADER_BYTES }, (req, res) => { void handle(req, res); });
+  /** Last resort for a handler that failed while failing: nothing it throws may reach the process. */
+  function serve(req: IncomingMessage, res: ServerResponse): void {
+    res.on('error', () => undefined);
+    handle(req, res).catch((err: unknown) => {
+      opts.logger.error({ error: err instanceof Error ? err.name : typeof err }, 'builder request failed while answering');
+      opts.onRequest?.('unknown', 'error');
+      res.destroy();
+    });
+  }
+
+  const server: Server = createServer({ cert: tls.cert, key: tls.key, maxHeaderSize: MAX_HEADER_BYTES, requestTimeout: REQUEST_TIMEOUT_MS }, serve);
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => { answerClientError(err, socket); });
   const { host, port } = parseAddr(opts.addr);
   const address = await listenOn(server, port, host);

@@ -19,6 +19,7 @@ import type { FetchLike } from '../builder/http-body.ts';
 import type { BuilderServer } from '../builder/server.ts';
 import { startBuilder } from './builder.ts';
 import { ConfigError, type Config } from './config.ts';
+import { guardProcess } from './process-guard.ts';
 import { commandKubeConfig } from '../cli/kube-access.ts';
 
 export const LEASE_NAME = 'pullsecret-sync';
@@ -214,11 +215,13 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
  */
 export async function run(config: Config): Promise<number> {
   const log = createLogger(config.logLevel);
+  const guard = guardProcess(log);
   // In a cluster the chart passes the pod name; two replicas on one host still need distinct identities.
   const identity = config.identity ?? `${hostname()}-${String(process.pid)}`;
   const daemon = await startDaemon(config, log, {
     identity,
   });
+  guard.countInto((kind) => { daemon.metrics.processErrors.inc({ kind }); });
   const code = await new Promise<number>((resolve) => {
     const shutdown = (signal: string) => {
       log.info({ signal }, 'Shutting down');

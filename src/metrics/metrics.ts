@@ -38,6 +38,10 @@ export class Metrics {
   readonly builderRequests = new Counter({ name: `${PREFIX}builder_requests_total`, help: 'Builder API requests by endpoint and result.',
     labelNames: ['endpoint', 'result'], registers: [this.registry] });
 
+  readonly processErrors = new Counter({ name: `${PREFIX}process_errors_total`,
+    help: 'Errors nothing caught that reached the process (logged; the process goes on), by kind.',
+    labelNames: ['kind'], registers: [this.registry] });
+
   /** `providers`: the kinds whose token fetches start at zero; default every registered provider. */
   constructor(providers: readonly string[] = PROVIDER_KINDS) {
     collectDefaultMetrics({ register: this.registry, prefix: PREFIX });
@@ -49,6 +53,7 @@ export class Metrics {
     for (const provider of providers) for (const result of ['success', 'error']) this.tokenFetches.inc({ provider, result }, 0);
     for (const verb of WRITE_VERBS) this.apiWrites.inc({ verb, resource: 'secrets', code: '2xx' }, 0);
     this.leader.set(0);
+    for (const kind of ['unhandledRejection', 'uncaughtException']) this.processErrors.inc({ kind }, 0);
   }
 
   queueObserver(): WorkQueueObserver {
