@@ -3,9 +3,10 @@
 // and accept only `status.authenticated` with the audience echoed in `status.audiences` and a username
 // `system:serviceaccount:<namespace>:<name>`. Positive answers are cached briefly under the sha256 of the
 // token (never the token itself), for at most `cacheTtlMs` (default 3 s) and never past the token's own
-// `exp`, so a builder that calls several times in a row costs one TokenReview. Negative answers are not
-// cached. Revocation: `revoke(sa)` (the server calls it when the watch sees a ServiceAccount deleted)
-// drops every cached answer of the ServiceAccount at once and remembers its UID, and answers naming a
+// `exp`, so a builder that calls several times in a row costs one TokenReview. Refused tokens are
+// remembered (by hash, briefly) and reviews are admitted by a global gate (review-gate.ts), so refused
+// tokens cannot make the daemon queue reviews. Revocation: `revoke(sa)` (the server calls it when the
+// watch sees a ServiceAccount deleted) drops every cached answer of the ServiceAccount at once and remembers its UID, and answers naming a
 // revoked UID are refused: the API server itself keeps accepting a deleted ServiceAccount's token for a
 // while (its own TokenReview cache, 10 s by default), so forgetting our cache alone would not be enough.
 // A ServiceAccount created again under the same name has a new UID and works at once. The short TTL
@@ -16,6 +17,7 @@ import { realClock, type Clock } from '../util/clock.ts';
 import { sha256Hex } from '../util/hash.ts';
 import { jwtExpiryMs } from '../util/jwt.ts';
 import type { ServiceAccountRef } from './access.ts';
+import { ReviewGate } from './review-gate.ts';
 
 const SA_PREFIX = 'system:serviceaccount:';
 /** How long a deleted ServiceAccount's UID is refused: far past any API server token cache. */
@@ -47,6 +49,8 @@ export interface AuthenticatorOptions {
   cacheTtlMs?: number;
   /** Cached tokens at most; default 10,000. */
   max?: number;
+  /** Admission of reviews and the cache of refused tokens; default: DEFAULT_REVIEW_LIMITS. */
+  gate?: ReviewGate;
 }
 
 /** The ServiceAccount of a `system:serviceaccount:<ns>:<name>` username, or undefined for any other user. */
@@ -63,9 +67,11 @@ export class Authenticator {
   private readonly revoked: LRUCache<string, true>;
   private readonly clock: Clock;
   private readonly ttlMs: number;
+  private readonly gate: ReviewGate;
 
   constructor(private readonly opts: AuthenticatorOptions) {
     this.clock = opts.clock ?? realClock;
+    this.gate = opts.gate ?? new ReviewGate(undefined, this.clock);
     this.ttlMs = opts.cacheTtlMs ?? DEFAULT_CACHE_TTL_MS;
     this.cache = new LRUCache({ max: opts.max ?? 10_000 });
     this.revoked = new LRUCache({ max: opts.max ?? 10_000, ttl: REVOKED_TTL_MS, perf: { now: () => this.clock.nowMs() } });
@@ -79,15 +85,17 @@ export class Authenticator {
     }
   }
 
-  /** True when the token would be answered from the cache (no TokenReview needed). */
+  /** True when the token would be answered from a cache, accepted or refused (no TokenReview needed). */
   isCached(token: string): boolean {
-    const hit = this.cache.get(sha256Hex(token));
-    return hit !== undefined && hit.untilMs > this.clock.nowMs();
+    const key = sha256Hex(token);
+    const hit = this.cache.get(key);
+    return (hit !== undefined && hit.untilMs > this.clock.nowMs()) || this.gate.wasRefused(key);
   }
 
   /**
    * The ServiceAccount the token authenticates, or undefined when the token is invalid, expired, for
-   * another audience or not a ServiceAccount's. Throws AuthenticationUnavailable when the review fails.
+   * another audience or not a ServiceAccount's. Throws AuthenticationUnavailable when the review fails,
+   * ReviewShed when the gate admits no review now.
    */
   async authenticate(token: string): Promise<ServiceAccountRef | undefined> {
     const key = sha256Hex(token);
@@ -95,12 +103,22 @@ export class Authenticator {
     const hit = this.cache.get(key);
     if (hit && hit.untilMs > now) return hit.sa;
     if (hit) this.cache.delete(key);
-    const status = await this.review(token);
+    if (this.gate.wasRefused(key)) return undefined;
+    const release = this.gate.admit();
+    let status: TokenReviewStatus;
+    try {
+      status = await this.review(token);
+    } finally {
+      release();
+    }
     const uid = status.user?.uid;
     const sa = status.authenticated === true && (status.audiences ?? []).includes(this.opts.audience) && !(uid && this.revoked.has(uid))
       ? serviceAccountOf(status.user?.username)
       : undefined;
-    if (!sa) return undefined;
+    if (!sa) {
+      this.gate.refuse(key);
+      return undefined;
+    }
     const exp = jwtExpiryMs(token);
     const untilMs = Math.min(now + this.ttlMs, exp ?? now);
     if (untilMs > now) this.cache.set(key, { sa, untilMs });

@@ -22,7 +22,8 @@ const MAX_REPOSITORIES = 20;
 
 /** An answer other than 200, with a message safe to return. */
 export class HttpError extends Error {
-  constructor(readonly status: number, message: string) {
+  /** `retryAfterS` goes into a Retry-After header (429 and 503 answers). */
+  constructor(readonly status: number, message: string, readonly retryAfterS?: number) {
     super(message);
     this.name = 'HttpError';
   }

@@ -1,8 +1,10 @@
 // The builder front's HTTPS server (docs/builder-security.md). Every authenticated call runs the same gate, in this order:
 // a bearer token (401 when missing), TokenReview for the builder audience (401 when refused, 503 when the
-// review cannot be made; reviews of uncached tokens are limited per remote address), the per-ServiceAccount
-// token bucket and in-flight limit (429), and at least one ImagePullSecret allowing the ServiceAccount
-// (403) — so a caller without access learns nothing about registries. Then handlers.ts does the work.
+// review cannot be made; reviews of uncached tokens are limited per remote address (429) and, over all
+// callers, by the review gate (503, review-gate.ts); refused tokens are remembered by hash), the
+// per-ServiceAccount token bucket and in-flight limit (429), and at least one ImagePullSecret allowing the
+// ServiceAccount (403) — so a caller without access learns nothing about registries. Every 429 and 503
+// carries Retry-After, and nothing waits in a queue: a request the limits refuse is answered at once. Then handlers.ts does the work.
 // `GET /v1/ca.crt` and `GET /v1/credential-helper` need no token. Every answer, errors included, is JSON
 // (http-io.ts). The serving certificate can be replaced while running (`setTls`) without dropping
 // connections. Logs name the route, status and ServiceAccount, never tokens, credentials or bodies.
@@ -16,6 +18,7 @@ import { errorMessage } from '../util/errors.ts';
 import { closeServer, listenOn } from '../util/server.ts';
 import type { BuilderAccess, EcrRepositories, ServiceAccountRef } from './access.ts';
 import { AuthenticationUnavailable, Authenticator } from './authn.ts';
+import { ReviewGate, ReviewShed, type ReviewLimits } from './review-gate.ts';
 import { resourcesAllowing } from './authz.ts';
 import { credentials, HttpError, images, repositories, type Caller, type HandlerContext } from './handlers.ts';
 import { readHelperScript } from './helper-script.ts';
@@ -44,6 +47,8 @@ export interface BuilderServerOptions {
   maxInFlight?: number;
   /** Upper bound of the TokenReview cache; default 3 s (see authn.ts). */
   authCacheTtlMs?: number;
+  /** Global admission of TokenReviews and how long refused tokens are remembered; default DEFAULT_REVIEW_LIMITS. */
+  reviewLimits?: ReviewLimits;
   logger: Logger;
   clock?: Clock;
   /** The helper script's text; default: the file shipped in scripts/. */
@@ -83,6 +88,15 @@ export function resultOf(status: number): RequestResult {
   return status < 300 ? 'ok' : RESULTS.get(status) ?? 'error';
 }
 
+/**
+ * The log level of one request line. Refusals any caller without a valid token can cause (401, 429, a shed
+ * 503) are debug: a flood of them must not become a flood of log lines (the requests metric counts them).
+ */
+function levelOf(status: number, shed: boolean, authenticated: boolean): 'debug' | 'info' | 'warn' {
+  if ((shed || status === 401) && !authenticated) return 'debug';
+  return status >= 500 ? 'warn' : status >= 400 ? 'info' : 'debug';
+}
+
 export function parseAddr(addr: string): { host?: string; port: number } {
   const parsed = parseAddress(addr);
   if (!parsed) throw new Error(`invalid builder address "${addr}": want host:port or :port`);
@@ -91,7 +105,8 @@ export function parseAddr(addr: string): { host?: string; port: number } {
 
 export async function startBuilderServer(opts: BuilderServerOptions): Promise<BuilderServer> {
   const clock = opts.clock ?? realClock;
-  const authn = new Authenticator({ rest: opts.rest, audience: opts.audience, clock, ...(opts.authCacheTtlMs === undefined ? {} : { cacheTtlMs: opts.authCacheTtlMs }) });
+  const authn = new Authenticator({ rest: opts.rest, audience: opts.audience, clock, gate: new ReviewGate(opts.reviewLimits, clock),
+    ...(opts.authCacheTtlMs === undefined ? {} : { cacheTtlMs: opts.authCacheTtlMs }) });
   opts.access.onServiceAccountDeleted?.((sa) => { authn.revoke(sa); });
   const perSa = new KeyedRateLimiter(opts.rateLimit, clock);
   const inFlight = new InFlightLimiter(opts.maxInFlight ?? 4);
@@ -109,21 +124,22 @@ export async function startBuilderServer(opts: BuilderServerOptions): Promise<Bu
   /** The authenticated, allowed caller, holding an in-flight slot the caller of this function releases. */
   async function caller(req: IncomingMessage): Promise<Caller & { release: () => void }> {
     const token = bearer(req);
-    if (!authn.isCached(token) && !perAddress.tryTake(`addr:${req.socket.remoteAddress ?? ''}`)) throw new HttpError(429, 'too many requests');
+    if (!authn.isCached(token) && !perAddress.tryTake(`addr:${req.socket.remoteAddress ?? ''}`)) throw new HttpError(429, 'too many requests', 1);
     let sa: ServiceAccountRef | undefined;
     try {
       sa = await authn.authenticate(token);
     } catch (err) {
+      if (err instanceof ReviewShed) throw new HttpError(503, err.message, err.retryAfterS);
       if (err instanceof AuthenticationUnavailable) throw new HttpError(503, err.message);
       throw err;
     }
     if (!sa) throw new HttpError(401, 'the token is not a valid ServiceAccount token for this audience');
     const who = `${sa.namespace}/${sa.name}`;
-    if (!perSa.tryTake(who)) throw new HttpError(429, `too many requests from ServiceAccount ${who}`);
+    if (!perSa.tryTake(who)) throw new HttpError(429, `too many requests from ServiceAccount ${who}`, 1);
     const resources = resourcesAllowing(opts.access.resourcesFor(sa), sa);
     if (resources.length === 0) throw new HttpError(403, `no ImagePullSecret allows ServiceAccount ${who}`);
     const release = inFlight.tryAcquire(who);
-    if (!release) throw new HttpError(429, `too many requests in progress from ServiceAccount ${who}`);
+    if (!release) throw new HttpError(429, `too many requests in progress from ServiceAccount ${who}`, 1);
     return { sa, resources, release };
   }
 
@@ -160,29 +176,37 @@ export async function startBuilderServer(opts: BuilderServerOptions): Promise<Bu
     return match.route;
   }
 
+  /** Answers a failed request (JSON with the HttpError's status, else 500), or ends it when the answer had begun. */
+  function answerError(req: IncomingMessage, res: ServerResponse, err: unknown): { status: number; reason: string; shed: boolean } {
+    const known = err instanceof HttpError ? err : undefined;
+    if (!known) opts.logger.error({ err: errorMessage(err) }, 'builder request failed');
+    const status = known?.status ?? 500;
+    const reason = known?.message ?? 'internal error';
+    if (res.headersSent) res.destroy();
+    else {
+      if (known?.retryAfterS !== undefined) res.setHeader('Retry-After', String(known.retryAfterS));
+      sendAndDrain(req, res, status, reason);
+    }
+    return { status, reason, shed: known?.retryAfterS !== undefined };
+  }
+
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = clock.nowMs();
     const rawUrl = req.url ?? '/';
     const url = new URL(rawUrl.length > MAX_URL ? '/' : rawUrl, 'https://builder.invalid');
     const match = ROUTES.get(url.pathname);
     const log: { sa?: string } = {};
-    let status = 200;
-    let reason: string | undefined;
+    let outcome: { status: number; reason?: string; shed?: boolean } = { status: 200 };
     try {
       await dispatch(routeOf(req, res, rawUrl, match), req, url, res, log);
     } catch (err) {
-      status = err instanceof HttpError ? err.status : 500;
-      reason = err instanceof HttpError ? err.message : 'internal error';
-      if (!(err instanceof HttpError)) opts.logger.error({ err: errorMessage(err) }, 'builder request failed');
-      if (!res.headersSent) sendAndDrain(req, res, status, reason);
-      else res.destroy();
+      outcome = answerError(req, res, err);
     }
+    const { status, reason, shed = false } = outcome;
     const route = status === 414 ? 'unknown' : match?.route ?? 'unknown';
-    opts.onRequest?.(route, resultOf(status));
+    opts.onRequest?.(route, shed ? 'rate_limited' : resultOf(status));
     const fields = { route, status, serviceAccount: log.sa, durationMs: clock.nowMs() - started, ...(reason ? { reason } : {}) };
-    if (status >= 500) opts.logger.warn(fields, 'builder request');
-    else if (status >= 400) opts.logger.info(fields, 'builder request');
-    else opts.logger.debug(fields, 'builder request');
+    opts.logger[levelOf(status, shed, log.sa !== undefined)](fields, 'builder request');
   }
 
   /** Last resort for a handler that failed while failing: nothing it throws may reach the process. */

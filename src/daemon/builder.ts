@@ -13,7 +13,8 @@ import type { Controller } from '../controller/manager.ts';
 import type { ImagePullSecret } from '../api/v1alpha1/types.ts';
 import { defaultAwsCredentials, ecrEndpointProblem, staticKeysOf } from '../credentials/index.ts';
 import { ecrSdk } from '../credentials/sdks.ts';
-import type { KubeRest } from '../kube/rest.ts';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { KubeRest } from '../kube/rest.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import { errorMessage } from '../util/errors.ts';
 import type { OutboundPolicy } from '../util/outbound.ts';
@@ -21,6 +22,11 @@ import { ConfigError, type Config } from './config.ts';
 
 /** Builder requests per ServiceAccount: a burst for a multi-stage build, then a steady trickle. */
 export const RATE_LIMIT = { qps: 5, burst: 20 };
+/**
+ * The TokenReview client's own limit, above the review gate's (DEFAULT_REVIEW_LIMITS), so the gate refuses
+ * before this client would ever wait; its deadline bounds a review the API server is slow to answer.
+ */
+const REVIEW_CLIENT = { qps: 50, burst: 100, timeoutMs: 5000 };
 
 function tlsFiles(config: Config): TlsFiles | undefined {
   if (!config.builderTlsCert || !config.builderTlsKey) return undefined;
@@ -29,7 +35,8 @@ function tlsFiles(config: Config): TlsFiles | undefined {
 
 export interface BuilderDeps {
   controller: Controller;
-  rest: KubeRest;
+  /** The daemon's kubeconfig: TokenReviews get a client of their own, never queued behind the controller's. */
+  kc: KubeConfig;
   metrics: Metrics;
   log: Logger;
   fetch?: FetchLike;
@@ -66,14 +73,24 @@ export async function startBuilder(config: Config, deps: BuilderDeps): Promise<B
     if (!files) throw err;
     throw new ConfigError(`run: --builder-tls-cert ${files.certFile}, --builder-tls-key ${files.keyFile}: ${errorMessage(err)}`);
   });
-  const server = await startBuilderServer({
-    addr: config.builderAddr, tls, access: view, rest: deps.rest, audience: config.builderAudience, ecr, rateLimit: RATE_LIMIT,
-    scoper: createScoper({ ecr: createEcrScoper({ source: ecrSource }), outbound: deps.outbound, ...(deps.fetch ? { fetch: deps.fetch } : {}) }),
-    outbound: deps.outbound, ...(deps.fetch ? { fetch: deps.fetch } : {}),
-    logger: log,
-    onRequest: (route, result) => { deps.metrics.builderRequests.inc({ endpoint: route, result }); },
+  const reviews = new KubeRest(deps.kc, {
+    ...REVIEW_CLIENT, onWrite: (verb, resource, code) => { deps.metrics.apiWrite(verb, resource, code); },
   });
-  if (!files) return server;
+  let server: BuilderServer;
+  try {
+    server = await startBuilderServer({
+      addr: config.builderAddr, tls, access: view, rest: reviews, audience: config.builderAudience, ecr, rateLimit: RATE_LIMIT,
+      scoper: createScoper({ ecr: createEcrScoper({ source: ecrSource }), outbound: deps.outbound, ...(deps.fetch ? { fetch: deps.fetch } : {}) }),
+      outbound: deps.outbound, ...(deps.fetch ? { fetch: deps.fetch } : {}),
+      logger: log,
+      onRequest: (route, result) => { deps.metrics.builderRequests.inc({ endpoint: route, result }); },
+    });
+  } catch (err) {
+    reviews.close();
+    throw err;
+  }
+  const closeAll = async () => { await server.close(); reviews.close(); };
+  if (!files) return { ...server, close: closeAll };
   const stop = watchTls(files, tls, {
     ...(deps.tlsCheckMs === undefined ? {} : { intervalMs: deps.tlsCheckMs }),
     onChange: (next) => {
@@ -82,5 +99,5 @@ export async function startBuilder(config: Config, deps: BuilderDeps): Promise<B
     },
     onError: (reason) => { log.warn({ reason }, 'builder TLS files changed but cannot be used; serving the previous certificate'); },
   });
-  return { ...server, close: async () => { stop(); await server.close(); } };
+  return { ...server, close: async () => { stop(); await closeAll(); } };
 }

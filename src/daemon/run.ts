@@ -146,7 +146,7 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
     servers.push(await listening('metrics-addr', config.metricsAddr, () => serveMetrics(config.metricsAddr, metrics)));
     servers.push(await listening('health-addr', config.healthAddr, () => serveHealth(config.healthAddr, health)));
     builder = await listening('builder-addr', config.builderAddr,
-      () => startBuilder(config, { controller, rest, metrics, log, outbound, ...(opts.builderFetch ? { fetch: opts.builderFetch } : {}),
+      () => startBuilder(config, { controller, kc, metrics, log, outbound, ...(opts.builderFetch ? { fetch: opts.builderFetch } : {}),
         ...(opts.builderTlsCheckMs === undefined ? {} : { tlsCheckMs: opts.builderTlsCheckMs }) }));
   } catch (err) {
     // Nothing may keep the process alive after a failed start: it has to exit with the message.
