@@ -58,7 +58,10 @@ export interface BuilderServerOptions {
   onRequest?: (route: string, result: RequestResult) => void;
 }
 
-/** How long a whole request (headers and body) may take to arrive; Node's default is 5 minutes. */
+/**
+ * How long a whole request (headers and body) may take to arrive before Node answers 408 (it checks every
+ * 30 s, so a slow request ends 30–60 s in); Node's default is 5 minutes.
+ */
 const REQUEST_TIMEOUT_MS = 30_000;
 
 export type RequestResult = 'ok' | 'bad_request' | 'unauthenticated' | 'forbidden' | 'not_found' | 'rate_limited' | 'error';

@@ -1,10 +1,12 @@
 // The builder front cannot take the controller down: a real daemon process (leader election on, the
-// testbed's API server) gets requests no well-behaved builder sends, and afterwards it still runs,
-// still leads and still reconciles.
+// testbed's API server) gets requests no well-behaved builder sends, or a flood of them, and afterwards it
+// still runs, still leads and still reconciles.
 //
 // Reproduction before the fix: one chunked POST of 128 KiB to /v1/credentials by an allowed
 // ServiceAccount was answered 413, then the process exited (a TypeError in the drain of the refused body,
-// a rejection nothing caught).
+// a rejection nothing caught). The flood of refused tokens below stalled the controller: a namespace
+// created during it got no Secret within 30 s, since TokenReviews, the controller's calls and the Lease
+// renewal waited in one client-side limiter.
 import assert from 'node:assert/strict';
 import { request } from 'node:https';
 import { after, before, test } from 'node:test';
@@ -13,6 +15,7 @@ import { createIps, createNamespace, createSecret, dockerConfigSecret, rest, uni
 import { installCrd } from '../support/daemon.ts';
 import { metricValue, scrape, spawnDaemon, type DaemonProcess } from '../support/daemon-process.ts';
 import { authOf, cleanUp, converges, type Expected } from '../support/end-state.ts';
+import { flood } from '../support/builder-flood.ts';
 import { eventually } from '../support/eventually.ts';
 import { rememberSecret } from '../support/leaks.ts';
 
@@ -93,4 +96,61 @@ test('an allowed builder\'s oversized chunked body is answered 413 and the daemo
   assert.equal(await post('/v1/credentials', token, { json: { serverURL: REGISTRY } }), 200, 'the builder is still served');
   await stillControls();
   assert.equal(metricValue(await scrape(daemon), 'pullsecret_sync_process_errors_total', 'kind="unhandledRejection"'), 0);
+});
+
+test('a flood of refused tokens from 8 addresses × 60 connections: the daemon keeps its Lease and keeps reconciling', { timeout: 180_000 }, async () => {
+  const durationMs = 40_000;
+  const sources = Array.from({ length: 8 }, (_, i) => `127.0.0.${String(i + 2)}`);
+  const renewals: number[] = [];
+  const holders = new Set<string>();
+  const latencies: number[] = [];
+  const run = { flooding: true };
+  const leaseWatch = (async () => {
+    let last: string | undefined;
+    while (run.flooding) {
+      const spec = await lease();
+      if (spec?.holderIdentity) holders.add(spec.holderIdentity);
+      if (spec?.renewTime && spec.renewTime !== last) {
+        last = spec.renewTime;
+        renewals.push(Date.parse(spec.renewTime));
+      }
+      await new Promise((resolve) => { setTimeout(resolve, 250); });
+    }
+  })();
+  const reconciles = (async () => {
+    while (run.flooding) {
+      const started = Date.now();
+      const ns = await namespace({ [label]: 'yes' });
+      expected.namespaces.add(ns);
+      await eventually(async () => (await rest.call<{ metadata?: unknown }>({ method: 'GET', path: `/api/v1/namespaces/${ns}/secrets/pull` }).catch(() => undefined)) !== undefined,
+        { timeoutMs: 30_000, intervalMs: 100, message: `the Secret in ${ns} during the flood` });
+      latencies.push(Date.now() - started);
+      await new Promise((resolve) => { setTimeout(resolve, Math.max(0, 2500 - (Date.now() - started))); });
+    }
+  })();
+  void reconciles.catch(() => undefined); // awaited below; a failure must not be reported twice
+  let result: Awaited<ReturnType<typeof flood>>;
+  let before: string;
+  try {
+    before = await scrape(daemon);
+    result = await flood({ url: daemon.builderUrl, addresses: sources, connectionsPerAddress: 60, durationMs });
+  } finally {
+    run.flooding = false;
+  }
+  await Promise.all([leaseWatch, reconciles]);
+  const afterText = await scrape(daemon);
+
+  assert.equal(daemon.child.exitCode, null, 'the daemon process runs');
+  assert.deepEqual([...holders], [daemon.name], 'the Lease never left the daemon');
+  assert.equal(metricValue(afterText, 'pullsecret_sync_leader'), 1);
+  await stillControls();
+  assert.equal((result.statuses['200'] ?? 0), 0, 'no refused token was served');
+
+  const gaps = renewals.slice(1).map((t, i) => t - renewals[i]!);
+  const sorted = [...latencies].sort((a, b) => a - b);
+  const reviews = (metricValue(afterText, 'pullsecret_sync_api_writes_total', 'verb="create",resource="tokenreviews",code="2xx"') ?? 0)
+    - (metricValue(before, 'pullsecret_sync_api_writes_total', 'verb="create",resource="tokenreviews",code="2xx"') ?? 0);
+  console.error(`# flood: ${String(result.requests)} requests in ${String(durationMs / 1000)} s, answers ${JSON.stringify(result.statuses)}; `
+    + `TokenReviews ${String(reviews)}; Lease renewals ${String(renewals.length)}, largest gap ${String(Math.max(0, ...gaps))} ms; `
+    + `namespace→Secret ${String(sorted.length)} samples, median ${String(sorted[Math.floor(sorted.length / 2)] ?? 0)} ms, max ${String(sorted.at(-1) ?? 0)} ms`);
 });
