@@ -1,5 +1,5 @@
 // Wires the builder front (docs/builder-security.md) to the controller: its view of resources and credentials (including
-// ServiceAccount deletions, for revocation), TokenReview through the daemon's API client, ECR repository
+// ServiceAccount deletions, for revocation), TokenReview through an API client of its own, ECR repository
 // creation with each resource's own ECR identity, repository-scoped credentials, the builder requests
 // metric, and TLS from files (watched and reloaded) or a certificate generated at start for the Service.
 import type { Logger } from 'pino';
