@@ -2,7 +2,8 @@
 // credentials are and which namespaces need a look; writes the finalizer, the status and Events.
 // The Secrets themselves are written by the target reconciler, one namespace at a time.
 import { FINALIZER } from '../../api/v1alpha1/labels.ts';
-import { API_VERSION, KIND, PLURAL, type ImagePullSecret } from '../../api/v1alpha1/types.ts';
+import { READY, Reason } from '../../api/v1alpha1/conditions.ts';
+import { API_VERSION, KIND, PLURAL, type Condition, type ImagePullSecret } from '../../api/v1alpha1/types.ts';
 import { mergeContributions, serialize, type Contribution } from '../../dockerconfig/index.ts';
 import type { EventRecorder } from '../../kube/events.ts';
 import type { Writes } from '../../kube/writes.ts';
@@ -132,9 +133,21 @@ function managedNamespaces(deps: ResourceDeps, name: string): string[] {
   return [...out].sort();
 }
 
+/** The Ready condition's `status/reason`, as Events report transitions of it. */
+const reasonOf = (c: Condition | undefined): string | undefined => c && `${c.status}/${c.reason}`;
+
 async function writeStatus(deps: ResourceDeps, ips: ImagePullSecret, input: StatusInput): Promise<void> {
   const status = buildStatus(input, ips.status);
   const state = deps.state.of(ips.metadata.name);
+  const before = ips.status?.conditions?.find((c) => c.type === READY);
+  // A verdict reached at this generation is never replaced by Progressing: after a restart the sources
+  // are still loading and every namespace is re-checked, and the world did not change. The next
+  // reconcile, once that is done, writes what changed, if anything.
+  const ready = status.conditions?.find((c) => c.type === READY);
+  const atGeneration = before !== undefined && before.observedGeneration === ips.metadata.generation && before.reason !== Reason.Progressing;
+  if (atGeneration && ready?.reason === Reason.Progressing) return;
+  // The Event of the verdict the status already shows was recorded by whoever wrote it (before a restart).
+  state.reportedReason ??= reasonOf(before);
   // Compared with what the cache holds and with what we last wrote: the cache may lag our own write.
   const fingerprint = statusFingerprint(status);
   if (fingerprint !== statusFingerprint(ips.status) && fingerprint !== state.writtenStatus) {
@@ -143,9 +156,8 @@ async function writeStatus(deps: ResourceDeps, ips: ImagePullSecret, input: Stat
   }
   // One Event per transition of the condition (status and reason), never per change of its message:
   // the namespace count in the message lives in status, and a busy cluster changes it all day.
-  const ready = status.conditions?.find((c) => c.type === 'Ready');
-  if (!ready || state.reportedReason === `${ready.status}/${ready.reason}`) return;
-  state.reportedReason = `${ready.status}/${ready.reason}`;
+  if (!ready || state.reportedReason === reasonOf(ready)) return;
+  state.reportedReason = reasonOf(ready);
   const target = { apiVersion: API_VERSION, kind: KIND, name: ips.metadata.name, uid: ips.metadata.uid };
   await deps.events.record(target, ready.status === 'False' ? 'Warning' : 'Normal', ready.reason, ready.message, deps.signal);
 }

@@ -38,20 +38,33 @@ export interface TargetResult {
 /** The holder reported for a Secret of the target name that this daemon does not manage. */
 export const UNMANAGED = 'unmanaged';
 
-/** Resources that want Secret `secretName` in `ns` now and have something to write. */
+/** Resources that want Secret `secretName` in `ns` now, rendered or not yet (after a restart). */
 function contendersFor(deps: TargetDeps, ns: MetadataObject, secretName: string): ImagePullSecret[] {
   const out: ImagePullSecret[] = [];
   for (const other of deps.caches.imagePullSecrets.store.list()) {
     if (!isLive(other) || other.spec.target.secret.name !== secretName) continue;
-    const rendered = deps.state.peek(other.metadata.name)?.rendered;
-    if (rendered && deps.selection.selects(other, ns) === true) out.push(other);
+    if (deps.selection.selects(other, ns) === true) out.push(other);
   }
   return out;
 }
 
+/**
+ * Whether `name` yields Secret `secretName` in `ns` to an older resource, or must wait for one that has
+ * not rendered yet (right after a restart or failover): it then touches nothing, so the older one's
+ * Secret is never briefly overwritten. An older one already holding the Secret there counts as its owner.
+ */
+function ownerHere(deps: TargetDeps, name: string, ns: MetadataObject, secretName: string): Want | undefined {
+  const owner = owningResource(contendersFor(deps, ns, secretName));
+  if (!owner || owner.metadata.name === name) return undefined;
+  const holder = { kind: 'yielded', holder: `ImagePullSecret/${owner.metadata.name}` } as const;
+  if (deps.state.peek(owner.metadata.name)?.rendered !== undefined) return holder;
+  const there = deps.caches.managedSecrets.store.byIndex(BY_NAMESPACE, ns.metadata.name).find((s) => s.metadata.name === secretName);
+  return there?.metadata.labels?.[OWNER_LABEL] === owner.metadata.name ? holder : { kind: 'wait' };
+}
+
 /** What one resource wants in one namespace. */
 type Want =
-  | { kind: 'wait' } // selection invalid or credentials not rendered yet: touch nothing
+  | { kind: 'wait' } // selection invalid, credentials not rendered yet, or an older owner's not yet: touch nothing
   | { kind: 'none' } // not selected, or nothing to write: ours must go
   | { kind: 'yielded'; holder: string } // an older resource holds the name here
   | { kind: 'secret'; ips: ImagePullSecret; desired: Secret };
@@ -62,8 +75,8 @@ function decide(deps: TargetDeps, name: string, ns: MetadataObject | undefined, 
   const rendered = deps.state.of(name).rendered;
   if (selected === undefined || (selected && rendered === undefined)) return { kind: 'wait' };
   if (!selected || rendered === undefined || rendered === 'empty') return { kind: 'none' };
-  const owner = owningResource(contendersFor(deps, ns, ips.spec.target.secret.name));
-  if (owner && owner.metadata.name !== name) return { kind: 'yielded', holder: `ImagePullSecret/${owner.metadata.name}` };
+  const yielded = ownerHere(deps, name, ns, ips.spec.target.secret.name);
+  if (yielded) return yielded;
   return { kind: 'secret', ips, desired: desiredSecret(ips, ns.metadata.name, rendered) };
 }
 

@@ -60,3 +60,43 @@ test("a create that finds someone else's Secret is a Conflict that waits for tha
   assert.equal(state.of('platform').conflicts.get('team-a'), UNMANAGED);
   assert.deepEqual(watched, ['pull']);
 });
+
+/**
+ * Right after a restart: `platform` has rendered, an older resource `elder` wanting the same Secret name
+ * has not yet. `held` says whether the Secret in team-a is already elder's.
+ */
+function afterRestart(held: boolean) {
+  const calls: string[] = [];
+  const elder = { ...ips, metadata: { name: 'elder', uid: 'uid-0', creationTimestamp: '2025-01-01T00:00:00Z' } } as ImagePullSecret;
+  const state = new ControllerState();
+  state.of('platform').rendered = payloadOf('{"auths":{}}');
+  const secret = { metadata: { name: 'pull', namespace: 'team-a', labels: { 'pullsecret-sync.dev/owner': 'elder' } }, intact: true } as ManagedSecret;
+  const caches = {
+    namespaces: { store: { get: (name: string) => (name === 'team-a' ? ns : undefined) } },
+    imagePullSecrets: { store: { get: (name: string) => ({ platform: ips, elder })[name], list: () => [ips, elder][Symbol.iterator]() } },
+    managedSecrets: { store: { byIndex: (): ManagedSecret[] => (held ? [secret] : []) } },
+  } as unknown as Caches;
+  const record = (verb: string) => (s: Secret) => { calls.push(`${verb} ${s.metadata.name}`); return Promise.resolve(s); };
+  const writes = { createSecret: record('create'), replaceSecret: record('replace'), deleteSecret: record('delete') } as unknown as Writes;
+  const deps: TargetDeps = {
+    caches, state, writes, selection: { selects: () => true },
+    serviceAccounts: { sync: () => Promise.resolve(), remove: () => Promise.resolve() } as unknown as TargetDeps['serviceAccounts'],
+    statusChanged: () => undefined,
+    foreign: { watch: () => undefined, release: () => undefined },
+  };
+  return { deps, calls, state };
+}
+
+test('a younger resource waits for an older one that has not rendered yet, and writes nothing', async () => {
+  const { deps, calls, state } = afterRestart(false);
+  await reconcileTarget(deps, 'platform', 'team-a');
+  assert.deepEqual(calls, []);
+  assert.equal(state.of('platform').conflicts.size, 0);
+});
+
+test("a younger resource yields a Secret the older one already holds, before the older one rendered", async () => {
+  const { deps, calls, state } = afterRestart(true);
+  await reconcileTarget(deps, 'platform', 'team-a');
+  assert.deepEqual(calls, [], 'the older resource\'s Secret is not overwritten');
+  assert.equal(state.of('platform').conflicts.get('team-a'), 'ImagePullSecret/elder');
+});
