@@ -153,8 +153,9 @@ export class LeaderElector {
       this.opts.log?.('debug', 'Lease namespace not found; retrying', { namespace: this.opts.namespace, retryInMs: delay });
       return delay;
     }
-    if (this.leading || this.heldUntilMs === undefined) return retry;
-    return Math.min(retry, Math.max(1, this.heldUntilMs - this.opts.clock.nowMs()));
+    const untilExpiryMs = this.leading || this.heldUntilMs === undefined ? 0 : this.heldUntilMs - this.opts.clock.nowMs();
+    // Past the expiry (a takeover that failed) the next try waits a whole retry period.
+    return untilExpiryMs > 0 ? Math.min(retry, untilExpiryMs) : retry;
   }
 
   private setBlocked(blocked: boolean): void {

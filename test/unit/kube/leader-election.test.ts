@@ -67,6 +67,9 @@ class LeaseStore {
 class Link implements LeaseApi {
   cut = false;
   latencyMs = 0;
+  /** Answers every PUT with this status instead of applying it. */
+  failPuts: number | undefined;
+  calls = 0;
   /** A client-side rate limiter the calls wait in first, as KubeRest's does. */
   limiter: TokenBucket | undefined;
 
@@ -75,6 +78,8 @@ class Link implements LeaseApi {
   async call<T>(spec: RequestSpec): Promise<T> {
     await this.limiter?.take(spec.signal);
     if (this.cut) return this.never(spec.signal);
+    this.calls++;
+    if (spec.method === 'PUT' && this.failPuts !== undefined) throw status(this.failPuts, 'InternalError');
     if (this.latencyMs === 0) return this.store.apply(spec, this.who) as T;
     await sleep(this.clock, this.latencyMs / 2);
     let answer: () => T;
@@ -217,7 +222,7 @@ test('a standby cut off while its leader turns slow takes over only a lease dura
   assert.equal(a.stoppedAt.length, 1, 'the slow leader stepped down while the standby was cut off');
   const healedMs = w.clock.nowMs();
   b.link.cut = false;
-  await w.run(LEASE + 2 * RETRY);
+  await w.run(RENEW + LEASE + 2 * RETRY);
 
   const firstOfB = w.store.writesBy('b')[0];
   assert.ok(firstOfB, 'the standby took the Lease after healing');
@@ -257,6 +262,23 @@ test('a Lease left by a crashed holder is taken a lease duration after the stand
   assert.equal((w2.store.writesBy('c')[0]?.atMs ?? 0) - cLookMs, LEASE);
   await w.stopAll();
   await w2.stopAll();
+});
+
+test('a standby whose takeover of an expired Lease keeps failing tries again every retry period, not at once', guard, async () => {
+  const w = world();
+  w.store.seed('crashed');
+  const b = w.replica('b');
+  b.link.failPuts = 500;
+  b.elector.start();
+  await w.run(LEASE);
+  const before = b.link.calls;
+  await w.run(10 * RETRY);
+  assert.ok(b.link.calls - before <= 2 * 10 + 2, `${b.link.calls - before} calls in 10 retry periods`);
+  assert.deepEqual(b.startedAt, []);
+  b.link.failPuts = undefined;
+  await w.run(RETRY);
+  assert.equal(w.store.spec().holderIdentity, 'b', 'it takes the Lease once the API server accepts the write');
+  await w.stopAll();
 });
 
 test('a free Lease is created and led at once', guard, async () => {
