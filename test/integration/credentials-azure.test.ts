@@ -117,6 +117,23 @@ describe('client secret → Entra token → ACR refresh token', () => {
     }
   });
 
+  test('an Entra token POST answered with a redirect is not sent again, not even to the same origin', async () => {
+    const cold = new AzureProvider({ authorityHost: entra.url, ca: tls.ca, outbound: LOOPBACK });
+    const before = { entra: entra.requests, acr: acr.requests };
+    entra.redirect = true;
+    try {
+      await assert.rejects(cold.fetch(source, secret), (err: Error) => {
+        assert.match(err.message, /^Entra token \(clientSecret\) for 127\.0\.0\.1:\d+ failed/);
+        assert.ok(!err.message.includes(clientSecret), err.message);
+        return true;
+      });
+    } finally {
+      entra.redirect = false;
+    }
+    assert.equal(entra.redirectedRequests, 0, 'the client secret went nowhere else');
+    assert.deepEqual({ entra: entra.requests, acr: acr.requests }, before, 'no token issued, no exchange');
+  });
+
   test('the exchange failing rejects with the status only', async () => {
     acr.fail = true;
     try {

@@ -11,7 +11,7 @@
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { hasAudience, signJwt, verifyIssuedBy, verifyJwt, type Claims, type OidcTrust } from './jwt.ts';
-import { handle, listen, readForm, sendJson, type FakeServer, type Tls } from './server.ts';
+import { handle, listen, readBody, readForm, sendJson, type FakeServer, type Tls } from './server.ts';
 
 export interface EntraOptions {
   tls: Tls;
@@ -25,6 +25,8 @@ export interface EntraOptions {
 export const JWT_BEARER_ASSERTION = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 /** The audience Entra expects in federated tokens by default. */
 export const TOKEN_EXCHANGE_AUDIENCE = 'api://AzureADTokenExchange';
+/** Where a redirected token request goes (same origin, so only a client's redirect policy stops it). */
+export const REDIRECTED_TOKEN_PATH = '/redirected/oauth2/v2.0/token';
 
 /** A federated identity credential of an app: which external tokens stand in for its secret. */
 export interface FederatedCredential {
@@ -42,6 +44,10 @@ export interface FakeEntra extends FakeServer {
   readonly rejected: number;
   /** OpenID discovery requests. */
   readonly discoveries: number;
+  /** While true, token requests are answered 307 to REDIRECTED_TOKEN_PATH on this server, which issues tokens too. */
+  redirect: boolean;
+  /** Token requests that arrived at REDIRECTED_TOKEN_PATH, i.e. redirects a client followed. */
+  readonly redirectedRequests: number;
   /** The claims of a token this server issued and that has not expired, else undefined. */
   verify(token: string): Claims | undefined;
   addClient(clientID: string, secret: string): void;
@@ -58,7 +64,7 @@ export async function startEntra(opts: EntraOptions): Promise<FakeEntra> {
   const kid = randomUUID();
   const issued: string[] = [];
   const scopes: string[] = [];
-  const state = { fail: false, requests: 0, rejected: 0, discoveries: 0 };
+  const state = { fail: false, requests: 0, rejected: 0, discoveries: 0, redirect: false, redirectedRequests: 0 };
   let url = '';
 
   const openIdConfiguration = () => ({
@@ -153,7 +159,13 @@ export async function startEntra(opts: EntraOptions): Promise<FakeEntra> {
       sendJson(res, 200, openIdConfiguration());
     } else if (req.method === 'GET' && path === '/common/discovery/instance') {
       sendJson(res, 200, instanceDiscovery());
+    } else if (req.method === 'POST' && path === `/${tenantID}/oauth2/v2.0/token` && state.redirect) {
+      await readBody(req);
+      res.writeHead(307, { Location: REDIRECTED_TOKEN_PATH }).end();
     } else if (req.method === 'POST' && path === `/${tenantID}/oauth2/v2.0/token`) {
+      await token(req, res);
+    } else if (req.method === 'POST' && path === REDIRECTED_TOKEN_PATH) {
+      state.redirectedRequests++;
       await token(req, res);
     } else {
       sendJson(res, 404, { error: 'invalid_request', error_description: `AADSTS90002: no route ${path}` });
@@ -172,6 +184,9 @@ export async function startEntra(opts: EntraOptions): Promise<FakeEntra> {
     get scopes() { return scopes; },
     get fail() { return state.fail; },
     set fail(value: boolean) { state.fail = value; },
+    get redirect() { return state.redirect; },
+    set redirect(value: boolean) { state.redirect = value; },
+    get redirectedRequests() { return state.redirectedRequests; },
     verify: (t) => verifyJwt(t, publicKey, 'ES256'),
     addClient: (clientID, secret) => { clients.set(clientID, secret); },
     addFederatedCredential: (clientID, credential) => { federations.set(clientID, credential); },

@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import type { GcpSource } from '../../../src/api/v1alpha1/types.ts';
 import {
@@ -174,6 +177,30 @@ test('the JSON reaches the library rebuilt from checked snake_case fields: camel
   assert.deepEqual(json, {
     type: 'external_account', audience: 'aud', token_url: 'https://sts.googleapis.com/v1/token', credential_source: { file: '/var/run/secrets/tokens/gcp' },
   });
+});
+
+test('a credential_source.file is checked again once its symbolic links are resolved', async () => {
+  const root = mkdtempSync(join(tmpdir(), 'gcp-file-'));
+  try {
+    const allowed = join(root, 'allowed');
+    const outside = join(root, 'outside');
+    mkdirSync(allowed);
+    mkdirSync(outside);
+    writeFileSync(join(allowed, 'token'), 'subject');
+    writeFileSync(join(outside, 'secret'), 'not for Secrets');
+    symlinkSync(join(outside, 'secret'), join(allowed, 'link'));
+    const { factory, rec } = fakeFactory(() => ({ token: 't' }));
+    const provider = new GcpProvider({ authFactory: factory, clock, outbound: new OutboundPolicy({ files: [allowed] }) });
+    const config = (file: string) => ({ 'credentials.json': JSON.stringify({ type: 'external_account', audience: 'aud', credential_source: { file } }) });
+    await provider.fetch(withKey, config(join(allowed, 'token')));
+    assert.equal(rec.inputs.length, 1);
+    await assert.rejects(provider.fetch(withKey, config(join(allowed, 'link'))),
+      /^Error: Secret registry-access\/gcp-sa key credentials\.json: credential_source\.file is refused: it is not under a directory of --outbound-files$/);
+    await assert.rejects(provider.fetch(withKey, config(join(allowed, 'missing'))), /credential_source\.file cannot be read$/);
+    assert.equal(rec.inputs.length, 1, 'no client for a refused file');
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
 });
 
 test('the provider checks a Secret\'s JSON against the universe it was given, not the one the JSON claims', async () => {
