@@ -90,6 +90,7 @@ export async function create(rest: KubeRest, path: string, body: unknown): Promi
 export interface DaemonProcess {
   proc: ChildProcess;
   metricsPort: number;
+  healthPort: number;
   /** Current and peak resident memory of the daemon, MB. */
   memory(): { rssMb: number; peakMb: number };
   /** The sum of the daemon's managed-Secrets gauge over resources (0 while it does not answer). */
@@ -112,7 +113,7 @@ export async function startDaemon(bed: Bed, flags: string[], nodeFlags: string[]
     return res?.ok ? res.text() : '';
   };
   return {
-    proc, metricsPort: metrics,
+    proc, metricsPort: metrics, healthPort: health,
     memory: () => ({ rssMb: Number(status('VmRSS').toFixed(1)), peakMb: Number(status('VmHWM').toFixed(1)) }),
     metrics: scrape,
     managedSecretsGauge: async () => (await scrape()).split('\n').filter((l) => l.startsWith('pullsecret_sync_managed_secrets{'))

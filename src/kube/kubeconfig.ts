@@ -19,6 +19,8 @@ export const DEFERRED_IMPORTS: Readonly<Record<string, readonly string[]>> = {
   'socks-proxy-agent': ['SocksProxyAgent'],
   socks: ['SocksClient'],
   hpagent: ['HttpProxyAgent', 'HttpsProxyAgent'],
+  // Not deferred (proxied clusters use its Agent) but taken without an ES module facade: see standInSource.
+  'node:http': ['default'],
 };
 
 const CONFIG_DEFERRAL: Deferral = { importer: '/@kubernetes/client-node/dist/config.js', imports: DEFERRED_IMPORTS };

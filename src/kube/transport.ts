@@ -5,10 +5,13 @@
 // cancels the exchange (before the headers: `send` rejects with the signal's reason; after: the body
 // emits 'error' or ends). Every stream and socket has its 'error' handler here, so a connection reset
 // mid-body surfaces as a body 'error' (or a rejected promise), never as an unhandled event.
-import { Agent, request } from 'node:http';
 import { constants, type SecureClientSessionOptions } from 'node:http2';
 import { PassThrough, type Readable } from 'node:stream';
 import { H2Pool } from './h2-pool.ts';
+
+// Not an ES import: that builds node:http's module facade, which loads Node's bundled undici
+// (src/util/defer-imports.ts, standInSource).
+const { Agent, request } = process.getBuiltinModule('node:http');
 
 export interface OutgoingRequest {
   method: string;

@@ -1,9 +1,13 @@
 // The daemon's plain-HTTP endpoints: /metrics on the metrics address, /healthz and /readyz on the health
 // address. Health answers come from callbacks, so this file knows nothing about the controller.
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import { parseAddress } from '../util/address.ts';
 import { closeServer, listenOn } from '../util/server.ts';
 import type { Metrics } from './metrics.ts';
+
+// Not an ES import: that builds node:http's module facade, which loads Node's bundled undici
+// (src/util/defer-imports.ts, standInSource).
+const { createServer } = process.getBuiltinModule('node:http');
 
 export type Check = () => { ok: boolean; message: string };
 

@@ -2,7 +2,7 @@
 // once loaded is never collected, so each one costs its code and heap for the life of the process.
 //
 // A synchronous resolve hook hands the importing module a small stand-in for each deferred import (an
-// ES module, so both `import` and `require` get it). Each export of the stand-in is a Proxy that loads
+// ES module, so both `import` and `require` get it); for a Node builtin, see standInSource. Each export of the stand-in is a Proxy that loads
 // the real module with require() the first time anything touches it, and forwards to the real export, so
 // code that does use it still works. Which imports are deferred, and why each is never reached, is said
 // where deferImports is called; the figures are in BENCHMARKS.md ("Module loading").
@@ -19,9 +19,18 @@ export interface Deferral {
 
 /**
  * An ES module that exports `names`, each a Proxy that requires `url` on first use (call, `new`, or a
- * property read such as a static method) and forwards to the real export.
+ * property read such as a static method) and forwards to the real export. For a Node builtin (`node:…`)
+ * it exports the builtin's own objects instead (`default` is the module), taken with
+ * process.getBuiltinModule: an ES import of a builtin builds its module facade, which reads every export,
+ * and the lazy ones of node:http (WebSocket and its events) load Node's bundled undici.
  */
 export function standInSource(url: string, names: readonly string[]): string {
+  if (url.startsWith('node:')) {
+    return [
+      `const m = process.getBuiltinModule(${JSON.stringify(url)});`,
+      ...names.map((n) => (n === 'default' ? 'export default m;' : `export const ${n} = m.${n};`)),
+    ].join('\n');
+  }
   const path = url.startsWith('file:') ? fileURLToPath(url) : url;
   return [
     `import { createRequire } from 'node:module';`,

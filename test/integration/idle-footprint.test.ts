@@ -1,8 +1,8 @@
 // The idle daemon loads nothing a cluster does not use (docs/adr/0005-memory-design.md): a daemon process
 // with the image's node flags, connected to the testbed, with no ImagePullSecrets and a mounted builder
 // certificate (as the chart mounts one), is ready, scraped and probed, then stopped; every module it
-// loaded is recorded by a load hook (test/support/record-modules.ts), and none of the packages below may
-// be among them. A static import of any of them on the daemon's start path fails this test.
+// loaded is recorded (test/support/record-modules.ts), and none of the packages below may be among them,
+// nor Node's bundled undici. A static import of any of them on the daemon's start path fails this test.
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -23,6 +23,7 @@ const NOT_AT_IDLE: Record<string, RegExp> = {
   'YAML library (only the other commands need it)': /\/node_modules\/yaml\//,
   'tracing API (only for exemplars, never enabled)': /\/node_modules\/@opentelemetry\//,
   'client-node\'s generated client, undici and proxy agents': /\/client-node\/dist\/gen\/(index|apis|models)\b|\/node_modules\/(undici|socks|socks-proxy-agent|hpagent)\//,
+  'Node\'s bundled undici (fetch, WebSocket; an ES import of node:http loads it)': /^NativeModule internal\/deps\/undici\//,
 };
 
 const IMAGE_NODE_FLAGS = ['--optimize-for-size', '--max-semi-space-size=2'];
@@ -57,6 +58,7 @@ test('the idle daemon loads no cloud SDK, X.509, CEL, YAML or tracing code', asy
   // The record is real: it holds what the daemon does load.
   assert.ok(loaded.some((u) => u.includes('/node_modules/prom-client/')), 'prom-client recorded');
   assert.ok(loaded.some((u) => u.endsWith('/node_modules/@kubernetes/client-node/dist/config.js')), 'client-node\'s config.js recorded');
+  assert.ok(loaded.includes('NativeModule http2'), 'Node\'s own modules recorded');
   const found = Object.entries(NOT_AT_IDLE).flatMap(([why, re]) => loaded.filter((u) => re.test(u)).map((u) => `${why}: ${u}`));
   assert.deepEqual(found, []);
 });
