@@ -1,12 +1,14 @@
 // The idle footprint (BENCHMARKS.md, "Idle footprint"): the built daemon connected to a control plane
 // that holds no ImagePullSecret, as a pod with no work runs it. Per run: start-up time (process start to
 // /readyz answering 200, caches synced), then 20 s idle, one /metrics scrape and 10 s more, then RSS
-// (VmRSS) and peak RSS (VmHWM). The builder certificate is mounted, as the chart mounts one, or with
+// (VmRSS) and peak RSS (VmHWM), and RSS split into anonymous memory (heap, the process's own) and
+// file-backed pages (mostly the node binary's machine code, shared with every process that maps it).
+// The builder certificate is mounted, as the chart mounts one, or with
 // `--generated-cert` generated at start. Median of five runs per `--daemon=DIST[,node flags]` (default:
 // this checkout's dist/ with the image's node flags), one daemon at a time.
 // Uses the bed in $PULLSECRET_SYNC_TESTBED, else a fresh one.
 // `npm run build && node --import tsx bench/idle-memory.ts [--generated-cert] [--daemon=DIST[,flags]]…`
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateTls, servingHosts } from '../src/builder/tls.ts';
@@ -44,7 +46,7 @@ try {
   writeFileSync(join(dir, 'tls.key'), tls.key, { mode: 0o600 });
   const certFlags = generated ? [] : [`--builder-tls-cert=${join(dir, 'tls.crt')}`, `--builder-tls-key=${join(dir, 'tls.key')}`];
   for (const { dist, nodeFlags } of specs) {
-    const runs: { startMs: number; rssMb: number; peakMb: number; load: number }[] = [];
+    const runs: { startMs: number; rssMb: number; peakMb: number; anonMb: number; fileMb: number; load: number }[] = [];
     for (let i = 0; i < RUNS; i++) {
       const started = performance.now();
       const d = await startDaemon(b, certFlags, nodeFlags, join(dist, 'main.js'));
@@ -54,14 +56,17 @@ try {
         await new Promise((r) => setTimeout(r, 20_000));
         await d.metrics();
         await new Promise((r) => setTimeout(r, 10_000));
-        runs.push({ startMs: Math.round(startMs), ...d.memory(), load: load() });
+        const status = readFileSync(`/proc/${String(d.proc.pid)}/status`, 'utf8');
+        const kb = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? NaN);
+        runs.push({ startMs: Math.round(startMs), ...d.memory(), anonMb: Number((kb('RssAnon') / 1024).toFixed(1)),
+          fileMb: Number((kb('RssFile') / 1024).toFixed(1)), load: load() });
       } finally {
         await d.stop();
       }
     }
-    const median = (k: 'startMs' | 'rssMb' | 'peakMb') => [...runs].sort((x, y) => x[k] - y[k])[Math.floor(RUNS / 2)]?.[k];
+    const median = (k: 'startMs' | 'rssMb' | 'peakMb' | 'anonMb' | 'fileMb') => [...runs].sort((x, y) => x[k] - y[k])[Math.floor(RUNS / 2)]?.[k];
     console.log(JSON.stringify({ dist, nodeFlags, cert: generated ? 'generated' : 'mounted', runs,
-      median: { startMs: median('startMs'), rssMb: median('rssMb'), peakMb: median('peakMb') } }));
+      median: { startMs: median('startMs'), rssMb: median('rssMb'), peakMb: median('peakMb'), anonMb: median('anonMb'), fileMb: median('fileMb') } }));
   }
 } finally {
   rmSync(dir, { recursive: true, force: true });

@@ -5,14 +5,19 @@
 // last of the N Secrets), new namespace → Secret latency (create response to the Secret's ADDED event on
 // a separate watch), peak RSS (VmHWM), and the API requests the API server counted from controller start
 // to the end (`apiserver_request_total`, resource requests only, less the benchmark's own creates).
-// `npm run build && node --import tsx bench/imps/compare.ts [namespaces] [probes]`
+// Each `--daemon=DIST[,node flags]` is a pullsecret-sync run of its own, on a fresh bed (default: this
+// checkout's dist/ with the image's node flags).
+// `npm run build && node --import tsx bench/imps/compare.ts [namespaces] [probes] [--daemon=DIST[,node flags]]…`
 import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { create, createSource, freshBed, IMAGE_NODE_FLAGS, load, pool, root, startDaemon, until, type Bed } from '../support.ts';
+import { create, createSource, daemonArgs, freshBed, IMAGE_NODE_FLAGS, load, pool, root, startDaemon, until, type Bed } from '../support.ts';
 
-const NAMESPACES = Number(process.argv[2] ?? 2000);
-const PROBES = Number(process.argv[3] ?? 50);
+const args = process.argv.slice(2);
+const { positional: [nsArg, probeArg] } = daemonArgs(args);
+const daemons = args.some((a) => a.startsWith('--daemon=')) ? daemonArgs(args).daemons : [{ dist: join(root, 'dist'), nodeFlags: IMAGE_NODE_FLAGS }];
+const NAMESPACES = Number(nsArg ?? 2000);
+const PROBES = Number(probeArg ?? 50);
 const RESOURCES = 20;
 
 const percentile = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))] ?? NaN;
@@ -38,7 +43,9 @@ function startImps(bed: Bed): Controller {
   };
 }
 
-async function run(system: 'imps' | 'pullsecret-sync'): Promise<Record<string, unknown>> {
+type Daemon = (typeof daemons)[number];
+
+async function run(system: 'imps' | 'pullsecret-sync', daemon?: Daemon): Promise<Record<string, unknown>> {
   const bed = await freshBed();
   const { rest } = bed;
   const group = system === 'imps' ? 'images.banzaicloud.io/v1alpha1' : 'pullsecret-sync.dev/v1alpha1';
@@ -64,7 +71,7 @@ async function run(system: 'imps' | 'pullsecret-sync'): Promise<Record<string, u
   const requestsBefore = apiRequests(bed.state.kubeconfig);
   const started = performance.now();
   const controller: Controller = system === 'imps' ? startImps(bed) : await (async () => {
-    const d = await startDaemon(bed, ['--kube-qps=20', '--kube-burst=30'], IMAGE_NODE_FLAGS);
+    const d = await startDaemon(bed, ['--kube-qps=20', '--kube-burst=30'], daemon?.nodeFlags ?? IMAGE_NODE_FLAGS, join(daemon?.dist ?? join(root, 'dist'), 'main.js'));
     return { peakMb: () => d.memory().peakMb, stop: () => d.stop() };
   })();
   await until('every Secret', () => names.every((n) => seen.has(n)), 1800_000, 100);
@@ -78,7 +85,7 @@ async function run(system: 'imps' | 'pullsecret-sync'): Promise<Record<string, u
     latencies.push((seen.get(name) ?? created) - created);
   }
   const requests = apiRequests(bed.state.kubeconfig) - requestsBefore - PROBES;
-  const result = { system, namespaces: NAMESPACES, resources: RESOURCES, probes: PROBES, coldStartSeconds: Number(coldStart.toFixed(1)),
+  const result = { system, ...(daemon ? { dist: daemon.dist, nodeFlags: daemon.nodeFlags } : {}), namespaces: NAMESPACES, resources: RESOURCES, probes: PROBES, coldStartSeconds: Number(coldStart.toFixed(1)),
     p50Ms: Number(percentile(latencies, 50).toFixed(1)), p99Ms: Number(percentile(latencies, 99).toFixed(1)),
     peakRssMb: Number(controller.peakMb().toFixed(1)), apiRequests: requests, load: load() };
   console.log(JSON.stringify(result));
@@ -89,6 +96,8 @@ async function run(system: 'imps' | 'pullsecret-sync'): Promise<Record<string, u
 }
 
 const imps = await run('imps');
-const ours = await run('pullsecret-sync');
-const ratio = (k: string) => Number(((ours[k] as number) / (imps[k] as number)).toFixed(3));
-console.log(JSON.stringify({ ratios: { coldStart: ratio('coldStartSeconds'), p99: ratio('p99Ms'), peakRss: ratio('peakRssMb'), apiRequests: ratio('apiRequests') } }));
+for (const daemon of daemons) {
+  const ours = await run('pullsecret-sync', daemon);
+  const ratio = (k: string) => Number(((ours[k] as number) / (imps[k] as number)).toFixed(3));
+  console.log(JSON.stringify({ nodeFlags: daemon.nodeFlags, ratios: { coldStart: ratio('coldStartSeconds'), p99: ratio('p99Ms'), peakRss: ratio('peakRssMb'), apiRequests: ratio('apiRequests') } }));
+}
