@@ -3,13 +3,20 @@
 // error, and abort a watch that has gone silent (a half-open connection never ends by itself).
 // client-node's own informer stops on any error but 410 and sets no watch timeout; hence this one.
 //
+// Backoff, as client-go's reflector does it: a watch that ends within a second with no event counts as a
+// failure (an API server or proxy that closes every watch at once would otherwise be hammered in a tight
+// loop), and so does every error, a 410 Gone on a list included (an expired continue token: relist, after
+// the backoff). Failures in a row grow the delay (backoffBaseMs doubling, jittered, up to backoffCapMs);
+// a healthy watch — one that delivered an event or lasted a second — resets it. The one exception is a
+// watch that expires (410) after healthy watching, the usual sign of etcd compaction: it relists at once.
+//
 // Stopping: `stop()`, or aborting the `signal` given in the options, cancels everything in flight at once —
 // a list page (also while it waits for a rate-limit token or credentials), the watch stream, a backoff
 // sleep — and from that moment no handler runs and the store no longer changes, even when a list answer
 // arrives in the same instant. `stop()` resolves when the loop has ended. A stopped informer does not
 // start again; `whenSynced()` of one stopped before its first list stays pending.
-import { setTimeout as sleep } from 'node:timers/promises';
 import { exponentialBackoff, type Backoff } from '../util/backoff.ts';
+import { realClock, sleep, type Clock } from '../util/clock.ts';
 import { isStatus, KubeApiError, METADATA_ACCEPT, METADATA_LIST_ACCEPT, type KubeRest } from './rest.ts';
 import { objectKey, Store, type KubeObject } from './store.ts';
 
@@ -40,7 +47,7 @@ export interface InformerOptions<T> {
   backoffBaseMs?: number;
   backoffCapMs?: number;
   random?: () => number;
-  now?: () => number;
+  clock?: Clock;
   log?: InformerLog;
   /** Stops the informer when it aborts, as `stop()` does. */
   signal?: AbortSignal;
@@ -59,6 +66,15 @@ function dropManagedFields(obj: unknown): KubeObject {
 
 class GoneError extends Error {}
 
+/** A watch that ends sooner than this with no event counts as failed (client-go's rule). */
+export const SHORT_WATCH_MS = 1000;
+
+/** How one watch went: the events it delivered and how long it lasted. */
+interface WatchRun {
+  events: number;
+  ms: number;
+}
+
 export class Informer<T extends KubeObject> {
   readonly store = new Store<T>();
   private readonly handlers: InformerHandlers<T>[] = [];
@@ -68,18 +84,18 @@ export class Informer<T extends KubeObject> {
   private lastProgress: number;
   private running: Promise<void> | undefined;
   private readonly syncedSignal = Promise.withResolvers<undefined>();
-  private readonly now: () => number;
+  private readonly clock: Clock;
   private readonly random: () => number;
   private readonly transform: (obj: unknown) => T;
   private readonly backoff: Backoff;
 
   constructor(private readonly rest: KubeRest, private readonly opts: InformerOptions<T>) {
-    this.now = opts.now ?? Date.now;
+    this.clock = opts.clock ?? realClock;
     this.random = opts.random ?? Math.random;
     // Many informers fail together when the API server restarts: jitter spreads their retries.
     this.backoff = exponentialBackoff({ baseMs: opts.backoffBaseMs ?? 200, capMs: opts.backoffCapMs ?? 30_000, jitter: 0.5, random: this.random });
     this.transform = opts.transform ?? ((obj) => dropManagedFields(obj) as T);
-    this.lastProgress = this.now();
+    this.lastProgress = this.clock.nowMs();
     // Removed again when the informer stops, so a long-lived signal does not collect dead informers.
     opts.signal?.addEventListener('abort', () => { this.abort.abort(); }, { once: true, signal: this.abort.signal });
     if (opts.signal?.aborted) this.abort.abort();
@@ -106,7 +122,7 @@ export class Informer<T extends KubeObject> {
 
   /** Milliseconds since the informer last made progress (a list, a watch opened, an event). */
   sinceProgress(): number {
-    return this.now() - this.lastProgress;
+    return this.clock.nowMs() - this.lastProgress;
   }
 
   /** The longest a healthy informer stays without progress: a full watch timeout plus slack. */
@@ -137,27 +153,42 @@ export class Informer<T extends KubeObject> {
   }
 
   private async loop(): Promise<void> {
-    let failures = 0;
+    let failures = 0; // in a row, since the last healthy watch
     let needList = true;
     while (!this.stopped()) {
+      let phase: 'list' | 'watch' = 'list';
+      let delay: number;
       try {
         if (needList) await this.list();
         needList = false;
-        await this.watchOnce();
-        failures = 0;
-      } catch (err) {
+        phase = 'watch';
+        const run = await this.watchOnce();
         if (this.stopped()) break;
-        if (err instanceof GoneError || isStatus(err, 410)) {
-          this.log('info', 'Watch expired; relisting');
-          needList = true;
+        if (run.events > 0 || run.ms >= SHORT_WATCH_MS) {
+          failures = 0;
           continue;
         }
-        failures++;
-        const delay = this.backoff(failures);
-        this.log('warn', 'List/watch failed; retrying', { error: describe(err), attempt: failures, delayMs: delay });
-        await sleep(delay, undefined, { signal: this.abort.signal }).catch(() => undefined);
+        delay = this.backoff(++failures);
+        this.log('warn', 'Watch ended at once with no event; re-watching after a backoff', { attempt: failures, delayMs: delay });
+      } catch (err) {
+        if (this.stopped()) break;
+        const gone = err instanceof GoneError || isStatus(err, 410);
+        needList ||= gone;
+        delay = this.afterFailure(err, gone && phase === 'watch', ++failures);
       }
+      await sleep(this.clock, delay, this.abort.signal);
     }
+  }
+
+  /** The delay before the next attempt after failure number `failures` in a row, logged. */
+  private afterFailure(err: unknown, watchExpired: boolean, failures: number): number {
+    if (watchExpired && failures === 1) {
+      this.log('info', 'Watch expired; relisting');
+      return 0;
+    }
+    const delay = this.backoff(failures);
+    this.log('warn', 'List/watch failed; retrying', { error: describe(err), attempt: failures, delayMs: delay });
+    return delay;
   }
 
   private query(): Record<string, string | undefined> {
@@ -185,7 +216,7 @@ export class Informer<T extends KubeObject> {
     } while (cont);
     this.replace(fresh);
     this.resourceVersion = rv;
-    this.lastProgress = this.now();
+    this.lastProgress = this.clock.nowMs();
     if (!this.synced) this.log('debug', 'Cache synced', { objects: fresh.size });
     this.synced = true;
     this.syncedSignal.resolve(undefined);
@@ -225,26 +256,32 @@ export class Informer<T extends KubeObject> {
     }
   }
 
-  private async watchOnce(): Promise<void> {
+  private async watchOnce(): Promise<WatchRun> {
     const timeoutSeconds = Math.floor(this.minWatchTimeout() * (1 + this.random()));
     const silence = new AbortController();
     const onStop = () => { silence.abort(); };
     this.abort.signal.addEventListener('abort', onStop, { once: true });
     // A watch that carries nothing for longer than its own timeout plus slack is dead: abort it.
-    let watchdog = setTimeout(() => { silence.abort(); }, (timeoutSeconds + 30) * 1000);
+    const silentMs = (timeoutSeconds + 30) * 1000;
+    let watchdog = this.clock.setTimeout(() => { silence.abort(); }, silentMs);
+    const run: WatchRun = { events: 0, ms: 0 };
+    const started = this.clock.nowMs();
     try {
-      this.lastProgress = this.now();
+      this.lastProgress = started;
       await this.rest.watch({
         path: this.opts.path, accept: this.opts.metadataOnly ? METADATA_ACCEPT : 'application/json',
         query: { ...this.query(), resourceVersion: this.resourceVersion, allowWatchBookmarks: true, timeoutSeconds },
       }, (event) => {
-        clearTimeout(watchdog);
-        watchdog = setTimeout(() => { silence.abort(); }, (timeoutSeconds + 30) * 1000);
+        this.clock.clearTimeout(watchdog);
+        watchdog = this.clock.setTimeout(() => { silence.abort(); }, silentMs);
+        run.events++;
         this.handleEvent(event);
       }, silence.signal);
       if (silence.signal.aborted && !this.stopped()) throw new Error('watch went silent');
+      run.ms = this.clock.nowMs() - started;
+      return run;
     } finally {
-      clearTimeout(watchdog);
+      this.clock.clearTimeout(watchdog);
       silence.abort(); // releases the connection when a handler or a parse error ended the watch early
       this.abort.signal.removeEventListener('abort', onStop);
     }
@@ -252,7 +289,7 @@ export class Informer<T extends KubeObject> {
 
   private handleEvent(event: { type: string; object: unknown }): void {
     if (this.stopped()) return;
-    this.lastProgress = this.now();
+    this.lastProgress = this.clock.nowMs();
     if (event.type === 'ERROR') {
       const status = event.object as { code?: number; reason?: string; message?: string };
       if (status.code === 410) throw new GoneError('resourceVersion too old');
