@@ -1,12 +1,15 @@
 // What the builder front may know, read from the controller's caches (it satisfies the builder's
 // BuilderAccess port structurally; the controller does not import the builder). Credentials come from the
-// leader's in-memory render when there is one, else from any Secret the resource wrote, which every
+// leader's in-memory render when there is one, else from the Secrets the resource wrote, which every
 // replica's cache holds: a standby answers builders as well as the leader does, with no extra token fetch.
+// Only Secrets that speak for the live resource (owned by its UID, its target name, a namespace its status
+// lists; watch/managed-secret.ts) vouch for a payload, so a forged managed Secret changes no answer.
 import { allowsServiceAccount, isLive } from '../api/v1alpha1/resource.ts';
 import type { EcrSource, ImagePullSecret } from '../api/v1alpha1/types.ts';
 import { parseAuths, type AuthEntry } from '../dockerconfig/index.ts';
 import type { SecretData } from '../credentials/index.ts';
 import { BY_OWNER, type Caches } from './watch/caches.ts';
+import { speaksFor } from './watch/managed-secret.ts';
 import { secretData } from './decide/cloud-sources.ts';
 import type { ControllerState } from './reconcile/state.ts';
 import { refOf } from './decide/sources.ts';
@@ -58,7 +61,10 @@ export class BuilderView {
     }
   }
 
+  /** The payload the resource's Secrets carry, vouched for by a Secret that speaks for the live resource. */
   private writtenPayload(name: string): string | undefined {
-    return this.caches.writtenPayloads.of(name, this.caches.managedSecrets.store.byIndex(BY_OWNER, name));
+    const ips = this.caches.imagePullSecrets.store.get(name);
+    if (!isLive(ips)) return undefined;
+    return this.caches.writtenPayloads.of(name, this.caches.managedSecrets.store.byIndex(BY_OWNER, name), (s) => speaksFor(ips, s));
   }
 }

@@ -11,7 +11,7 @@ import type { MetadataObject, ServiceAccount } from '../../kube/objects.ts';
 import type { KubeRest } from '../../kube/rest.ts';
 import { OnDemandInformer } from '../../kube/on-demand-informer.ts';
 import type { KubeObject } from '../../kube/store.ts';
-import { toManagedSecret, WrittenPayloads, type ManagedSecret } from './managed-secret.ts';
+import { ownedBy, toManagedSecret, WrittenPayloads, type ManagedSecret } from './managed-secret.ts';
 import { SourceSecrets } from './source-secrets.ts';
 import { pick, type PodKeys } from './watch-needs.ts';
 
@@ -75,11 +75,15 @@ export interface CacheOptions {
 export function createCaches(rest: KubeRest, opts: CacheOptions = {}): Caches {
   const common = { log: opts.log, minWatchTimeoutSeconds: opts.minWatchTimeoutSeconds };
   const writtenPayloads = new WrittenPayloads();
+  const imagePullSecrets = new Informer<ImagePullSecret>(rest, { ...common, resource: PLURAL, path: `/apis/${API_VERSION}/${PLURAL}` });
+  imagePullSecrets.on({ delete: (ips) => { writtenPayloads.forget(ips.metadata.name); } });
   const managedSecrets = new Informer<ManagedSecret>(rest, {
     ...common, resource: 'secrets', path: '/api/v1/secrets', labelSelector: `${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE}`,
     transform: (obj) => {
       const { secret, data } = toManagedSecret(obj);
-      writtenPayloads.observe(secret, data);
+      const owner = secret.metadata.labels?.[OWNER_LABEL];
+      const ips = owner === undefined ? undefined : imagePullSecrets.store.get(owner);
+      writtenPayloads.observe(secret, data, ips && ownedBy(ips, secret));
       return secret;
     },
   });
@@ -99,7 +103,7 @@ export function createCaches(rest: KubeRest, opts: CacheOptions = {}): Caches {
   serviceAccounts.addIndex(BY_NAMESPACE, namespaceOf);
   serviceAccounts.addIndex(WITH_ADDED, (sa) => (sa.metadata.annotations?.[ADDED_PULL_SECRETS_ANNOTATION] ? ['yes'] : []));
   return {
-    imagePullSecrets: new Informer<ImagePullSecret>(rest, { ...common, resource: PLURAL, path: `/apis/${API_VERSION}/${PLURAL}` }),
+    imagePullSecrets,
     namespaces: new Informer<MetadataObject>(rest, { ...common, resource: 'namespaces', path: '/api/v1/namespaces', metadataOnly: true, transform: compact }),
     pods,
     managedSecrets,

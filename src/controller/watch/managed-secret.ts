@@ -6,6 +6,8 @@
 // changed annotation, and the target reconciler rewrites the Secret. No resourceVersion bookkeeping, no
 // GET to verify, nothing lost on restart.
 import { DATA_HASH_ANNOTATION, OWNER_LABEL } from '../../api/v1alpha1/labels.ts';
+import { isLive } from '../../api/v1alpha1/resource.ts';
+import { KIND, type ImagePullSecret } from '../../api/v1alpha1/types.ts';
 import { encodedDataHash } from '../../dockerconfig/index.ts';
 import { DOCKER_CONFIG_JSON, DOCKER_CONFIG_JSON_KEY, type ObjectMeta, type Secret } from '../../kube/objects.ts';
 import type { KubeObject } from '../../kube/store.ts';
@@ -53,19 +55,55 @@ export interface Payload {
 }
 
 /**
+ * True when `secret` is owned by the live resource `ips` by UID (an ownerReference, not only the owner
+ * label anyone who can create a Secret can set) and carries its target name.
+ */
+export function ownedBy(ips: ImagePullSecret | undefined, secret: ManagedSecret): boolean {
+  if (!isLive(ips) || !ips.metadata.uid) return false;
+  const m = secret.metadata;
+  if (m.labels?.[OWNER_LABEL] !== ips.metadata.name || m.name !== ips.spec.target.secret.name) return false;
+  return (m.ownerReferences ?? []).some((r) => r.kind === KIND && r.uid === ips.metadata.uid);
+}
+
+/**
+ * True when `secret` may vouch for the payload of `ips`: owned by it (`ownedBy`) and in a namespace its
+ * status lists, when the status lists them all (past a limit it lists the first ones only). The status is
+ * written by the daemon alone; a tenant who forges a managed Secret, ownerReference and all, in a
+ * namespace it controls fails this check.
+ */
+export function speaksFor(ips: ImagePullSecret | undefined, secret: ManagedSecret): boolean {
+  if (!ownedBy(ips, secret)) return false;
+  const listed = ips?.status?.managedNamespaces;
+  if (listed === undefined || (ips?.status?.managedNamespaceCount ?? listed.length) > listed.length) return true;
+  return listed.includes(secret.metadata.namespace ?? '');
+}
+
+/** Payloads held per resource: the current one and the one before (a refresh, or a Secret not yet trusted). */
+const HELD_PER_OWNER = 2;
+
+/**
  * One payload per resource, for the builder front and the renders alike: every Secret of one resource
  * carries the same value, so one copy serves the builder front on a replica that has not rendered it
- * itself (a standby), and on the leader the render and the Secrets it writes share that copy.
+ * itself (a standby), and on the leader the render and the Secrets it writes share that copy. A payload
+ * is served only while a Secret that speaks for the live resource (`speaksFor`) carries it intact, and
+ * Secrets not owned by the resource's UID are not recorded at all, so a forged managed Secret changes no
+ * answer. A resource's payloads go when the resource goes.
  */
 export class WrittenPayloads {
-  private readonly byOwner = new Map<string, Payload>();
+  /** Most recent first. */
+  private readonly byOwner = new Map<string, Payload[]>();
 
-  /** Records the value of an intact Secret, unless the same payload is held already. */
-  observe(secret: ManagedSecret, data: string | undefined): void {
+  /**
+   * Records the value of an intact Secret, unless the same payload is held already. `trusted` is
+   * `ownedBy` when the resource is known, undefined when it is not (yet). Either way a payload is served
+   * only once a Secret that speaks for the resource carries it (`of`); the namespace is checked there,
+   * since the status naming a new namespace is written just after its Secret.
+   */
+  observe(secret: ManagedSecret, data: string | undefined, trusted?: boolean): void {
     const owner = secret.metadata.labels?.[OWNER_LABEL];
     const hash = secret.metadata.annotations?.[DATA_HASH_ANNOTATION];
-    if (owner === undefined || hash === undefined || data === undefined) return;
-    if (this.byOwner.get(owner)?.hash !== hash) this.byOwner.set(owner, { data, hash });
+    if (owner === undefined || hash === undefined || data === undefined || trusted === false) return;
+    if (this.byOwner.get(owner)?.[0]?.hash !== hash) this.hold(owner, { data, hash });
   }
 
   /**
@@ -74,18 +112,34 @@ export class WrittenPayloads {
    * second copy when their watch events arrive.
    */
   share(owner: string, rendered: Payload): Payload {
-    const held = this.byOwner.get(owner);
-    if (held?.hash === rendered.hash) return held;
-    this.byOwner.set(owner, rendered);
+    const held = this.byOwner.get(owner)?.find((p) => p.hash === rendered.hash);
+    if (held) return held;
+    this.hold(owner, rendered);
     return rendered;
   }
 
-  /** The value `owner`'s Secrets carry, when one of `secrets` (its Secrets now) still carries it intact. */
-  of(owner: string, secrets: readonly ManagedSecret[]): string | undefined {
+  /**
+   * The value `owner`'s Secrets carry: a held payload that one of `secrets` (its Secrets now) carries intact
+   * and that speaks for the resource (`trusted`). Payloads no Secret carries any more are dropped.
+   */
+  of(owner: string, secrets: readonly ManagedSecret[], trusted: (secret: ManagedSecret) => boolean = () => true): string | undefined {
     const held = this.byOwner.get(owner);
     if (!held) return undefined;
-    const current = secrets.some((s) => s.intact && s.metadata.annotations?.[DATA_HASH_ANNOTATION] === held.hash);
-    if (!current && secrets.length === 0) this.byOwner.delete(owner);
-    return current ? held.data : undefined;
+    const carried = new Set(secrets.filter((s) => s.intact).map((s) => s.metadata.annotations?.[DATA_HASH_ANNOTATION]));
+    const kept = held.filter((p) => carried.has(p.hash));
+    if (kept.length === 0) this.byOwner.delete(owner);
+    else if (kept.length < held.length) this.byOwner.set(owner, kept);
+    const vouched = new Set(secrets.filter((s) => s.intact && trusted(s)).map((s) => s.metadata.annotations?.[DATA_HASH_ANNOTATION]));
+    return kept.find((p) => vouched.has(p.hash))?.data;
+  }
+
+  /** Drops every payload of a resource that is gone. */
+  forget(owner: string): void {
+    this.byOwner.delete(owner);
+  }
+
+  private hold(owner: string, payload: Payload): void {
+    const others = (this.byOwner.get(owner) ?? []).filter((p) => p.hash !== payload.hash);
+    this.byOwner.set(owner, [payload, ...others].slice(0, HELD_PER_OWNER));
   }
 }
