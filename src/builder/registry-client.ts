@@ -9,10 +9,10 @@
 import type { AuthEntry } from '../dockerconfig/index.ts';
 import { sha256Hex } from '../util/hash.ts';
 import type { OutboundPolicy } from '../util/outbound.ts';
-import { BodyTooLarge, discard, readCapped, type FetchLike } from './http-body.ts';
+import { BodyTooLarge, discard, readCapped, type FetchLike } from '../util/fetch.ts';
 import { basicHeader, bearerChallenge, RegistryError, requestToken } from './registry-token.ts';
 
-export type { FetchLike } from './http-body.ts';
+export type { FetchLike } from '../util/fetch.ts';
 export { basicCredentials, parseChallenge, RegistryError } from './registry-token.ts';
 
 /** The manifest size limit of the distribution registry (and the OCI distribution spec's advice). */

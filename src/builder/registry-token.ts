@@ -10,7 +10,7 @@
 // carry HTTP codes only, never credentials, response bodies or the realm.
 import { decodeAuth, encodeAuth, type AuthEntry } from '../dockerconfig/index.ts';
 import { PUBLIC_ONLY, type OutboundPolicy } from '../util/outbound.ts';
-import { BodyTooLarge, discard, readCapped, type FetchLike, type FetchResponse } from './http-body.ts';
+import { BodyTooLarge, discard, readCapped, type FetchLike, type FetchResponse } from '../util/fetch.ts';
 
 /** A token answer is a few KiB; anything larger is not a token service speaking the protocol. */
 const MAX_TOKEN_ANSWER = 1024 * 1024;

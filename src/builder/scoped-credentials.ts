@@ -9,7 +9,7 @@
 import type { ImagePullSecret } from '../api/v1alpha1/types.ts';
 import type { AuthEntry } from '../dockerconfig/index.ts';
 import { parseEcrHost } from './ecr-repositories.ts';
-import type { FetchLike } from './http-body.ts';
+import type { FetchLike } from '../util/fetch.ts';
 import { discoverChallenge, requestToken, type RegistryToken } from './registry-token.ts';
 import type { OutboundPolicy } from '../util/outbound.ts';
 

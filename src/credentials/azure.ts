@@ -12,7 +12,6 @@
 // so a client-secret or workload-identity token comes from Entra itself. Managed identity tokens are the
 // exception: MSAL caches them process-wide, whatever the credential, until 5 minutes before expiry (half
 // their life when longer than 2 h); that is no older than what entraToken below would reuse.
-import { request } from 'node:https';
 import { rootCertificates } from 'node:tls';
 // @azure/identity is imported on the first Azure token, not with this module: a daemon whose resources use
 // no Azure never holds it (about 40 MB resident, BENCHMARKS.md "Module loading").
@@ -20,6 +19,7 @@ import type { TokenCredential } from '@azure/identity';
 import { LRUCache } from 'lru-cache';
 import { keyLengthProblem, loginEntry, normalizeRegistryKey, type AuthEntry } from '../dockerconfig/index.ts';
 import { namedErrorMessage, scrub } from '../util/errors.ts';
+import { BodyTooLarge, caFetch, readCapped, type FetchLike } from '../util/fetch.ts';
 import { PUBLIC_ONLY, type OutboundPolicy } from '../util/outbound.ts';
 import { sha256Hex } from '../util/hash.ts';
 import { jwtClaims, jwtExpiryMs } from '../util/jwt.ts';
@@ -44,6 +44,8 @@ export const ARM_SCOPE = 'https://management.azure.com/.default';
 export const AZURE_DEFAULT_KEY = 'clientSecret';
 /** Where an ACR exchange goes by default: ACR's public, China and US Gov registry hosts. */
 export const ACR_HOSTS = ['*.azurecr.io', '*.azurecr.cn', '*.azurecr.us'];
+/** An exchange answer is a refresh token of a few KiB; anything past this is not one, and is not read. */
+const MAX_EXCHANGE_ANSWER_BYTES = 64 * 1024;
 /** An Entra token with less than this left is fetched again rather than handed to an exchange. */
 const ENTRA_REUSE_MARGIN_MS = 5 * 60 * 1000;
 /** Used only when a refresh token carries no readable `exp`: short, so we come back early. */
@@ -56,15 +58,6 @@ export type AzureCredentialInput =
 
 export type AzureCredentialFactory = (input: AzureCredentialInput) => TokenCredential;
 
-export interface FetchInit {
-  method: 'POST';
-  headers: Record<string, string>;
-  body: string;
-  signal?: AbortSignal;
-}
-
-/** The part of `fetch` the exchange uses; globalThis.fetch satisfies it. */
-export type FetchLike = (url: string, init: FetchInit) => Promise<{ status: number; text(): Promise<string> }>;
 
 export interface AzureProviderOptions {
   credentialFactory?: AzureCredentialFactory;
@@ -112,24 +105,6 @@ export function defaultAzureCredentialFactory(opts: { authorityHost?: string; ca
 function deferredCredential(make: () => Promise<TokenCredential>): TokenCredential {
   let made: Promise<TokenCredential> | undefined;
   return { getToken: async (scopes, options) => (await (made ??= make())).getToken(scopes, options) };
-}
-
-/** A FetchLike over node:https that trusts `ca` (global fetch cannot be given a CA). */
-export function caFetch(extraCa: string): FetchLike {
-  const ca = trusting(extraCa);
-  return (url, init) => new Promise((resolve, reject) => {
-    const req = request(url, { method: init.method, headers: init.headers, ca, signal: init.signal }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('error', reject);
-      res.on('end', () => {
-        const body = Buffer.concat(chunks).toString('utf8');
-        resolve({ status: res.statusCode ?? 0, text: () => Promise.resolve(body) });
-      });
-    });
-    req.on('error', reject);
-    req.end(init.body);
-  });
 }
 
 export class AzureProvider implements CredentialProvider<AzureSource> {
@@ -254,8 +229,9 @@ export class AzureProvider implements CredentialProvider<AzureSource> {
         method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: form.toString(), ...(signal ? { signal } : {}),
       });
       status = res.status;
-      text = await res.text();
+      text = (await readCapped(res, MAX_EXCHANGE_ANSWER_BYTES, 'ACR token exchange answer')).toString('utf8');
     } catch (err) {
+      if (err instanceof BodyTooLarge) throw new Error(`ACR token exchange at ${host} failed: ${err.message}`, { cause: err });
       const code = (err as { code?: unknown }).code;
       // eslint-disable-next-line preserve-caught-error -- the cause could quote the request body
       throw new Error(`ACR token exchange at ${host} failed: ${typeof code === 'string' ? code : 'request failed'}`);

@@ -16,5 +16,5 @@ export {
 } from './ecr.ts';
 export { GcpProvider, parseGcpCredentials, defaultGcpAuthFactory, GCP_SCOPE, GCP_USERNAME, GCP_DEFAULT_KEY, type GcpAuthFactory, type GcpProviderOptions } from './gcp.ts';
 export {
-  AzureProvider, defaultAzureCredentialFactory, caFetch, ACR_USERNAME, AZURE_DEFAULT_KEY, type AzureCredentialFactory, type AzureProviderOptions,
+  AzureProvider, defaultAzureCredentialFactory, ACR_USERNAME, AZURE_DEFAULT_KEY, type AzureCredentialFactory, type AzureProviderOptions,
 } from './azure.ts';

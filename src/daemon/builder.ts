@@ -5,7 +5,7 @@
 import type { Logger } from 'pino';
 import { EcrRepositoryManager } from '../builder/ecr-repositories.ts';
 import { createEcrScoper } from '../builder/ecr-scoped-token.ts';
-import type { FetchLike } from '../builder/http-body.ts';
+import type { FetchLike } from '../util/fetch.ts';
 import { createScoper } from '../builder/scoped-credentials.ts';
 import { startBuilderServer, type BuilderServer } from '../builder/server.ts';
 import { resolveTls, servingHosts, watchTls, type TlsFiles } from '../builder/tls.ts';

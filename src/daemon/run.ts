@@ -15,7 +15,7 @@ import { Metrics } from '../metrics/metrics.ts';
 import { realClock } from '../util/clock.ts';
 import { errorMessage } from '../util/errors.ts';
 import { OutboundPolicy } from '../util/outbound.ts';
-import type { FetchLike } from '../builder/http-body.ts';
+import type { FetchLike } from '../util/fetch.ts';
 import type { BuilderServer } from '../builder/server.ts';
 import { startBuilder } from './builder.ts';
 import { ConfigError, type Config } from './config.ts';

@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
+import { Readable } from 'node:stream';
 import { test } from 'node:test';
 import type { AzureSource } from '../../../src/api/v1alpha1/types.ts';
 import {
   ACR_USERNAME, ARM_SCOPE, AzureProvider,
-  type AzureCredentialFactory, type AzureCredentialInput, type AzureProviderOptions, type FetchInit, type FetchLike,
+  type AzureCredentialFactory, type AzureCredentialInput, type AzureProviderOptions,
 } from '../../../src/credentials/azure.ts';
+import type { FetchInit, FetchLike } from '../../../src/util/fetch.ts';
 import { FakeClock } from '../../../src/util/clock.ts';
 import { OutboundPolicy } from '../../../src/util/outbound.ts';
 import { credentialProviderContract } from '../../contract/credential-provider.ts';
@@ -51,7 +53,7 @@ function fakes(opts: {
   const fetch: FetchLike = (url, init) => {
     rec.requests.push({ url, init });
     const r = opts.exchange?.() ?? { status: 200, body: JSON.stringify({ refresh_token: jwt({ exp: EXP, jti: 'x' }) }) };
-    return r instanceof Error ? Promise.reject(r) : Promise.resolve({ status: r.status, text: () => Promise.resolve(r.body) });
+    return r instanceof Error ? Promise.reject(r) : Promise.resolve({ status: r.status, headers: { get: () => null }, body: Readable.from([Buffer.from(r.body)]) });
   };
   return { provider: new AzureProvider({ credentialFactory, fetch, clock, ...opts.options }), rec };
 }

@@ -1,9 +1,14 @@
-// Bounded reading of registry answers. A registry (or anything answering in its place) decides how many
-// bytes it sends; the builder front decides how many it reads. Bodies are read as bytes up to a cap and the
+// The one FetchLike: the part of WHATWG fetch the daemon's own HTTP clients use (the builder front's
+// registry calls, the ACR token exchange), which globalThis.fetch satisfies and tests inject, with
+// caFetch for a peer behind an extra CA. And bounded reading of answers: a peer decides how many bytes it
+// sends; we decide how many we read. Bodies are read as bytes up to a cap and the
 // stream is cancelled past it, so memory per request is bounded by the cap whatever the peer sends, and a
 // body that is not wanted is cancelled rather than left to hold the connection.
 
-/** The subset of a WHATWG fetch Response the builder front uses; `globalThis.fetch` answers fit. */
+import { request } from 'node:https';
+import { rootCertificates } from 'node:tls';
+
+/** The subset of a WHATWG fetch Response the clients use; `globalThis.fetch` answers fit. */
 export interface FetchResponse {
   status: number;
   headers: { get(name: string): string | null };
@@ -11,14 +16,37 @@ export interface FetchResponse {
   body: AsyncIterable<Uint8Array> | null;
 }
 
-/** The subset of WHATWG fetch this client uses; `globalThis.fetch` fits, and tests inject their own. */
-export type FetchLike = (url: string, init: {
+export interface FetchInit {
   method: string;
   headers: Record<string, string>;
   body?: string;
+  /** 'manual': a redirect is answered, never followed (caFetch never follows one). */
   redirect?: 'manual';
   signal?: AbortSignal;
-}) => Promise<FetchResponse>;
+}
+
+/** The subset of WHATWG fetch the clients use; `globalThis.fetch` fits, and tests inject their own. */
+export type FetchLike = (url: string, init: FetchInit) => Promise<FetchResponse>;
+
+/**
+ * A FetchLike over node:https that trusts the public roots plus `extraCa` (globalThis.fetch takes no
+ * per-call CA). The body is the response stream itself, so a reader that stops early really stops.
+ */
+export function caFetch(extraCa: string | Buffer): FetchLike {
+  const ca = [...rootCertificates, extraCa.toString()];
+  return (url, init) => new Promise((resolve, reject) => {
+    const req = request(url, { method: init.method, headers: init.headers, ca, ...(init.signal ? { signal: init.signal } : {}) }, (res) => {
+      res.on('error', () => undefined); // surfaced to the reader through iteration
+      const get = (name: string): string | null => {
+        const v = res.headers[name.toLowerCase()];
+        return v === undefined ? null : Array.isArray(v) ? v.join(', ') : v;
+      };
+      resolve({ status: res.statusCode ?? 0, headers: { get }, body: res });
+    });
+    req.on('error', reject);
+    req.end(init.body);
+  });
+}
 
 /** A body was larger than the reader's cap; `message` names the cap and is safe to return. */
 export class BodyTooLarge extends Error {
