@@ -2,7 +2,7 @@
 // fake access port, and the limits that answer at once (429/503 with Retry-After) instead of queueing.
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
-import type { FetchLike, FetchResponse } from '../../../src/builder/http-body.ts';
+import type { FetchLike, FetchResponse } from '../../../src/util/fetch.ts';
 import type { CredentialScoper } from '../../../src/builder/scoped-credentials.ts';
 import { ScopeUnsupported } from '../../../src/builder/scoped-credentials.ts';
 import { encodeAuth } from '../../../src/dockerconfig/index.ts';
