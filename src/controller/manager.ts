@@ -38,6 +38,8 @@ export interface ControllerOptions {
   /** How soon a resource's status is recomputed after a namespace changed (coalesces bursts). */
   statusDelayMs?: number;
   minWatchTimeoutSeconds?: number;
+  /** Replace Secrets IMPS wrote for a resource of the same name instead of reporting a Conflict. */
+  adoptImpsSecrets?: boolean;
   /** A Secret was created in a namespace the daemon saw appear `latencyMs` ago (metrics). */
   onNewNamespaceServed?: (latencyMs: number) => void;
 }
@@ -202,7 +204,7 @@ export class Controller {
     try {
       const result = await reconcileTarget({
         caches: this.caches, state: this.state, selection: this.selection, writes,
-        serviceAccounts, foreign: this.foreign,
+        serviceAccounts, foreign: this.foreign, adoptImpsSecrets: this.opts.adoptImpsSecrets ?? false,
         statusChanged: (name) => { this.queue.addAfter(ipsKey(name), this.opts.statusDelayMs ?? 500); },
       }, work.name, work.namespace);
       errors.delete(work.namespace);

@@ -45,6 +45,8 @@ export interface Config {
   azureFederatedTokenFile?: string;
   /** The Google universe whose endpoints GCP credentials may name. */
   gcpUniverseDomain?: string;
+  /** Replace Secrets IMPS wrote for a resource of the same name (docs/adr/0006-imps-adoption.md). */
+  adoptImpsSecrets: boolean;
 }
 
 interface FlagSpec {
@@ -88,6 +90,9 @@ export const flags: Record<string, FlagSpec> = {
   'azure-federated-token-file': { env: 'AZURE_FEDERATED_TOKEN_FILE',
     help: 'token file of Azure workload identity (its webhook sets the variable); without it, managed identity' },
   'gcp-universe-domain': { env: 'GOOGLE_CLOUD_UNIVERSE_DOMAIN', help: 'Google universe whose endpoints GCP credentials may name; default googleapis.com' },
+  'adopt-imps-secrets': { env: 'PULLSECRET_SYNC_ADOPT_IMPS_SECRETS', default: 'false',
+    help: 'replace in place the Secrets banzaicloud/imps wrote for a resource of the same name, instead of reporting a Conflict; '
+      + 'stop IMPS first (README, Migrating from IMPS)' },
 };
 
 /** A value as the user gave it, and where: the flag, or the environment variable standing in for it. */
@@ -179,6 +184,7 @@ export function parseConfig(args: string[], env: NodeJS.ProcessEnv): Config {
     outboundHosts: read('outbound-hosts', hostList) ?? [],
     outboundFiles: read('outbound-files', dirList) ?? [],
     ...identityAndClouds(read),
+    adoptImpsSecrets: must('adopt-imps-secrets', bool),
   };
 }
 

@@ -119,7 +119,7 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
     onFetch: (kind, result) => { metrics.tokenFetches.inc({ provider: kind, result }); },
   });
   const controller = new Controller({
-    rest, writes: new Writes(rest), events, log, concurrency: config.concurrency,
+    rest, writes: new Writes(rest), events, log, concurrency: config.concurrency, adoptImpsSecrets: config.adoptImpsSecrets,
     cloud: { providers: defaultProviders(config, opts, outbound), cache },
     queueObserver: metrics.queueObserver(), reconcileObserver: metrics.reconcileObserver((key) => Controller.controllerOf(key)),
     onNewNamespaceServed: (ms) => { metrics.namespaceToSecret.observe(ms / 1000); },

@@ -1,6 +1,6 @@
 // The writes the controller makes, each one request with optimistic concurrency where it replaces.
 import { MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../api/v1alpha1/labels.ts';
-import type { Secret, ServiceAccount } from './objects.ts';
+import type { ObjectMeta, Secret, ServiceAccount } from './objects.ts';
 import { METADATA_LIST_ACCEPT, type KubeRest, type RequestSpec } from './rest.ts';
 
 const secretsPath = (namespace: string) => `/api/v1/namespaces/${namespace}/secrets`;
@@ -33,6 +33,16 @@ export class Writes {
       accept: METADATA_LIST_ACCEPT,
       query: { fieldSelector: `metadata.name=${name}`, labelSelector: `${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE}` } });
     return (page.items?.length ?? 0) > 0;
+  }
+
+  /**
+   * The metadata of Secret `name` in `namespace`, read live (metadata only, by list: no `get` permission
+   * needed, and no data read); undefined when there is none.
+   */
+  async secretMetadata(namespace: string, name: string): Promise<ObjectMeta | undefined> {
+    const page = await this.call<{ items?: { metadata: ObjectMeta }[] }>({ method: 'GET', path: secretsPath(namespace),
+      accept: METADATA_LIST_ACCEPT, query: { fieldSelector: `metadata.name=${name}` } });
+    return page.items?.[0]?.metadata;
   }
 
   /** PUT with the resourceVersion the caller read: a concurrent change fails with 409 and is retried. */

@@ -27,6 +27,10 @@ function usage(): string {
     'the result as YAML; other documents pass through unchanged. What does not carry over unchanged is',
     'named on stderr. Review the output, then kubectl apply -f it; check it with pullsecret-sync validate.',
     '',
+    'The Secrets IMPS wrote stay IMPS\'s: each such namespace is a Conflict until they go. To hand them over',
+    'without a gap, stop IMPS, apply the output and run the daemon with --adopt-imps-secrets; delete the IMPS',
+    'resources only after that (their Secrets are owned by them). See README, Migrating from IMPS.',
+    '',
     'flags:',
     ...optionLines(options),
   ].join('\n');

@@ -3,7 +3,9 @@
 // writes the Secret (create, repair, remove) and the ServiceAccounts' imagePullSecrets.
 import { isLive } from '../../api/v1alpha1/resource.ts';
 import type { ImagePullSecret } from '../../api/v1alpha1/types.ts';
-import { OWNER_LABEL } from '../../api/v1alpha1/labels.ts';
+import { MANAGED_BY_LABEL, MANAGED_BY_VALUE, OWNER_LABEL } from '../../api/v1alpha1/labels.ts';
+import { ownValue } from '../../util/own.ts';
+import { adoptedSecret, heldByImpsFor } from '../decide/imps-adoption.ts';
 import type { MetadataObject, Secret } from '../../kube/objects.ts';
 import { isStatus } from '../../kube/rest.ts';
 import type { Writes } from '../../kube/writes.ts';
@@ -29,6 +31,8 @@ export interface TargetDeps {
   statusChanged(name: string): void;
   /** Watches for Secrets held by someone else, so a conflict waits for a change instead of polling. */
   foreign: Pick<ForeignSecrets, 'watch' | 'release'>;
+  /** Replace Secrets that carry IMPS's marks for the resource of the same name (docs/adr/0006-imps-adoption.md). */
+  adoptImpsSecrets?: boolean;
 }
 
 export interface TargetResult {
@@ -97,7 +101,7 @@ export async function reconcileTarget(deps: TargetDeps, name: string, namespace:
   const existing = here.find((s) => s.metadata.name === wantName);
   if (existing && !upToDate(existing, want.desired)) await deps.writes.replaceSecret(updatedSecret(existing, want.desired));
   if (!existing) {
-    const created = await create(deps, want.desired);
+    const created = await create(deps, want.ips, want.desired);
     // Ours, written by an earlier reconcile and not yet in the watch cache: its watch event brings us back.
     if (created === 'ours') return {};
     if (created === 'foreign') {
@@ -114,14 +118,22 @@ export async function reconcileTarget(deps: TargetDeps, name: string, namespace:
  * Creates `secret`. A Secret of that name that exists already is either ours, created by an earlier
  * reconcile while the watch cache lags behind (under load, for seconds), or someone else's.
  */
-async function create(deps: TargetDeps, secret: Secret): Promise<'created' | 'ours' | 'foreign'> {
+async function create(deps: TargetDeps, ips: ImagePullSecret, secret: Secret): Promise<'created' | 'ours' | 'foreign'> {
   try {
     await deps.writes.createSecret(secret);
     return 'created';
   } catch (err) {
     if (!isStatus(err, 409)) throw err;
-    return await deps.writes.isManagedSecret(secret.metadata.namespace ?? '', secret.metadata.name) ? 'ours' : 'foreign';
+    if (!deps.adoptImpsSecrets) return await deps.writes.isManagedSecret(secret.metadata.namespace ?? '', secret.metadata.name) ? 'ours' : 'foreign';
   }
+  const held = await deps.writes.secretMetadata(secret.metadata.namespace ?? '', secret.metadata.name);
+  if (!held) throw new Error(`Secret ${secret.metadata.name} went away while it was looked at; retrying`);
+  if (ownValue(held.labels, MANAGED_BY_LABEL) === MANAGED_BY_VALUE) return 'ours';
+  if (!heldByImpsFor(held, ips)) return 'foreign';
+  // IMPS's Secret for this resource: replaced in place (resourceVersion-guarded), never deleted first,
+  // so the namespace holds a working Secret throughout.
+  await deps.writes.replaceSecret(adoptedSecret({ metadata: held }, secret));
+  return 'created';
 }
 
 /** Secrets of ours that should not be here: deselected namespace, or the old name after a rename. */

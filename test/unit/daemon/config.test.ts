@@ -54,6 +54,7 @@ const BAD: Record<string, { values: string[]; expect: RegExp; with?: string[] }>
   identity: { values: [''], expect: EXPECT.text },
   'azure-federated-token-file': { values: [missing, dir], expect: EXPECT.file },
   'gcp-universe-domain': { values: ['Googleapis.com', 'https://googleapis.com', 'a..b'], expect: /must be a DNS name \(lowercase letters, digits, "-" and "\."\), such as googleapis\.com/ },
+  'adopt-imps-secrets': { values: ['', 'yes', 'TRUE', 'on'], expect: EXPECT.bool },
 };
 
 test('the Lease identity and the cloud settings come from the variables their platforms set, or flags', () => {

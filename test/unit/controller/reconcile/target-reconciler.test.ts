@@ -9,6 +9,7 @@ import type { ManagedSecret } from '../../../../src/controller/watch/managed-sec
 import type { MetadataObject, Secret } from '../../../../src/kube/objects.ts';
 import { KubeApiError } from '../../../../src/kube/rest.ts';
 import type { Writes } from '../../../../src/kube/writes.ts';
+import { IMPS_OWNER_UID_LABEL } from '../../../../src/controller/decide/imps-adoption.ts';
 
 const ips = {
   apiVersion: 'pullsecret-sync.dev/v1alpha1', kind: 'ImagePullSecret',
@@ -21,7 +22,7 @@ const ns: MetadataObject = { metadata: { name: 'team-a' } };
  * A target whose watch cache holds no Secret in `team-a` yet, while the API server already has one of
  * that name: `live` says whether it carries our managed-by label.
  */
-function lagging(live: 'ours' | 'theirs') {
+function lagging(live: 'ours' | 'theirs' | 'imps', adoptImpsSecrets = false) {
   const calls: string[] = [];
   const watched: string[] = [];
   const state = new ControllerState();
@@ -34,6 +35,12 @@ function lagging(live: 'ours' | 'theirs') {
   const writes = {
     createSecret: (s: Secret) => { calls.push(`create ${s.metadata.namespace}/${s.metadata.name}`); return Promise.reject(new KubeApiError(409, 'AlreadyExists', 'exists')); },
     isManagedSecret: (namespace: string, name: string) => { calls.push(`check ${namespace}/${name}`); return Promise.resolve(live === 'ours'); },
+    secretMetadata: (namespace: string, name: string) => {
+      calls.push(`read ${namespace}/${name}`);
+      return Promise.resolve({ name, namespace, resourceVersion: '7', ...(live === 'imps' ? { labels: { [IMPS_OWNER_UID_LABEL]: 'imps-uid' },
+        ownerReferences: [{ apiVersion: 'images.banzaicloud.io/v1alpha1', kind: 'ImagePullSecret', name: 'platform', uid: 'imps-uid' }] } : {}) });
+    },
+    replaceSecret: (s: Secret) => { calls.push(`replace ${s.metadata.namespace}/${s.metadata.name}@${s.metadata.resourceVersion ?? ''}`); return Promise.resolve(s); },
   } as unknown as Writes;
   const deps: TargetDeps = {
     caches, state, writes,
@@ -41,6 +48,7 @@ function lagging(live: 'ours' | 'theirs') {
     serviceAccounts: { sync: () => { calls.push('serviceaccounts'); return Promise.resolve(); } } as unknown as TargetDeps['serviceAccounts'],
     statusChanged: () => undefined,
     foreign: { watch: (_n, _ns, secret) => { watched.push(secret); }, release: () => undefined },
+    adoptImpsSecrets,
   };
   return { deps, calls, watched, state };
 }
@@ -99,4 +107,19 @@ test("a younger resource yields a Secret the older one already holds, before the
   await reconcileTarget(deps, 'platform', 'team-a');
   assert.deepEqual(calls, [], 'the older resource\'s Secret is not overwritten');
   assert.equal(state.of('platform').conflicts.get('team-a'), 'ImagePullSecret/elder');
+});
+
+test("with adoption on, IMPS's Secret for this resource is replaced in place; a foreign one stays a Conflict", async () => {
+  const imps = lagging('imps', true);
+  await reconcileTarget(imps.deps, 'platform', 'team-a');
+  assert.deepEqual(imps.calls, ['create team-a/pull', 'read team-a/pull', 'replace team-a/pull@7', 'serviceaccounts']);
+  assert.equal(imps.state.of('platform').conflicts.size, 0);
+  const theirs = lagging('theirs', true);
+  await reconcileTarget(theirs.deps, 'platform', 'team-a');
+  assert.deepEqual(theirs.calls, ['create team-a/pull', 'read team-a/pull']);
+  assert.equal(theirs.state.of('platform').conflicts.get('team-a'), UNMANAGED);
+  const off = lagging('imps');
+  await reconcileTarget(off.deps, 'platform', 'team-a');
+  assert.deepEqual(off.calls, ['create team-a/pull', 'check team-a/pull']);
+  assert.equal(off.state.of('platform').conflicts.get('team-a'), UNMANAGED);
 });
