@@ -2,12 +2,20 @@
 # pullsecret-sync container image: TypeScript compiled in a full Node image, production dependencies
 # installed in a stage of their own, and only those plus dist/ copied into a distroless, non-root
 # Node 24 runtime (no shell, no package manager). Build: docker build -t pullsecret-sync .
+# Behind a TLS-intercepting proxy, hand the build its CA without baking it into the image:
+#   docker build --secret id=host-ca,src=/etc/ssl/certs/ca-certificates.crt -t pullsecret-sync .
+# The base images are arguments so a build without access to their registries can name stand-ins (the
+# testbed does: test/testbed/base-images.ts); the defaults are the public images.
+ARG BUILD_IMAGE=node:24-bookworm-slim
+ARG RUNTIME_IMAGE=gcr.io/distroless/nodejs24-debian12:nonroot
 
 # --- build: all dependencies, then tsc to dist/ ---
-FROM node:24-bookworm-slim AS build
+FROM ${BUILD_IMAGE} AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
-RUN npm ci --no-audit --no-fund
+RUN --mount=type=secret,id=host-ca,required=false \
+    if [ -s /run/secrets/host-ca ]; then export NODE_EXTRA_CA_CERTS=/run/secrets/host-ca; fi \
+    && npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 RUN npm run build
@@ -19,13 +27,15 @@ RUN mkdir -p /out/scripts \
        fi
 
 # --- deps: production dependencies only, no install scripts ---
-FROM node:24-bookworm-slim AS deps
+FROM ${BUILD_IMAGE} AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
+RUN --mount=type=secret,id=host-ca,required=false \
+    if [ -s /run/secrets/host-ca ]; then export NODE_EXTRA_CA_CERTS=/run/secrets/host-ca; fi \
+    && npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
 
 # --- runtime: distroless Node 24, user nonroot (65532) ---
-FROM gcr.io/distroless/nodejs24-debian12:nonroot
+FROM ${RUNTIME_IMAGE}
 WORKDIR /app
 ENV NODE_ENV=production
 COPY --from=deps /app/node_modules ./node_modules

@@ -61,7 +61,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['src/main.ts', 'test/**/*.ts', 'bench/**/*.ts'],
+    files: ['src/main.ts', 'test/**/*.ts', 'bench/**/*.ts', 'scripts/**/*.ts'],
     rules: { 'no-restricted-properties': 'off' },
   },
   {
