@@ -80,7 +80,8 @@ export async function startBuilder(config: Config, deps: BuilderDeps): Promise<B
   try {
     server = await startBuilderServer({
       addr: config.builderAddr, tls, access: view, rest: reviews, audience: config.builderAudience, ecr, rateLimit: RATE_LIMIT,
-      scoper: createScoper({ ecr: createEcrScoper({ source: ecrSource }), outbound: deps.outbound, ...(deps.fetch ? { fetch: deps.fetch } : {}) }),
+      scoper: createScoper({ ecr: createEcrScoper({ source: ecrSource,
+        baseCredentials: (region, staticKeys) => awsCredentials({ region, ...(staticKeys ? { staticKeys } : {}) }) }), outbound: deps.outbound, ...(deps.fetch ? { fetch: deps.fetch } : {}) }),
       outbound: deps.outbound, ...(deps.fetch ? { fetch: deps.fetch } : {}),
       logger: log,
       onRequest: (route, result) => { deps.metrics.builderRequests.inc({ endpoint: route, result }); },
