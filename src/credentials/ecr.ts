@@ -7,7 +7,7 @@
 // tests aim it at moto. Errors name the region and the failure, never keys or tokens.
 // The AWS SDK is imported when the first ECR token is fetched, not with this module: a daemon whose
 // resources use no ECR never holds it (about 30 MB resident, BENCHMARKS.md "Module loading").
-import type { ECRClient, ECRClientConfig, GetAuthorizationTokenCommand, GetAuthorizationTokenCommandOutput } from '@aws-sdk/client-ecr';
+import type { ECRClient, ECRClientConfig, GetAuthorizationTokenCommandOutput } from '@aws-sdk/client-ecr';
 import { decodeAuth, normalizeRegistryKey, type AuthEntry } from '../dockerconfig/index.ts';
 import { realClock, type Clock } from '../util/clock.ts';
 import { namedErrorMessage, scrub } from '../util/errors.ts';
@@ -49,13 +49,18 @@ export interface StaticKeys {
   sessionToken?: string;
 }
 
-/** The part of the ECR client the provider uses. */
-export interface EcrApi {
-  send(command: GetAuthorizationTokenCommand, options?: { abortSignal?: AbortSignal }): Promise<GetAuthorizationTokenCommandOutput>;
-  destroy?(): void;
+/** The part of the SDK's ECR client the daemon uses: any command, and a way to let go of its connections. */
+export type EcrApi = Pick<ECRClient, 'send'> & { destroy?(): void };
+
+/** What an ECR client is made from: the region, the API endpoint when not ECR's own, and whose identity. */
+export interface EcrClientConfig {
+  region: string;
+  endpoint?: string;
+  credentials?: AwsCredentials;
 }
 
-export type EcrClientFactory = (config: { region: string; endpoint?: string; credentials?: AwsCredentials }) => EcrApi;
+/** The one way every ECR client is made (token fetches, scoped tokens, repository creation); tests inject fakes. */
+export type EcrClientFactory = (config: EcrClientConfig) => EcrApi;
 export type AwsCredentialsFactory = (input: { region: string; roleARN?: string; staticKeys?: StaticKeys }) => AwsCredentials;
 
 export interface EcrProviderOptions {
@@ -67,16 +72,15 @@ export interface EcrProviderOptions {
   outbound?: OutboundPolicy;
 }
 
+/** The SDK's client, made (and the SDK imported) on the first command. */
 export const defaultEcrClient: EcrClientFactory = (config) => {
   let client: ECRClient | undefined;
-  return {
-    send: async (command, options) => {
-      const { ECRClient } = await ecrSdk();
-      client ??= new ECRClient(config);
-      return client.send(command, options);
-    },
-    destroy: () => { client?.destroy(); },
+  const send = async (command: Parameters<ECRClient['send']>[0], options?: { abortSignal?: AbortSignal }): Promise<unknown> => {
+    const { ECRClient } = await ecrSdk();
+    client ??= new ECRClient(config);
+    return client.send(command, options);
   };
+  return { send: send as ECRClient['send'], destroy: () => { client?.destroy(); } };
 };
 
 type AwsCredentialsProvider = Extract<AwsCredentials, (...args: never[]) => unknown>;

@@ -11,7 +11,7 @@ export { nextRefresh, failureBackoff, type RefreshInput, type FailureBackoffOpti
 export {
   EcrProvider, ecrEndpointProblem, ecrSourceFromImpsSecret, staticKeysOf, ecrRegistryHost, validateEcrSource, defaultEcrClient, defaultAwsCredentials,
   ECR_SECRET_TYPE, IMPS_ECR_SECRET_TYPE, ROLE_SESSION_NAME,
-  type AwsCredentials, type AwsCredentialsFactory, type EcrApi, type EcrClientFactory, type EcrProviderOptions, type ImpsEcrSecret,
+  type AwsCredentials, type AwsCredentialsFactory, type EcrApi, type EcrClientConfig, type EcrClientFactory, type EcrProviderOptions, type ImpsEcrSecret,
   type StaticKeys,
 } from './ecr.ts';
 export { GcpProvider, parseGcpCredentials, defaultGcpAuthFactory, GCP_SCOPE, GCP_USERNAME, GCP_DEFAULT_KEY, type GcpAuthFactory, type GcpProviderOptions } from './gcp.ts';

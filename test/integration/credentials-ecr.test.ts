@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import type { EcrSource } from '../../src/api/v1alpha1/types.ts';
-import { EcrProvider, defaultEcrClient, type AwsCredentials, type EcrClientFactory } from '../../src/credentials/ecr.ts';
+import { EcrProvider, defaultEcrClient, type AwsCredentials, type EcrApi, type EcrClientFactory } from '../../src/credentials/ecr.ts';
 import { TokenCache } from '../../src/credentials/token-cache.ts';
 import { realClock } from '../../src/util/clock.ts';
 import { credentialProviderContract } from '../contract/credential-provider.ts';
@@ -29,13 +29,11 @@ function recordingClient(): { factory: EcrClientFactory; calls: () => number; cr
   const factory: EcrClientFactory = (config) => {
     credentials = config.credentials;
     const client = defaultEcrClient(config);
-    return {
-      send: (command, options) => {
-        calls++;
-        return client.send(command, options);
-      },
-      destroy: () => client.destroy?.(),
+    const send = (command: Parameters<EcrApi['send']>[0], options?: { abortSignal?: AbortSignal }): Promise<unknown> => {
+      calls++;
+      return client.send(command, options);
     };
+    return { send: send as EcrApi['send'], destroy: () => client.destroy?.() };
   };
   return { factory, calls: () => calls, credentials: () => credentials };
 }
