@@ -2,6 +2,7 @@
 // Caches can run without workers (a standby under leader election keeps them warm); only the workers
 // write.
 import type { Logger } from 'pino';
+import { DATA_HASH_ANNOTATION } from '../api/v1alpha1/labels.ts';
 import type { EventRecorder } from '../kube/events.ts';
 import type { KubeRest } from '../kube/rest.ts';
 import type { Writes } from '../kube/writes.ts';
@@ -65,7 +66,10 @@ export class Controller {
     });
     this.queue = new WorkQueue({ clock: this.clock, observer: opts.queueObserver });
     this.selection = new SelectionCache(this.caches);
-    const cloud = opts.cloud && new CloudSourceResolver(this.caches.sourceSecrets, opts.cloud.providers, opts.cloud.cache);
+    const cloud = opts.cloud && new CloudSourceResolver(this.caches.sourceSecrets, opts.cloud.providers, opts.cloud.cache, (owner) => ({
+      ips: this.caches.imagePullSecrets.store.get(owner),
+      payload: uniformPayload(this.caches, owner),
+    }));
     this.resolver = new SourceResolver(this.caches.sourceSecrets, cloud);
     this.foreign = new ForeignSecrets(opts.rest, { log: (level, msg, fields) => { log[level](fields ?? {}, msg); },
       minWatchTimeoutSeconds: opts.minWatchTimeoutSeconds });
@@ -223,4 +227,15 @@ function reconcileFields(key: string): Record<string, string> {
   const work = parseKey(key);
   if (!work) return { key };
   return work.kind === 'target' ? { resource: work.name, namespace: work.namespace } : { resource: work.name };
+}
+
+/**
+ * The value every Secret of `owner` carries, intact; undefined when they differ (a rollout of new
+ * credentials was cut short), so a restart does not take a token some of them may not carry.
+ */
+function uniformPayload(caches: Caches, owner: string): string | undefined {
+  const secrets = caches.managedSecrets.store.byIndex(BY_OWNER, owner);
+  const hash = secrets[0]?.metadata.annotations?.[DATA_HASH_ANNOTATION];
+  const uniform = secrets.every((s) => s.intact && s.metadata.annotations?.[DATA_HASH_ANNOTATION] === hash);
+  return uniform ? caches.writtenPayloads.of(owner, secrets) : undefined;
 }

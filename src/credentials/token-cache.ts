@@ -13,6 +13,7 @@ import type { AuthEntry } from '../dockerconfig/index.ts';
 import { errorMessage, scrub } from '../util/errors.ts';
 import type { Clock } from '../util/clock.ts';
 import { withDeadline } from '../util/deadline.ts';
+import { sha256Hex } from '../util/hash.ts';
 import type { CredentialProvider, FetchedCredentials, SecretData } from './provider.ts';
 import { failureBackoff, nextRefresh, type FailureBackoffOptions } from './refresh-policy.ts';
 
@@ -68,6 +69,10 @@ function secretValues(secret: SecretData | undefined, entries: readonly AuthEntr
   return values;
 }
 
+/** The cache key of an identity: the provider kind and what decides whom it authenticates as. */
+const keyOf = <S>(provider: CredentialProvider<S>, source: S, secret: SecretData | undefined): string =>
+  `${provider.kind}\0${provider.identity(source, secret)}`;
+
 export class TokenCache {
   private readonly cache: LRUCache<string, Entry>;
   private readonly inflight = new Map<string, Promise<Entry>>();
@@ -85,9 +90,31 @@ export class TokenCache {
     return view(entry, this.opts.clock.now(), (fetched) => provider.retarget(source, fetched));
   }
 
+  /**
+   * A short digest of whom `source` authenticates as (kind and identity), for status: a restarted daemon
+   * compares it to tell whether a token its Secrets carry was fetched for the identity named now.
+   */
+  digest<S>(provider: CredentialProvider<S>, source: S, secret: SecretData | undefined): string {
+    return sha256Hex(keyOf(provider, source, secret)).slice(0, 16);
+  }
+
+  /**
+   * Takes `fetched`, a token fetched at `fetchedAt` by an earlier run of the daemon (read back from the
+   * Secrets it wrote), as the identity's entry, unless one is cached or being fetched already or it is due
+   * for a refresh by now. Returns whether it did. Nothing is fetched for it; it is refreshed as any other.
+   */
+  seed<S>(provider: CredentialProvider<S>, source: S, secret: SecretData | undefined, fetched: FetchedCredentials, fetchedAt: Date): boolean {
+    const key = keyOf(provider, source, secret);
+    if (this.inflight.has(key) || this.cache.has(key)) return false;
+    const entry = this.succeeded(provider.kind, fetched, fetchedAt);
+    if (entry.refreshAt <= this.opts.clock.now()) return false;
+    this.cache.set(key, entry);
+    return true;
+  }
+
   /** The identity's entry: cached while fresh, else fetched once for every concurrent caller. */
   private entry<S>(provider: CredentialProvider<S>, source: S, secret: SecretData | undefined): Promise<Entry> {
-    const key = `${provider.kind}\0${provider.identity(source, secret)}`;
+    const key = keyOf(provider, source, secret);
     const pending = this.inflight.get(key);
     if (pending) return pending;
     const cached = this.cache.get(key);
@@ -129,9 +156,8 @@ export class TokenCache {
     });
   }
 
-  private succeeded(kind: string, fetched: FetchedCredentials): Entry {
+  private succeeded(kind: string, fetched: FetchedCredentials, fetchedAt = this.opts.clock.now()): Entry {
     const { expiresAt } = fetched;
-    const fetchedAt = this.opts.clock.now();
     const { fraction, jitter, floorMs, random } = this.opts;
     const refreshAt = nextRefresh({ fetchedAt, expiresAt, fraction, jitter, floorMs, random });
     // A token that arrived already expired is still the newest the endpoint gives out: serve it until

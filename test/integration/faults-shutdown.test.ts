@@ -177,7 +177,7 @@ test('SIGTERM while a GCP and an Azure token request hang: exit 0 within the shu
   let daemon: DaemonProcess;
   try {
     // The default --token-timeout (30 s) is far past the shutdown timeout: both requests hang at the SIGTERM.
-    daemon = await spawnDaemon(uniqueName('sd-tok'), ['--leader-elect=false']);
+    daemon = await spawnDaemon(uniqueName('sd-tok'), ['--leader-elect=false', '--outbound-hosts=127.0.0.1']);
   } finally {
     restore();
   }

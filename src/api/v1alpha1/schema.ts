@@ -76,7 +76,7 @@ const status: Schema = obj({
   managedNamespaceCount: { type: 'integer' },
   sources: list(obj({
     reference: str(), kind: str(), registries: list(str()), registryCount: { type: 'integer' }, expiresAt: str({ format: 'date-time' }),
-    lastRefreshTime: str({ format: 'date-time' }), message: str(), shadowed: list(str()),
+    lastRefreshTime: str({ format: 'date-time' }), identity: str(), message: str(), shadowed: list(str()),
   })),
   sourceCount: { type: 'integer' },
   conflicts: list(obj({ namespace: str(), holder: str() })),

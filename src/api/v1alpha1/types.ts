@@ -118,6 +118,11 @@ export interface SourceStatus {
   registryCount?: number;
   expiresAt?: string;
   lastRefreshTime?: string;
+  /**
+   * Cloud sources: a digest of whom the token was fetched as (never secret), so a restarted daemon can
+   * tell whether the token its Secrets carry still belongs to the identity the source names.
+   */
+  identity?: string;
   /** Empty when the source is healthy. At most 1024 characters. */
   message?: string;
   /**

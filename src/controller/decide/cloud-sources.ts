@@ -12,6 +12,7 @@ import {
 import type { Secret } from '../../kube/objects.ts';
 import { dataMap, ownValue } from '../../util/own.ts';
 import type { SourceSecrets } from '../watch/source-secrets.ts';
+import { tokenSeed } from './token-seed.ts';
 import { refOf, type CloudSources, type SourceOutcome } from './sources.ts';
 
 export type { CloudProviders };
@@ -58,11 +59,16 @@ export class CloudSourceResolver implements CloudSources {
    * whose login never reached this source (it expired first, or could not be written for its registries):
    * status shows only what the source itself received.
    */
-  private readonly received = new Map<string, { expiresAt?: Date; lastRefreshTime?: Date }>();
+  private readonly received = new Map<string, { expiresAt?: Date; lastRefreshTime?: Date; identity: string }>();
   /** Sources of each resource resolved in its current round; the others are forgotten at its end. */
   private readonly round = new Map<string, Set<string>>();
 
-  constructor(private readonly secrets: SourceSecrets, private readonly providers: CloudProviders, private readonly cache: TokenCache) {}
+  /**
+   * `written` gives a resource and the value its Secrets carry, so that after a restart the tokens they
+   * hold seed the cache (see token-seed.ts) instead of being fetched and written again.
+   */
+  constructor(private readonly secrets: SourceSecrets, private readonly providers: CloudProviders, private readonly cache: TokenCache,
+    private readonly written?: (owner: string) => { ips?: ImagePullSecret; payload?: string }) {}
 
   references(ips: ImagePullSecret): SecretReference[] {
     return plan(ips, this.providers).flatMap((p) => (p.secretRef ? [p.secretRef] : []));
@@ -121,19 +127,42 @@ export class CloudSourceResolver implements CloudSources {
     if (!p.provider) return { reference: p.reference, kind: p.kind, entries: [], error: `${p.kind} support is not enabled in this daemon` };
     const problems = p.provider.validate(p.source);
     if (problems.length) return { reference: p.reference, kind: p.kind, entries: [], error: problems.join('; ') };
-    const state = await this.cache.get(p.provider, p.source, this.forProvider(p, data));
+    const secret = this.forProvider(p, data);
+    const identity = this.cache.digest(p.provider, p.source, secret);
+    this.seed(owner, p as Planned<unknown> & { provider: CredentialProvider<unknown> }, secret, identity);
+    const state = await this.cache.get(p.provider, p.source, secret);
     const at = state.refreshAt.getTime();
     this.refreshAt.set(owner, Math.min(this.refreshAt.get(owner) ?? at, at));
     const key = `${owner}\0${p.reference}`;
     this.round.get(owner)?.add(key);
-    if (state.entries.length) this.received.set(key, { expiresAt: state.expiresAt, lastRefreshTime: state.lastRefreshTime });
+    if (state.entries.length) this.received.set(key, { expiresAt: state.expiresAt, lastRefreshTime: state.lastRefreshTime, identity });
     const own = this.received.get(key);
     return {
       reference: p.reference, kind: p.kind, entries: state.entries,
       ...(own?.expiresAt ? { expiresAt: own.expiresAt } : {}),
       ...(own?.lastRefreshTime ? { lastRefreshTime: own.lastRefreshTime } : {}),
+      ...(own ? { identity: own.identity } : {}),
       ...(state.error ? { error: state.error } : state.entries.length || !state.expiresAt || state.expiresAt > now ? {} : { error: 'token expired' }),
     };
+  }
+
+  /**
+   * After a restart (nothing received yet for this source): the token the resource's Secrets carry, when
+   * its status says it was fetched for this identity and it written under this source's registries gives
+   * exactly what the Secrets hold.
+   */
+  private seed(owner: string, p: Planned<unknown> & { provider: CredentialProvider<unknown> }, secret: SecretData | undefined, identity: string): void {
+    if (!this.written || this.received.has(`${owner}\0${p.reference}`)) return;
+    const { ips, payload } = this.written(owner);
+    const seed = ips && tokenSeed(ips, payload, p.reference, identity);
+    if (!seed) return;
+    try {
+      const entries = p.provider.retarget(p.source, seed.fetched);
+      const wanted = new Map(entries.map((e) => [e.registry, e.auth]));
+      if (seed.fetched.entries.every((e) => wanted.get(e.registry) === e.auth)) this.cache.seed(p.provider, p.source, secret, seed.fetched, seed.fetchedAt);
+    } catch {
+      // Not a login this source would write: fetched as usual.
+    }
   }
 
   /** A provider that reads one key gets that key alone; one that reads fixed keys (ECR) gets the whole Secret. */

@@ -15,6 +15,8 @@ export interface SourceOutcome {
   entries: AuthEntry[];
   expiresAt?: Date;
   lastRefreshTime?: Date;
+  /** Cloud sources: the digest of the identity the token was fetched as (see TokenCache.digest). */
+  identity?: string;
   /** Set when the source failed this time; its entries are then the last good ones, if any. */
   error?: string;
   /** The source is not readable yet (its watch has not synced): the render must wait. */

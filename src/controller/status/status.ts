@@ -114,6 +114,7 @@ function sourceStatus(o: SourceOutcome, shadowed: Shadowing[], names: Budget): S
     ...(registries.length > listedRegistries.length ? { registryCount: registries.length } : {}),
     ...(o.expiresAt ? { expiresAt: o.expiresAt.toISOString() } : {}),
     ...(o.lastRefreshTime ? { lastRefreshTime: o.lastRefreshTime.toISOString() } : {}),
+    ...(o.identity ? { identity: o.identity } : {}),
     ...(o.error ? { message: bounded(o.error) } : {}),
     ...(listedLost.length ? { shadowed: listedLost } : {}),
   };
