@@ -132,7 +132,13 @@ async function create(deps: TargetDeps, ips: ImagePullSecret, secret: Secret): P
   if (!heldByImpsFor(held, ips)) return 'foreign';
   // IMPS's Secret for this resource: replaced in place (resourceVersion-guarded), never deleted first,
   // so the namespace holds a working Secret throughout.
-  await deps.writes.replaceSecret(adoptedSecret({ metadata: held }, secret));
+  try {
+    await deps.writes.replaceSecret(adoptedSecret({ metadata: held }, secret));
+  } catch (err) {
+    // Refused as it stands (a type other than dockerconfigjson cannot change): it stays IMPS's, a Conflict.
+    if (isStatus(err, 422)) return 'foreign';
+    throw err;
+  }
   return 'created';
 }
 

@@ -22,7 +22,7 @@ const ns: MetadataObject = { metadata: { name: 'team-a' } };
  * A target whose watch cache holds no Secret in `team-a` yet, while the API server already has one of
  * that name: `live` says whether it carries our managed-by label.
  */
-function lagging(live: 'ours' | 'theirs' | 'imps', adoptImpsSecrets = false) {
+function lagging(live: 'ours' | 'theirs' | 'imps' | 'imps-other-type', adoptImpsSecrets = false) {
   const calls: string[] = [];
   const watched: string[] = [];
   const state = new ControllerState();
@@ -37,10 +37,13 @@ function lagging(live: 'ours' | 'theirs' | 'imps', adoptImpsSecrets = false) {
     isManagedSecret: (namespace: string, name: string) => { calls.push(`check ${namespace}/${name}`); return Promise.resolve(live === 'ours'); },
     secretMetadata: (namespace: string, name: string) => {
       calls.push(`read ${namespace}/${name}`);
-      return Promise.resolve({ name, namespace, resourceVersion: '7', ...(live === 'imps' ? { labels: { [IMPS_OWNER_UID_LABEL]: 'imps-uid' },
+      return Promise.resolve({ name, namespace, resourceVersion: '7', ...(live.startsWith('imps') ? { labels: { [IMPS_OWNER_UID_LABEL]: 'imps-uid' },
         ownerReferences: [{ apiVersion: 'images.banzaicloud.io/v1alpha1', kind: 'ImagePullSecret', name: 'platform', uid: 'imps-uid' }] } : {}) });
     },
-    replaceSecret: (s: Secret) => { calls.push(`replace ${s.metadata.namespace}/${s.metadata.name}@${s.metadata.resourceVersion ?? ''}`); return Promise.resolve(s); },
+    replaceSecret: (s: Secret) => {
+      calls.push(`replace ${s.metadata.namespace}/${s.metadata.name}@${s.metadata.resourceVersion ?? ''}`);
+      return live === 'imps-other-type' ? Promise.reject(new KubeApiError(422, 'Invalid', 'type: field is immutable')) : Promise.resolve(s);
+    },
   } as unknown as Writes;
   const deps: TargetDeps = {
     caches, state, writes,
@@ -118,6 +121,9 @@ test("with adoption on, IMPS's Secret for this resource is replaced in place; a 
   await reconcileTarget(theirs.deps, 'platform', 'team-a');
   assert.deepEqual(theirs.calls, ['create team-a/pull', 'read team-a/pull']);
   assert.equal(theirs.state.of('platform').conflicts.get('team-a'), UNMANAGED);
+  const refused = lagging('imps-other-type', true);
+  await reconcileTarget(refused.deps, 'platform', 'team-a');
+  assert.equal(refused.state.of('platform').conflicts.get('team-a'), UNMANAGED, 'a Secret that cannot become ours stays a Conflict, not a retried WriteError');
   const off = lagging('imps');
   await reconcileTarget(off.deps, 'platform', 'team-a');
   assert.deepEqual(off.calls, ['create team-a/pull', 'check team-a/pull']);
