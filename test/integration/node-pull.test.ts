@@ -72,7 +72,7 @@ function createPod(namespace: string): Promise<unknown> {
     metadata: { name: 'app' },
     spec: {
       containers: [{ name: 'app', image }], imagePullSecrets: [{ name: secretName }],
-      tolerations: [NODE_TOLERATION], terminationGracePeriodSeconds: 1,
+      tolerations: [NODE_TOLERATION], terminationGracePeriodSeconds: 1, automountServiceAccountToken: false,
     },
   } }), { message: `pod ${namespace}/app is admitted` });
 }

@@ -76,9 +76,10 @@ async function startControllerManager(dir: string, bin: Binaries, pki: Pki, kube
     `--kubeconfig=${kubeconfig}`, `--authentication-kubeconfig=${kubeconfig}`, `--authorization-kubeconfig=${kubeconfig}`,
     '--bind-address=127.0.0.1', `--secure-port=${port}`, `--cert-dir=${join(dir, 'kcm-certs')}`,
     '--leader-elect=false', `--root-ca-file=${pki.ca.cert}`,
-    // nodelifecycle lifts a new node's not-ready taint; root-ca-cert-publisher writes the
-    // kube-root-ca.crt ConfigMap every pod's ServiceAccount token volume mounts (node.ts).
-    '--controllers=namespace,garbagecollector,serviceaccount,clusterrole-aggregation,nodelifecycle,root-ca-cert-publisher',
+    // nodelifecycle lifts a new node's not-ready taint (node.ts). Not root-ca-cert-publisher: a
+    // ConfigMap in every namespace costs the fault tests' thousands of namespaces a write each, so pods
+    // on the node mount no ServiceAccount token.
+    '--controllers=namespace,garbagecollector,serviceaccount,clusterrole-aggregation,nodelifecycle',
     // Fault tests delete a thousand namespaces at once; at client-go's default 20 QPS the namespace
     // controller would take many minutes to drain them, and later tests would wait behind that backlog.
     '--concurrent-gc-syncs=5', '--concurrent-namespace-syncs=10', '--kube-api-qps=300', '--kube-api-burst=600',
