@@ -7,11 +7,14 @@
 //   (a watch then restarts from its informer) and the next request opens a fresh session.
 // - Every session is pinged every `pingIntervalMs`; no answer within `pingTimeoutMs` means the connection
 //   is half-open (a dead NAT entry, a frozen peer) and the session is destroyed, which errors its streams.
+// - TLS options are asked for at every new connection, never kept: a rotated CA, or a short-lived client
+//   certificate from an exec plugin, is used by the next connection (one that is open stays as it was
+//   authenticated at its handshake).
 import { connect, constants, type ClientHttp2Session, type ClientHttp2Stream, type OutgoingHttpHeaders, type SecureClientSessionOptions } from 'node:http2';
 
 export interface H2PoolOptions {
-  /** TLS options of every session (CA, client certificate, key, rejectUnauthorized). */
-  tls: SecureClientSessionOptions;
+  /** TLS options of a new session (CA, client certificate, key, rejectUnauthorized), asked for per connection. */
+  tls: () => SecureClientSessionOptions;
   pingIntervalMs: number;
   pingTimeoutMs: number;
   /** Told when a session is replaced, for logs. */
@@ -63,7 +66,7 @@ export class H2Pool {
   }
 
   private open(): Entry {
-    const session = connect(this.origin, { ...this.opts.tls, ALPNProtocols: ['h2'] });
+    const session = connect(this.origin, { ...this.opts.tls(), ALPNProtocols: ['h2'] });
     const ping = setInterval(() => { this.ping(entry); }, this.opts.pingIntervalMs);
     ping.unref();
     const entry: Entry = { session, active: 0, usable: true, ping };

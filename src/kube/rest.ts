@@ -106,7 +106,11 @@ export class KubeRest {
       : new Http1Transport();
   }
 
-  /** TLS material (kept for the next connection) and the auth headers, re-read per request so rotated tokens are picked up. */
+  /**
+   * The auth headers, and the TLS material the next new connection uses; both re-read from the kubeconfig
+   * per request (client-node reads certificate and CA files anew and renews exec credentials when they
+   * expire), so a rotated token, CA or exec client certificate is picked up without a restart.
+   */
   private async headers(): Promise<Record<string, string>> {
     const opts: RequestOptions = {};
     await this.kc.applyToHTTPSOptions(opts);

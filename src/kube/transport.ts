@@ -31,6 +31,7 @@ export interface Transport {
 }
 
 export interface Http2TransportOptions {
+  /** TLS options of a new connection; asked for at every connection (h2-pool.ts). */
   tls: () => SecureClientSessionOptions;
   pingIntervalMs: number;
   pingTimeoutMs: number;
@@ -48,7 +49,7 @@ export class Http2Transport implements Transport {
 
   send(req: OutgoingRequest, signal: AbortSignal): Promise<Exchange> {
     if (this.closed) return Promise.reject(new Error('the API client is closed'));
-    const pool = (this.pool ??= new H2Pool(this.origin.origin, { ...this.opts, tls: this.opts.tls() }));
+    const pool = (this.pool ??= new H2Pool(this.origin.origin, this.opts));
     const headers: Record<string, string> = { ':method': req.method, ':path': `${req.url.pathname}${req.url.search}` };
     for (const [name, value] of Object.entries(req.headers)) {
       const lower = name.toLowerCase();

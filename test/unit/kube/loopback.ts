@@ -4,7 +4,7 @@
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { createSecureServer, type Http2SecureServer, type Http2ServerRequest, type Http2ServerResponse, type ServerHttp2Session } from 'node:http2';
+import { createSecureServer, type Http2SecureServer, type SecureServerOptions, type Http2ServerRequest, type Http2ServerResponse, type ServerHttp2Session } from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -44,10 +44,10 @@ export interface H2Loopback extends Loopback {
 }
 
 /** An HTTP/2 TLS server on 127.0.0.1; `handler` answers (or does not answer) each request. */
-export async function h2Server(pem: Pem, handler: Handler<Http2ServerRequest, Http2ServerResponse>): Promise<H2Loopback> {
+export async function h2Server(pem: Pem, handler: Handler<Http2ServerRequest, Http2ServerResponse>, extra: SecureServerOptions = {}): Promise<H2Loopback> {
   const requests: string[] = [];
   const sessions: ServerHttp2Session[] = [];
-  const server = createSecureServer({ ...pem, allowHTTP1: false });
+  const server = createSecureServer({ ...extra, ...pem, allowHTTP1: false });
   server.on('session', (s) => { sessions.push(s); s.on('error', () => undefined); });
   server.on('request', (req, res) => {
     requests.push(req.url);
