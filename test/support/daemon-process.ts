@@ -9,6 +9,7 @@ import { freePort } from '../testbed/processes.ts';
 import { currentTestbed } from '../testbed/testbed.ts';
 import { eventually } from './eventually.ts';
 import { assertNoCredentials } from './leaks.ts';
+import { LOCAL_OUTBOUND_ARGS } from './outbound.ts';
 
 const root = join(import.meta.dirname, '..', '..');
 
@@ -32,7 +33,8 @@ export async function spawnDaemon(name: string, args: string[] = [], kubeconfig 
   const logFile = join(mkdtempSync(join(tmpdir(), `daemon-${name}-`)), 'daemon.log');
   const out = openSync(logFile, 'a');
   const child = spawn(join(root, 'node_modules', '.bin', 'node'), ['--import', 'tsx', ...node.nodeArgs ?? [], join(root, 'src', 'main.ts'), 'run',
-    `--kubeconfig=${kubeconfig}`, `--metrics-addr=127.0.0.1:${String(metrics)}`, `--health-addr=127.0.0.1:${String(health)}`, `--builder-addr=127.0.0.1:${String(builder)}`, ...args],
+    `--kubeconfig=${kubeconfig}`, `--metrics-addr=127.0.0.1:${String(metrics)}`, `--health-addr=127.0.0.1:${String(health)}`, `--builder-addr=127.0.0.1:${String(builder)}`,
+    ...LOCAL_OUTBOUND_ARGS, ...args],
   { env: { ...process.env, ...node.env, POD_NAME: name }, stdio: ['ignore', out, out] });
   const exited = new Promise<number | string>((resolve) => { child.once('exit', (code, signal) => { resolve(code ?? signal ?? -1); }); })
     .then((code) => {
