@@ -14,7 +14,7 @@ import type { EcrSource, ImagePullSecret } from '../api/v1alpha1/types.ts';
 import { decodeAuth } from '../dockerconfig/index.ts';
 import { defaultEcrClient, ROLE_SESSION_NAME, staticKeysOf, type AwsCredentials, type EcrClientFactory, type StaticKeys } from '../credentials/ecr.ts';
 import type { SecretData } from '../credentials/provider.ts';
-import { abortable } from '../util/abortable.ts';
+import { abortable, deadline } from '../util/deadline.ts';
 import { realClock, type Clock } from '../util/clock.ts';
 import { sha256Hex } from '../util/hash.ts';
 import { ecrSessionPolicy, SCOPED_SESSION_SECONDS } from './ecr-session-policy.ts';
@@ -57,11 +57,11 @@ export interface EcrScoperOptions {
 type AuthorizationData = NonNullable<GetAuthorizationTokenCommandOutput['authorizationData']>[number];
 
 /** The login inside an ECR token, expiring with the earlier of the token and the session. */
-function narrowedLogin(data: AuthorizationData | undefined, sessionExpiry: Date | undefined): ScopedCredential {
+function narrowedLogin(data: AuthorizationData | undefined, sessionExpiry: Date | undefined, nowMs: number): ScopedCredential {
   const login = data?.authorizationToken ? decodeAuth(data.authorizationToken) : undefined;
   if (!data?.authorizationToken || !login) throw new Error('the ECR response carries no well-formed authorization token');
   const expiries = [data.expiresAt, sessionExpiry].filter((d): d is Date => d instanceof Date).map((d) => d.getTime());
-  const expiresAt = new Date(expiries.length > 0 ? Math.min(...expiries) : Date.now() + SCOPED_SESSION_SECONDS * 1000);
+  const expiresAt = new Date(expiries.length > 0 ? Math.min(...expiries) : nowMs + SCOPED_SESSION_SECONDS * 1000);
   return { token: data.authorizationToken, expiresAt, login };
 }
 
@@ -98,17 +98,21 @@ export function createEcrScoper(opts: EcrScoperOptions): EcrScoper {
   const inFlight = new Map<string, Promise<ScopedCredential>>();
 
   async function fetchLogin(region: string, accountId: string, repositories: string[], source: EcrSource & { roleARN: string }, staticKeys: StaticKeys | undefined): Promise<ScopedCredential> {
-    const signal = AbortSignal.timeout(timeoutMs);
-    const session = await abortable(assumeRole({
-      roleARN: source.roleARN, region, policy: ecrSessionPolicy(region, accountId, repositories), base: baseCredentials(region, staticKeys), timeoutMs,
-    }), signal, 'the STS request did not finish before its deadline');
-    const client = ecrClient({ region, credentials: session, ...(source.endpoint ? { endpoint: source.endpoint } : {}) });
+    const { signal, clear } = deadline({ clock, ms: timeoutMs, timeoutError: () => new Error(`no answer within ${String(timeoutMs / 1000)} s`) });
     try {
-      const { GetAuthorizationTokenCommand } = await ecrSdk();
-      const output = await client.send(new GetAuthorizationTokenCommand({}), { abortSignal: signal });
-      return narrowedLogin(output.authorizationData?.[0], session.expiration);
+      const session = await abortable(assumeRole({
+        roleARN: source.roleARN, region, policy: ecrSessionPolicy(region, accountId, repositories), base: baseCredentials(region, staticKeys), timeoutMs,
+      }), signal, 'the STS request did not finish before its deadline');
+      const client = ecrClient({ region, credentials: session, ...(source.endpoint ? { endpoint: source.endpoint } : {}) });
+      try {
+        const { GetAuthorizationTokenCommand } = await ecrSdk();
+        const output = await client.send(new GetAuthorizationTokenCommand({}), { abortSignal: signal });
+        return narrowedLogin(output.authorizationData?.[0], session.expiration, clock.nowMs());
+      } finally {
+        client.destroy?.();
+      }
     } finally {
-      client.destroy?.();
+      clear();
     }
   }
 

@@ -7,6 +7,8 @@
 // hashed as bytes; a larger body is an error naming the cap, never a buffer of whatever size the peer sends.
 // Redirects are not followed and errors carry HTTP codes only, never credentials or response bodies.
 import type { AuthEntry } from '../dockerconfig/index.ts';
+import { realClock, type Clock } from '../util/clock.ts';
+import { deadline } from '../util/deadline.ts';
 import { sha256Hex } from '../util/hash.ts';
 import type { OutboundPolicy } from '../util/outbound.ts';
 import { BodyTooLarge, discard, readCapped, type FetchLike } from '../util/fetch.ts';
@@ -38,12 +40,15 @@ export interface ManifestQuery {
   timeoutMs?: number;
   /** Which realms beyond the registry's own host may be asked (registry-token.ts); default none. */
   outbound?: OutboundPolicy;
+  /** Times the deadline and the token's lifetime; default realClock. */
+  clock?: Clock;
 }
 
 /** HEAD on the manifest; see the file comment for the authentication flow. */
 export async function checkManifest(query: ManifestQuery): Promise<ManifestCheck> {
   const fetchFn: FetchLike = query.fetch ?? (globalThis.fetch);
-  const signal = AbortSignal.timeout(query.timeoutMs ?? 15_000);
+  const ms = query.timeoutMs ?? 15_000;
+  const { signal, clear } = deadline({ clock: query.clock ?? realClock, ms, timeoutError: () => new RegistryError(`no answer within ${String(ms / 1000)} s`) });
   const url = `https://${query.host}/v2/${query.repository}/manifests/${query.reference}`;
   const send = (method: string, authorization: string): ReturnType<FetchLike> =>
     fetchFn(url, { method, headers: { Accept: MANIFEST_ACCEPT, Authorization: authorization }, redirect: 'manual', signal });
@@ -54,7 +59,7 @@ export async function checkManifest(query: ManifestQuery): Promise<ManifestCheck
     const challenge = res.status === 401 ? bearerChallenge(res.headers.get('www-authenticate')) : undefined;
     if (challenge) {
       const { token } = await requestToken(fetchFn, challenge, query.entry, [`repository:${query.repository}:pull`], signal,
-        { registry: query.host, ...(query.outbound ? { outbound: query.outbound } : {}) });
+        { registry: query.host, ...(query.outbound ? { outbound: query.outbound } : {}), ...(query.clock ? { clock: query.clock } : {}) });
       authorization = `Bearer ${token}`;
       res = await send('HEAD', authorization);
       await discard(res);
@@ -75,5 +80,7 @@ export async function checkManifest(query: ManifestQuery): Promise<ManifestCheck
     if (err instanceof RegistryError) throw err;
     if (err instanceof BodyTooLarge) throw new RegistryError(`${err.message}: the registry at ${query.host} sent more than registries accept`);
     throw new RegistryError(`the registry at ${query.host} is unreachable`);
+  } finally {
+    clear();
   }
 }

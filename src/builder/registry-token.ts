@@ -9,6 +9,7 @@
 // that --outbound-hosts lists. Redirects are not followed, answers are read with a size cap, and errors
 // carry HTTP codes only, never credentials, response bodies or the realm.
 import { decodeAuth, encodeAuth, type AuthEntry } from '../dockerconfig/index.ts';
+import { realClock, type Clock } from '../util/clock.ts';
 import { PUBLIC_ONLY, type OutboundPolicy } from '../util/outbound.ts';
 import { BodyTooLarge, discard, readCapped, type FetchLike, type FetchResponse } from '../util/fetch.ts';
 
@@ -85,8 +86,8 @@ export interface RealmContext {
   /** The registry's `host[:port]`, as the daemon contacted it. */
   registry: string;
   outbound?: OutboundPolicy;
-  /** For tests: the time the answer's lifetime counts from; default now. */
-  now?: number;
+  /** The clock the answer's lifetime counts from; default realClock. */
+  clock?: Clock;
 }
 
 /** Why the daemon will not ask `realm` on behalf of `registry`, or undefined when it may. Names no value. */
@@ -151,7 +152,7 @@ async function tokenAnswer(res: FetchResponse): Promise<TokenAnswer> {
 
 /** Asks the realm for a token covering `scopes`, with the entry's credentials, if the outbound policy allows it. */
 export async function requestToken(fetchFn: FetchLike, challenge: BearerChallenge, entry: AuthEntry, scopes: string[], signal: AbortSignal, at: RealmContext): Promise<RegistryToken> {
-  const now = at.now ?? Date.now();
+  const now = (at.clock ?? realClock).nowMs();
   const body = await tokenAnswer(await askRealm(fetchFn, challenge, entry, scopes, signal, at));
   const token = typeof body.token === 'string' && body.token !== '' ? body.token : body.access_token;
   if (typeof token !== 'string' || token === '') throw new RegistryError("the registry's token service returned no token");

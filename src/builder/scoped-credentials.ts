@@ -12,6 +12,8 @@ import { parseEcrHost } from './ecr-repositories.ts';
 import type { FetchLike } from '../util/fetch.ts';
 import { discoverChallenge, requestToken, type RegistryToken } from './registry-token.ts';
 import type { OutboundPolicy } from '../util/outbound.ts';
+import { realClock, type Clock } from '../util/clock.ts';
+import { deadline } from '../util/deadline.ts';
 
 /** The credential cannot be narrowed to the repositories; `message` says why and is safe to return. */
 export class ScopeUnsupported extends Error {
@@ -54,6 +56,8 @@ export interface ScoperOptions {
   ecr?: EcrScoper;
   /** Which realms beyond the registry's own host may be asked (registry-token.ts); default none. */
   outbound?: OutboundPolicy;
+  /** Times the deadline and the token's lifetime; default realClock. */
+  clock?: Clock;
 }
 
 export function pushPullScopes(repositories: readonly string[]): string[] {
@@ -73,13 +77,19 @@ export function createScoper(opts: ScoperOptions): CredentialScoper {
         throw new ScopeUnsupported('name the repositories (serverURL host/repository, or "repositories" in the body): '
           + 'the builder.repositories entries for this registry are prefixes, and a registry token names repositories');
       }
-      const signal = AbortSignal.timeout(opts.timeoutMs ?? 15_000);
-      const challenge = await discoverChallenge(fetchFn, req.host, signal);
-      if (!challenge) {
-        throw new ScopeUnsupported(`${req.host} does not use token authentication, so its credentials cannot be narrowed to repositories`);
+      const ms = opts.timeoutMs ?? 15_000;
+      const clock = opts.clock ?? realClock;
+      const { signal, clear } = deadline({ clock, ms, timeoutError: () => new Error(`no answer within ${String(ms / 1000)} s`) });
+      try {
+        const challenge = await discoverChallenge(fetchFn, req.host, signal);
+        if (!challenge) {
+          throw new ScopeUnsupported(`${req.host} does not use token authentication, so its credentials cannot be narrowed to repositories`);
+        }
+        return await requestToken(fetchFn, challenge, req.entry, pushPullScopes(req.repositories), signal,
+          { registry: req.host, clock, ...(opts.outbound ? { outbound: opts.outbound } : {}) });
+      } finally {
+        clear();
       }
-      return requestToken(fetchFn, challenge, req.entry, pushPullScopes(req.repositories), signal,
-        { registry: req.host, ...(opts.outbound ? { outbound: opts.outbound } : {}) });
     },
   };
 }

@@ -11,7 +11,7 @@
 import { realpath } from 'node:fs/promises';
 import type { gaxios } from 'google-auth-library';
 import { keyLengthProblem, loginEntry, normalizeRegistryKey, type AuthEntry } from '../dockerconfig/index.ts';
-import { abortable } from '../util/abortable.ts';
+import { abortable } from '../util/deadline.ts';
 import { realClock, type Clock } from '../util/clock.ts';
 import { sha256Hex } from '../util/hash.ts';
 import * as openapi from '../util/openapi.ts';

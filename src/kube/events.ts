@@ -1,5 +1,6 @@
 // Kubernetes Events (events.k8s.io/v1) about our objects. Repeats of one reason and message for one
 // object within the dedupe window are dropped, so a failing source does not flood the event stream.
+import { realClock, type Clock } from '../util/clock.ts';
 import type { KubeRest } from './rest.ts';
 
 export interface EventTarget {
@@ -14,16 +15,16 @@ export interface EventRecorderOptions {
   reportingController?: string;
   reportingInstance?: string;
   dedupeWindowMs?: number;
-  now?: () => number;
+  clock?: Clock;
   onError?: (err: unknown) => void;
 }
 
 export class EventRecorder {
   private readonly recent = new Map<string, number>();
-  private readonly now: () => number;
+  private readonly clock: Clock;
 
   constructor(private readonly rest: KubeRest, private readonly opts: EventRecorderOptions = {}) {
-    this.now = opts.now ?? Date.now;
+    this.clock = opts.clock ?? realClock;
   }
 
   /**
@@ -34,7 +35,7 @@ export class EventRecorder {
     const key = `${target.kind}/${target.namespace ?? ''}/${target.name}/${type}/${reason}/${note}`;
     const window = this.opts.dedupeWindowMs ?? 10 * 60_000;
     const last = this.recent.get(key);
-    const now = this.now();
+    const now = this.clock.nowMs();
     if (last !== undefined && now - last < window) return;
     this.recent.set(key, now);
     if (this.recent.size > 10_000) this.prune(now, window);

@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import { createHash } from 'node:crypto';
 import { checkManifest, MANIFEST_ACCEPT, MAX_MANIFEST_BYTES, parseChallenge, RegistryError, type FetchLike } from '../../../src/builder/registry-client.ts';
 import { realmProblem, requestToken } from '../../../src/builder/registry-token.ts';
+import { FakeClock } from '../../../src/util/clock.ts';
 import { OutboundPolicy } from '../../../src/util/outbound.ts';
 
 interface Call { url: string; method: string; headers: Record<string, string>; body?: string }
@@ -129,13 +130,13 @@ test('a manifest body past 4 MiB is refused naming the cap, and is not read furt
 test('a token is asked for every scope at once, and its lifetime comes from the answer', async () => {
   const { fetch, calls } = fakeFetch(() => ({ status: 200, body: JSON.stringify({ token: 't', expires_in: 300, issued_at: '2030-01-01T00:00:00Z' }) }));
   const got = await requestToken(fetch, { realm: 'https://auth.r.io/token', service: 'r.io' }, entry,
-    ['repository:a:pull,push', 'repository:b/c:pull,push'], AbortSignal.timeout(1000), { registry: 'r.io', outbound: AUTH_R_IO, now: Date.parse('2030-01-01T00:00:10Z') });
+    ['repository:a:pull,push', 'repository:b/c:pull,push'], AbortSignal.timeout(1000), { registry: 'r.io', outbound: AUTH_R_IO, clock: new FakeClock(Date.parse('2030-01-01T00:00:10Z')) });
   assert.equal(got.token, 't');
   assert.equal(got.expiresAt.toISOString(), '2030-01-01T00:05:00.000Z');
   assert.deepEqual(new URL(calls[0]?.url ?? '').searchParams.getAll('scope'), ['repository:a:pull,push', 'repository:b/c:pull,push']);
   const short = fakeFetch(() => ({ status: 200, body: JSON.stringify({ token: 't' }) }));
   const now = Date.parse('2030-01-01T00:00:00Z');
-  assert.equal((await requestToken(short.fetch, { realm: 'https://r.io/token' }, entry, ['repository:a:pull'], AbortSignal.timeout(1000), { registry: 'r.io', now })).expiresAt.getTime(), now + 60_000);
+  assert.equal((await requestToken(short.fetch, { realm: 'https://r.io/token' }, entry, ['repository:a:pull'], AbortSignal.timeout(1000), { registry: 'r.io', clock: new FakeClock(now) })).expiresAt.getTime(), now + 60_000);
 });
 
 test('realms: the registry\'s own host and port, a public registry\'s known token service, or a host --outbound-hosts lists', () => {
