@@ -108,7 +108,7 @@ test('plan on a live cluster, from a snapshot without a cluster, and then the da
   const dir = mkdtempSync(join(tmpdir(), 'plan-snapshot-'));
   const kc = ['--kubeconfig', currentTestbed().kubeconfig];
   writeFileSync(join(dir, 'cluster.yaml'), (await run(kubectl, [...kc, 'get', 'ns,pods,secrets,sa', '-A', '-o', 'yaml'], { maxBuffer: 64 << 20 })).stdout);
-  writeFileSync(join(dir, 'ips.yaml'), (await run(kubectl, [...kc, 'get', 'imagepullsecrets', older, younger, '-o', 'yaml'])).stdout);
+  writeFileSync(join(dir, 'ips.yaml'), (await run(kubectl, [...kc, 'get', 'imagepullsecrets.pullsecret-sync.dev', older, younger, '-o', 'yaml'])).stdout);
   const offline = await plan(['-f', join(dir, 'ips.yaml'), '--snapshot', join(dir, 'cluster.yaml'), '--kubeconfig', join(dir, 'nowhere')]);
   assert.equal(offline.code, 0, offline.stderr);
   assert.deepEqual(ours(offline.plan), ours(live.plan));

@@ -60,6 +60,9 @@ after(async () => {
   await deleteIpsAndWait([name]);
   await daemon.stop();
   for (const ns of [...namespaces, foreignNs, forgedNs, sourceNs]) await deleteNamespace(ns);
+  // IMPS's CRD goes too: while it is served, `kubectl get imagepullsecrets` may mean IMPS's resources.
+  await rest.call({ method: 'DELETE', path: impsCrdPath }).catch(() => undefined);
+  await eventually(() => rest.call({ method: 'GET', path: impsCrdPath }).then(() => false, () => true), { timeoutMs: 30_000, message: 'the IMPS CRD is gone' });
   rest.close();
 });
 

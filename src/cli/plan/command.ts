@@ -22,11 +22,13 @@ const options: Options = {
   kubeconfig: { type: 'string', value: 'FILE', help: 'kubeconfig; default: KUBECONFIG, ~/.kube/config, in-cluster' },
   context: { type: 'string', value: 'NAME', help: 'kubeconfig context' },
   output: { type: 'string', short: 'o', value: 'FORMAT', help: 'table (default), json or yaml' },
+  'adopt-imps-secrets': { type: 'boolean', help: 'plan as the daemon run with --adopt-imps-secrets: IMPS\'s Secrets for a resource of the same name are updated, not conflicts' },
 };
 
 function usage(): string {
   return [
     'usage: pullsecret-sync plan [-f FILE...] [--snapshot FILE...] [--kubeconfig FILE] [--context NAME] [-o table|json|yaml]',
+    '                            [--adopt-imps-secrets]',
     '',
     'Shows what the daemon would do, writing nothing: for each ImagePullSecret the namespaces it selects,',
     'by which rules, and the action on its Secret there (create, update, unchanged, or conflict and with',
@@ -89,7 +91,7 @@ export const planCommand: Command = {
       io.stderr.write(`pullsecret-sync: plan: ${errorMessage(err)}\n`);
       return 1;
     }
-    const plan = computePlan(buildWorld(world.parts), world.subjects);
+    const plan = computePlan(buildWorld(world.parts), world.subjects, { adoptImpsSecrets: parsed.values['adopt-imps-secrets'] === true });
     io.stdout.write(render(plan, format));
     return plan.resources.every((r) => r.valid) ? 0 : 1;
   },

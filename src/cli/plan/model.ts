@@ -14,7 +14,8 @@ import { compileTarget, selectingRules, type CompiledTarget } from '../../contro
 import { planPullSecrets, wantsServiceAccount } from '../../controller/reconcile/service-accounts.ts';
 import { UNMANAGED } from '../../controller/reconcile/target-reconciler.ts';
 import { dataHash, mergeContributions, serialize } from '../../dockerconfig/index.ts';
-import type { MetadataObject } from '../../kube/objects.ts';
+import { DOCKER_CONFIG_JSON, type MetadataObject } from '../../kube/objects.ts';
+import { heldByImpsFor } from '../../controller/decide/imps-adoption.ts';
 import { planSources } from './sources.ts';
 import { checkResource } from '../../api/v1alpha1/resource-check.ts';
 import { isManaged, type World } from './world.ts';
@@ -82,14 +83,18 @@ function candidate(world: World, ips: ImagePullSecret): Candidate {
 }
 
 /** The action on `c`'s Secret in `namespace`, given who else wants that name there. */
-function action(world: World, all: Candidate[], c: Candidate, namespace: string): Pick<PlanNamespace, 'action' | 'conflictWith'> {
+function action(world: World, all: Candidate[], c: Candidate, namespace: string, opts: PlanOptions): Pick<PlanNamespace, 'action' | 'conflictWith'> {
   const secretName = c.ips.spec.target.secret.name;
   const contenders = all.filter((o) => o.writes && o.ips.spec.target.secret.name === secretName && o.selected.has(namespace));
   const owner = owningResource(contenders.map((o) => o.ips));
   if (owner && owner.metadata.name !== c.ips.metadata.name) return { action: 'conflict', conflictWith: `ImagePullSecret/${owner.metadata.name}` };
   const existing = world.secret(`${namespace}/${secretName}`);
   if (!existing) return { action: 'create' };
-  if (!isManaged(existing)) return { action: 'conflict', conflictWith: UNMANAGED };
+  if (!isManaged(existing)) {
+    // With adoption on, IMPS's Secret for this resource is updated in place (docs/adr/0006-imps-adoption.md).
+    const adopted = opts.adoptImpsSecrets === true && (existing.type ?? DOCKER_CONFIG_JSON) === DOCKER_CONFIG_JSON && heldByImpsFor(existing.metadata, c.ips);
+    return adopted ? { action: 'update' } : { action: 'conflict', conflictWith: UNMANAGED };
+  }
   const managed = toManagedSecret(existing).secret;
   // With cloud sources the bytes hold tokens only the daemon fetches: compare everything but the bytes.
   const bytes = c.bytes;
@@ -107,14 +112,14 @@ function serviceAccounts(world: World, c: Candidate, namespace: string, present:
   });
 }
 
-function planResource(world: World, all: Candidate[], c: Candidate): PlanResource {
+function planResource(world: World, all: Candidate[], c: Candidate, opts: PlanOptions): PlanResource {
   const out: PlanResource = { name: c.ips.metadata.name, valid: c.errors.length === 0, errors: c.errors, namespaces: [], removals: [],
     registries: c.registries, serviceAccounts: [], sourceProblems: c.sourceProblems };
   if (!out.valid) return out; // the daemon touches nothing of an invalid resource
   const writes = new Set<string>();
   for (const [namespace, rules] of [...c.selected].sort(([a], [b]) => (a < b ? -1 : 1))) {
     if (!c.writes) continue;
-    const decided = action(world, all, c, namespace);
+    const decided = action(world, all, c, namespace, opts);
     out.namespaces.push({ name: namespace, rules, ...decided });
     if (decided.action !== 'conflict') {
       writes.add(namespace);
@@ -132,10 +137,16 @@ function planResource(world: World, all: Candidate[], c: Candidate): PlanResourc
   return out;
 }
 
+/** What the plan assumes of the daemon's flags. */
+export interface PlanOptions {
+  /** The daemon runs with --adopt-imps-secrets. */
+  adoptImpsSecrets?: boolean;
+}
+
 /** The plan for the resources named `subjects` (all of the world's when undefined). */
-export function computePlan(world: World, subjects?: readonly string[]): Plan {
+export function computePlan(world: World, subjects?: readonly string[], opts: PlanOptions = {}): Plan {
   const all = world.resources.filter((r) => isLive(r)).map((ips) => candidate(world, ips));
   const shown = subjects ? all.filter((c) => subjects.includes(c.ips.metadata.name)) : all;
-  return { resources: shown.map((c) => planResource(world, all, c)) };
+  return { resources: shown.map((c) => planResource(world, all, c, opts)) };
 }
 

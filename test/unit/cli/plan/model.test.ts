@@ -73,3 +73,16 @@ test('an invalid resource is reported with its errors and plans nothing', () => 
   const plan = computePlan(buildWorld(world({ resources: [r] }))).resources[0];
   assert.deepEqual([plan?.valid, plan?.errors, plan?.namespaces], [false, ['spec.target.secret.name: "Pull" is not a valid Secret name'], []]);
 });
+
+test("IMPS's Secret for the resource of the same name is an update with --adopt-imps-secrets, a conflict without", () => {
+  const r = ips('r', {});
+  const imps: Secret = { metadata: { name: 'pull', namespace: 'a', labels: { 'images.banzaicloud.io/owner-uid': 'imps-uid' },
+    ownerReferences: [{ apiVersion: 'images.banzaicloud.io/v1alpha1', kind: 'ImagePullSecret', name: 'r', uid: 'imps-uid' }] },
+    type: 'kubernetes.io/dockerconfigjson' };
+  const action = (secret: Secret, adoptImpsSecrets: boolean) =>
+    computePlan(buildWorld(world({ resources: [r], secrets: [source, secret] })), undefined, { adoptImpsSecrets }).resources[0]?.namespaces[0]?.action;
+  assert.equal(action(imps, false), 'conflict');
+  assert.equal(action(imps, true), 'update');
+  assert.equal(action({ ...imps, metadata: { ...imps.metadata, ownerReferences: [] } }, true), 'conflict');
+  assert.equal(action({ ...imps, type: 'Opaque' }, true), 'conflict', 'a Secret type cannot change');
+});
