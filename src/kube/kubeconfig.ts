@@ -19,11 +19,18 @@ export const DEFERRED_IMPORTS: Readonly<Record<string, readonly string[]>> = {
   'socks-proxy-agent': ['SocksProxyAgent'],
   socks: ['SocksClient'],
   hpagent: ['HttpProxyAgent', 'HttpsProxyAgent'],
+  // Only a kubeconfig file is YAML; in a pod the service account is read without it.
+  'js-yaml': ['load'],
   // Not deferred (proxied clusters use its Agent) but taken without an ES module facade: see standInSource.
   'node:http': ['default'],
 };
 
-const CONFIG_DEFERRAL: Deferral = { importer: '/@kubernetes/client-node/dist/config.js', imports: DEFERRED_IMPORTS };
+const DEFERRALS: readonly Deferral[] = [
+  { importer: '/@kubernetes/client-node/dist/config.js', imports: DEFERRED_IMPORTS },
+  // Only the gcp and azure auth-provider plugins of old kubeconfigs read token paths with JSONPath.
+  { importer: '/@kubernetes/client-node/dist/gcp_auth.js', imports: { 'jsonpath-plus': ['JSONPath'] } },
+  { importer: '/@kubernetes/client-node/dist/azure_auth.js', imports: { 'jsonpath-plus': ['JSONPath'] } },
+];
 
 export interface KubeConfigOptions {
   /** A kubeconfig file; without, client-node's default order: $KUBECONFIG, ~/.kube/config, in-cluster. */
@@ -48,7 +55,7 @@ function loadFile(kc: KubeConfig, file: string): void {
 
 /** Loads the kubeconfig the daemon talks to the API server with; throws KubeConfigError, one line, when unusable. */
 export async function loadKubeConfig(opts: KubeConfigOptions): Promise<KubeConfig> {
-  deferImports(CONFIG_DEFERRAL);
+  for (const deferral of DEFERRALS) deferImports(deferral);
   const { KubeConfig } = await import('@kubernetes/client-node/dist/config.js');
   const kc = new KubeConfig();
   if (opts.kubeconfig) loadFile(kc, opts.kubeconfig);

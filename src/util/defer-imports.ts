@@ -27,21 +27,21 @@ export interface Deferral {
 export function standInSource(url: string, names: readonly string[]): string {
   if (url.startsWith('node:')) {
     return [
-      `const m = process.getBuiltinModule(${JSON.stringify(url)});`,
-      ...names.map((n) => (n === 'default' ? 'export default m;' : `export const ${n} = m.${n};`)),
+      `const builtin$ = process.getBuiltinModule(${JSON.stringify(url)});`,
+      ...names.map((n) => (n === 'default' ? 'export default builtin$;' : `export const ${n} = builtin$.${n};`)),
     ].join('\n');
   }
   const path = url.startsWith('file:') ? fileURLToPath(url) : url;
   return [
-    `import { createRequire } from 'node:module';`,
-    `let real;`,
-    `const load = () => (real ??= createRequire(${JSON.stringify(url)})(${JSON.stringify(path)}));`,
-    `const lazy = (name) => new Proxy(function () {}, {`,
-    `  get: (_, key) => load()[name][key],`,
-    `  construct: (_, args) => Reflect.construct(load()[name], args),`,
-    `  apply: (_, self, args) => Reflect.apply(load()[name], self, args),`,
+    `import { createRequire as createRequire$ } from 'node:module';`,
+    `let real$;`,
+    `const load$ = () => (real$ ??= createRequire$(${JSON.stringify(url)})(${JSON.stringify(path)}));`,
+    `const lazy$ = (name) => new Proxy(function () {}, {`,
+    `  get: (_, key) => load$()[name][key],`,
+    `  construct: (_, args) => Reflect.construct(load$()[name], args),`,
+    `  apply: (_, self, args) => Reflect.apply(load$()[name], self, args),`,
     `});`,
-    ...names.map((n) => `export const ${n} = lazy(${JSON.stringify(n)});`),
+    ...names.map((n) => `export const ${n} = lazy$(${JSON.stringify(n)});`),
   ].join('\n');
 }
 

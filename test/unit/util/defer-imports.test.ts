@@ -25,3 +25,10 @@ test('the stand-in of a builtin is the builtin\'s own objects, without its ES mo
   assert.equal(stand.default, http);
   assert.equal(stand.Agent, http.Agent);
 });
+
+test('a stand-in may export any name, its own helpers\' too (js-yaml\'s load)', async () => {
+  const { pathToFileURL } = await import('node:url');
+  const url = pathToFileURL(requireHere.resolve('js-yaml')).href;
+  const stand = await import(`data:text/javascript,${encodeURIComponent(standInSource(url, ['load']))}`) as { load: (text: string) => unknown };
+  assert.deepEqual(stand.load('a: 1'), { a: 1 });
+});
