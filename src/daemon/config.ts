@@ -3,7 +3,8 @@
 // environment variable counts as unset. A bad value is refused with one line naming the flag (or the
 // environment variable it came from), what a good value looks like, and what was given.
 import { ConfigError, parseStrict, type Values } from '../cli/args.ts';
-import { address, bool, count, dirList, dnsLabel, dnsName, duration, fraction, hostList, oneOf, rate, readableFile, text, type ValueKind } from './flag-values.ts';
+import { KUBECONFIG_DEFAULT } from '../kube/kubeconfig.ts';
+import { address, bool, count, dirList, dnsLabel, dnsName, duration, fraction, hostList, kubeconfigPaths, oneOf, rate, readableFile, text, type ValueKind } from './flag-values.ts';
 
 export { ConfigError };
 
@@ -56,7 +57,7 @@ interface FlagSpec {
 }
 
 export const flags: Record<string, FlagSpec> = {
-  kubeconfig: { env: 'KUBECONFIG', help: 'kubeconfig file; default: in-cluster, then ~/.kube/config' },
+  kubeconfig: { env: 'KUBECONFIG', help: `kubeconfig file, or a path list as kubectl reads KUBECONFIG; default: ${KUBECONFIG_DEFAULT}` },
   context: { env: 'PULLSECRET_SYNC_CONTEXT', help: 'kubeconfig context' },
   namespace: { env: 'POD_NAMESPACE', default: 'pullsecret-sync', help: 'namespace of the leader-election Lease' },
   'leader-elect': { env: 'PULLSECRET_SYNC_LEADER_ELECT', default: 'true', help: 'elect a leader among replicas (true or false)' },
@@ -160,7 +161,7 @@ export function parseConfig(args: string[], env: NodeJS.ProcessEnv): Config {
   const { values } = parseStrict('run', options, args, false);
   const read = <T>(name: string, kind: ValueKind<T>) => optional(name, kind, values, env);
   const must = <T>(name: string, kind: ValueKind<T>) => required(name, kind, values, env);
-  const kubeconfig = read('kubeconfig', readableFile);
+  const kubeconfig = read('kubeconfig', kubeconfigPaths);
   const context = read('context', text);
   return {
     ...(kubeconfig ? { kubeconfig } : {}),

@@ -2,6 +2,7 @@
 // message a bad one gets, and parses the text strictly: `0x10`, `1e3` or ` 5` are not numbers here,
 // because a typo that still parses would be worse than one that is refused.
 import { accessSync, constants, statSync } from 'node:fs';
+import { delimiter } from 'node:path';
 import { parseAddress } from '../util/address.ts';
 import { isDnsSubdomain } from '../util/names.ts';
 import { errorMessage } from '../util/errors.ts';
@@ -111,6 +112,25 @@ export const readableFile: ValueKind<string> = {
   parse: (raw) => (raw && fileProblem(raw) === undefined ? raw : undefined),
   why: (raw) => (raw ? fileProblem(raw) : 'the path is empty'),
 };
+
+/**
+ * A kubeconfig: one readable file, or a path list as kubectl reads KUBECONFIG (entries separated by ":",
+ * missing ones skipped, at least one present; every present one readable).
+ */
+export const kubeconfigPaths: ValueKind<string> = {
+  expect: 'the path of a readable file, or a ":"-separated list of paths of which at least one exists',
+  parse: (raw) => (raw && kubeconfigProblem(raw) === undefined ? raw : undefined),
+  why: (raw) => (raw ? kubeconfigProblem(raw) : 'the path is empty'),
+};
+
+function kubeconfigProblem(raw: string): string | undefined {
+  const paths = raw.split(delimiter).filter((p) => p !== '');
+  if (paths.length === 1) return fileProblem(paths[0] ?? '');
+  const problems = paths.map((p) => [p, fileProblem(p)] as const);
+  const bad = problems.find(([, why]) => why !== undefined && why !== 'no such file');
+  if (bad) return `${bad[0]}: ${bad[1] ?? ''}`;
+  return problems.some(([, why]) => why === undefined) ? undefined : 'none of its files exists';
+}
 
 /** A comma-separated list whose every entry `parse` accepts; empty entries are ignored. */
 function listOf(expect: string, parse: (entry: string) => unknown): ValueKind<string[]> {

@@ -9,6 +9,14 @@
 // each of those imports, which loads the real module the first time anything touches it: code that does
 // use them (tests building a typed API client) still works; the daemon never pays.
 // Measured in BENCHMARKS.md ("Module loading").
+//
+// Which kubeconfig, for every command (`run`, `plan`, `migrate`), as kubectl chooses: --kubeconfig; else
+// KUBECONFIG, a path list (":"-separated) merged as kubectl merges it — the first file that names a
+// cluster, user or context wins, so does the first current-context, missing files are skipped; else
+// ~/.kube/config; else the Pod's ServiceAccount (in-cluster). --kubeconfig takes a path list too.
+import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { delimiter, join } from 'node:path';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { deferImports, type Deferral } from '../util/defer-imports.ts';
 
@@ -32,8 +40,13 @@ const DEFERRALS: readonly Deferral[] = [
   { importer: '/@kubernetes/client-node/dist/azure_auth.js', imports: { 'jsonpath-plus': ['JSONPath'] } },
 ];
 
+/** The default order in one line, for help texts. */
+export const KUBECONFIG_DEFAULT = 'KUBECONFIG (a ":"-separated list, first wins), else ~/.kube/config, else in-cluster';
+
+const SERVICE_ACCOUNT_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
+
 export interface KubeConfigOptions {
-  /** A kubeconfig file; without, client-node's default order: $KUBECONFIG, ~/.kube/config, in-cluster. */
+  /** A kubeconfig file or path list (--kubeconfig, else KUBECONFIG); without, ~/.kube/config, else in-cluster. */
   kubeconfig?: string;
   /** A context other than the current one. */
   context?: string;
@@ -53,13 +66,43 @@ function loadFile(kc: KubeConfig, file: string): void {
   }
 }
 
+type KubeConfigClass = new () => KubeConfig;
+
+/** A path list merged as kubectl merges KUBECONFIG: first wins, missing files skipped (a lone path must exist). */
+function loadPaths(KubeConfigOf: KubeConfigClass, kc: KubeConfig, list: string): void {
+  const paths = list.split(delimiter).filter((p) => p !== '');
+  const present = paths.length === 1 ? paths : paths.filter((p) => existsSync(p));
+  if (present.length === 0) throw new KubeConfigError(`kubeconfig ${list}: none of its files exists`);
+  const clusters = new Map<string, KubeConfig['clusters'][number]>();
+  const users = new Map<string, KubeConfig['users'][number]>();
+  const contexts = new Map<string, KubeConfig['contexts'][number]>();
+  let currentContext = '';
+  for (const file of present) {
+    const one = new KubeConfigOf();
+    loadFile(one, file);
+    for (const c of one.clusters) if (!clusters.has(c.name)) clusters.set(c.name, c);
+    for (const u of one.users) if (!users.has(u.name)) users.set(u.name, u);
+    for (const c of one.contexts) if (!contexts.has(c.name)) contexts.set(c.name, c);
+    currentContext ||= one.currentContext;
+  }
+  kc.loadFromOptions({ clusters: [...clusters.values()], users: [...users.values()], contexts: [...contexts.values()], currentContext });
+}
+
+/** ~/.kube/config, else the Pod's ServiceAccount; neither is one clear error. */
+function loadDefault(kc: KubeConfig): void {
+  const home = join(homedir(), '.kube', 'config');
+  if (existsSync(home)) loadFile(kc, home);
+  else if (existsSync(SERVICE_ACCOUNT_TOKEN)) kc.loadFromCluster();
+  else throw new KubeConfigError(`no kubeconfig: pass --kubeconfig or set KUBECONFIG, create ${home}, or run in a Pod with a ServiceAccount token`);
+}
+
 /** Loads the kubeconfig the daemon talks to the API server with; throws KubeConfigError, one line, when unusable. */
 export async function loadKubeConfig(opts: KubeConfigOptions): Promise<KubeConfig> {
   for (const deferral of DEFERRALS) deferImports(deferral);
   const { KubeConfig } = await import('@kubernetes/client-node/dist/config.js');
   const kc = new KubeConfig();
-  if (opts.kubeconfig) loadFile(kc, opts.kubeconfig);
-  else kc.loadFromDefault();
+  if (opts.kubeconfig) loadPaths(KubeConfig, kc, opts.kubeconfig);
+  else loadDefault(kc);
   if (opts.context) {
     if (!kc.getContextObject(opts.context)) {
       const known = kc.getContexts().map((c) => c.name);

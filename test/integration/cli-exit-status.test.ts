@@ -59,7 +59,7 @@ function assertUsageError(ran: Ran, expect: RegExp): void {
 
 /** One bad value of every flag of `run`, as a process sees it. */
 const RUN_FLAGS: Record<string, { args: string[]; expect: RegExp }> = {
-  kubeconfig: { args: [`--kubeconfig=${missing}`], expect: /run: --kubeconfig must be the path of a readable file; got ".*missing\.pem" \(no such file\)/ },
+  kubeconfig: { args: [`--kubeconfig=${missing}`], expect: /run: --kubeconfig must be the path of a readable file, or a ":"-separated list .*; got ".*missing\.pem" \(no such file\)/ },
   context: { args: ['--context=elsewhere'], expect: /run: context "elsewhere" is not in the kubeconfig; its contexts: only$/m },
   namespace: { args: ['--namespace=Ops_Team'], expect: /run: --namespace must be a DNS label .*; got "Ops_Team"/ },
   'leader-elect': { args: ['--leader-elect=yes'], expect: /run: --leader-elect must be true or false; got "yes"/ },

@@ -9,12 +9,13 @@ import { ConfigError, optionLines, parseCommandArgs, type Options } from '../arg
 import { printHelp, type Command, type Io } from '../command.ts';
 import { readText, STDIN_NAME } from '../documents.ts';
 import { listImps } from './cluster.ts';
+import { KUBECONFIG_DEFAULT } from '../../kube/kubeconfig.ts';
 import { IMPS_API_VERSION, isImps, migrateResource } from './resource.ts';
 import { checkResource, nameOf } from '../../api/v1alpha1/resource-check.ts';
 
 const options: Options = {
   'from-cluster': { type: 'boolean', help: `read the IMPS resources (${IMPS_API_VERSION}) from the cluster` },
-  kubeconfig: { type: 'string', value: 'FILE', help: 'kubeconfig for --from-cluster; default: KUBECONFIG, in-cluster, ~/.kube/config' },
+  kubeconfig: { type: 'string', value: 'FILE', help: `kubeconfig for --from-cluster, a file or path list; default: ${KUBECONFIG_DEFAULT}` },
   context: { type: 'string', value: 'NAME', help: 'kubeconfig context for --from-cluster' },
 };
 

@@ -15,11 +15,12 @@ import { FORMATS, render, type Format } from './output.ts';
 import { buildWorld, emptyParts, partsFromCluster, partsFromObjects, type WorldParts } from './world.ts';
 import { isImagePullSecret } from '../../api/v1alpha1/resource-check.ts';
 import { commandKubeConfig } from '../kube-access.ts';
+import { KUBECONFIG_DEFAULT } from '../../kube/kubeconfig.ts';
 
 const options: Options = {
   file: { type: 'string', short: 'f', multiple: true, value: 'FILE', help: 'ImagePullSecrets to plan ("-" for stdin); default: those of the snapshot or cluster' },
   snapshot: { type: 'string', multiple: true, value: 'FILE', help: 'cluster snapshot, e.g. kubectl get ns,pods,secrets,sa -A -o yaml; default: the cluster' },
-  kubeconfig: { type: 'string', value: 'FILE', help: 'kubeconfig; default: KUBECONFIG, ~/.kube/config, in-cluster' },
+  kubeconfig: { type: 'string', value: 'FILE', help: `kubeconfig file or path list; default: ${KUBECONFIG_DEFAULT}` },
   context: { type: 'string', value: 'NAME', help: 'kubeconfig context' },
   output: { type: 'string', short: 'o', value: 'FORMAT', help: 'table (default), json or yaml' },
   'adopt-imps-secrets': { type: 'boolean', help: 'plan as the daemon run with --adopt-imps-secrets: IMPS\'s Secrets for a resource of the same name are updated, not conflicts' },

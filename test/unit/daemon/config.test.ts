@@ -109,7 +109,7 @@ test('a bad value from the environment names the variable and the flag it stands
   const message = refusal([], { PULLSECRET_SYNC_KUBE_QPS: 'abc' });
   assert.match(message, /^run: PULLSECRET_SYNC_KUBE_QPS \(--kube-qps\) must be a number greater than 0, such as 50 or 0\.5; got "abc"/);
   assert.match(refusal([], { POD_NAMESPACE: 'Bad' }), /^run: POD_NAMESPACE \(--namespace\) must be a DNS label/);
-  assert.match(refusal([], { KUBECONFIG: missing }), new RegExp(`^run: KUBECONFIG \\(--kubeconfig\\) must be the path of a readable file; got "${missing}" \\(no such file\\)`));
+  assert.match(refusal([], { KUBECONFIG: missing }), new RegExp(`^run: KUBECONFIG \\(--kubeconfig\\) must be the path of a readable file, or a ":"-separated list of paths of which at least one exists; got "${missing}" \\(no such file\\)`));
 });
 
 test('flags win over the environment; an empty environment variable counts as unset', () => {
@@ -121,6 +121,12 @@ test('flags win over the environment; an empty environment variable counts as un
 test('a missing or unreadable file says why', () => {
   assert.match(refusal([`--kubeconfig=${missing}`]), /\(no such file\)/);
   assert.match(refusal([`--kubeconfig=${dir}`]), /\(not a file\)/);
+});
+
+test('KUBECONFIG is a path list as kubectl reads it: missing entries are skipped, one must exist, present ones must be files', () => {
+  assert.equal(parseConfig([], { KUBECONFIG: `${missing}:${file}` }).kubeconfig, `${missing}:${file}`);
+  assert.match(refusal([], { KUBECONFIG: `${missing}:${missing}2` }), /\(none of its files exists\)/);
+  assert.match(refusal([], { KUBECONFIG: `${file}:${dir}` }), new RegExp(`\\(${dir}: not a file\\)`));
 });
 
 test('good values parse; durations take a unit, and a bare number is seconds', () => {

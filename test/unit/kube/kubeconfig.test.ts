@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { registerHooks } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -74,4 +74,45 @@ test('a kubeconfig that cannot be used is one line naming the file or the contex
   const empty = join(dir, 'empty');
   writeFileSync(empty, 'apiVersion: v1\nkind: Config\n');
   assert.equal(await refused({ kubeconfig: empty }), `the kubeconfig ${empty} has no current context with a cluster; set its current-context or pass --context`);
+});
+
+test('a path list merges as kubectl merges KUBECONFIG: the first file that names an entry wins, missing files are skipped', async () => {
+  const other = join(dir, 'other');
+  writeFileSync(other, `apiVersion: v1
+kind: Config
+clusters:
+  - {name: one, cluster: {server: "https://10.0.0.9:6443"}}
+  - {name: three, cluster: {server: "https://127.0.0.3:6443", insecure-skip-tls-verify: true}}
+users:
+  - {name: carol, user: {token: token-three}}
+contexts:
+  - {name: third, context: {cluster: three, user: carol}}
+current-context: third
+`);
+  const list = [file, join(dir, 'absent'), other].join(':');
+  const kc = await loadKubeConfig({ kubeconfig: list });
+  assert.equal(kc.getCurrentContext(), 'first', 'the first current-context wins');
+  assert.equal(kc.getCurrentCluster()?.server, 'https://127.0.0.1:6443', 'the first cluster named "one" wins');
+  assert.deepEqual(kc.getContexts().map((c) => c.name), ['first', 'second', 'third']);
+  const third = await loadKubeConfig({ kubeconfig: list, context: 'third' });
+  assert.equal(third.getCurrentCluster()?.server, 'https://127.0.0.3:6443');
+  await assert.rejects(loadKubeConfig({ kubeconfig: [join(dir, 'absent'), join(dir, 'gone')].join(':') }),
+    (err: unknown) => err instanceof KubeConfigError && err.message === `kubeconfig ${join(dir, 'absent')}:${join(dir, 'gone')}: none of its files exists`);
+});
+
+test('without --kubeconfig or KUBECONFIG: ~/.kube/config, and without it one message saying what to provide', async () => {
+  const home = join(dir, 'home');
+  const saved = process.env.HOME;
+  process.env.HOME = home;
+  try {
+    if (!existsSync('/var/run/secrets/kubernetes.io/serviceaccount/token')) {
+      await assert.rejects(loadKubeConfig({}), (err: unknown) => err instanceof KubeConfigError
+        && err.message === `no kubeconfig: pass --kubeconfig or set KUBECONFIG, create ${join(home, '.kube', 'config')}, or run in a Pod with a ServiceAccount token`);
+    }
+    mkdirSync(join(home, '.kube'), { recursive: true });
+    writeFileSync(join(home, '.kube', 'config'), readFileSync(file));
+    assert.equal((await loadKubeConfig({})).getCurrentCluster()?.server, 'https://127.0.0.1:6443');
+  } finally {
+    process.env.HOME = saved;
+  }
 });
