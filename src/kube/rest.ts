@@ -7,6 +7,8 @@ import type { SecureClientSessionOptions } from 'node:http2';
 import type { RequestOptions } from 'node:https';
 import type { Readable } from 'node:stream';
 import type { KubeConfig } from '@kubernetes/client-node';
+import { realClock, type Clock } from '../util/clock.ts';
+import { deadline, whenAborted, type Deadline } from '../util/deadline.ts';
 import { TokenBucket } from './token-bucket.ts';
 import { Http1Transport, Http2Transport, type Exchange, type Transport } from './transport.ts';
 
@@ -57,6 +59,8 @@ export interface RestOptions {
   pingTimeoutMs?: number;
   /** Writes are logged at debug; replaced connections at info. Never given bodies or headers. */
   log?: (level: 'debug' | 'info', msg: string, fields: Record<string, unknown>) => void;
+  /** Times the deadlines and the rate limiter; default realClock. */
+  clock?: Clock;
 }
 
 /** A call that got no complete answer within its deadline. */
@@ -96,7 +100,7 @@ export class KubeRest {
     const cluster = kc.getCurrentCluster();
     if (!cluster) throw new Error('kubeconfig has no current cluster');
     this.server = new URL(cluster.server);
-    this.limiter = new TokenBucket(opts.qps ?? 50, opts.burst ?? 100);
+    this.limiter = new TokenBucket(opts.qps ?? 50, opts.burst ?? 100, opts.clock ?? realClock);
     this.timeoutMs = opts.timeoutMs ?? 30_000;
     this.transport = this.server.protocol === 'https:'
       ? new Http2Transport(this.server, {
@@ -147,16 +151,12 @@ export class KubeRest {
     return this.transport.send({ method: spec.method, url: this.url(spec.path, spec.query), headers, ...(body ? { body } : {}) }, signal);
   }
 
-  /** A signal that aborts after `ms` (with KubeTimeoutError) or with `outer`; `clear` stops the timer. */
-  private deadline(spec: RequestSpec, ms: number): { signal: AbortSignal; clear: () => void } {
-    const controller = new AbortController();
-    const timer = setTimeout(() => {
-      controller.abort(new KubeTimeoutError(`${spec.method} ${targetOf(spec.path).resource}: no answer within ${ms} ms`));
-    }, ms);
-    const onOuter = () => { controller.abort(spec.signal?.reason); };
-    if (spec.signal?.aborted) onOuter();
-    spec.signal?.addEventListener('abort', onOuter, { once: true });
-    return { signal: controller.signal, clear: () => { clearTimeout(timer); spec.signal?.removeEventListener('abort', onOuter); } };
+  /** A signal that aborts after `ms` (with KubeTimeoutError) or with the caller's signal; `clear` stops the timer. */
+  private deadline(spec: RequestSpec, ms: number): Deadline {
+    return deadline({
+      clock: this.opts.clock ?? realClock, ms, signal: spec.signal,
+      timeoutError: () => new KubeTimeoutError(`${spec.method} ${targetOf(spec.path).resource}: no answer within ${ms} ms`),
+    });
   }
 
   /**
@@ -237,15 +237,11 @@ function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
 function readAll(body: Readable, signal: AbortSignal): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
-    const onAbort = () => { body.destroy(); reject(signal.reason as Error); };
-    if (signal.aborted) {
-      onAbort();
-      return;
-    }
-    signal.addEventListener('abort', onAbort, { once: true });
+    const detach = whenAborted(signal, () => { body.destroy(); reject(signal.reason as Error); });
+    if (signal.aborted) return;
     body.on('data', (chunk: Buffer) => { chunks.push(chunk); });
-    body.on('error', (err) => { signal.removeEventListener('abort', onAbort); reject(err); });
-    body.on('end', () => { signal.removeEventListener('abort', onAbort); resolve(Buffer.concat(chunks)); });
+    body.on('error', (err) => { detach(); reject(err); });
+    body.on('end', () => { detach(); resolve(Buffer.concat(chunks)); });
   });
 }
 
