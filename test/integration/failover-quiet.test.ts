@@ -1,6 +1,6 @@
 // A restart with nothing changed in the world writes nothing: no Secret, no status, no Event. Two resources
 // contend for one Secret name (the older owns it, the younger reports a Conflict) and a third has cloud
-// sources (ECR on moto, GCP through a local token endpoint). Writes are counted at the API server: a watch
+// sources (ECR on moto, GCP and Azure through local token endpoints). Writes are counted at the API server: a watch
 // from the test on the managed Secrets and on the resources, from before the restart until the restarted
 // daemon is idle, must see no event at all, and no Event about the resources may be added.
 //
@@ -8,6 +8,7 @@
 // (Synced -> Progressing -> Synced, with two Events), the cloud resource's Secrets were rewritten with
 // fresh token bytes, and the younger resource could briefly overwrite the older one's Secret.
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import { API_VERSION, PLURAL } from '../../src/api/v1alpha1/types.ts';
 import { KubeRest } from '../../src/kube/rest.ts';
@@ -19,6 +20,11 @@ import { metricValue, scrape, spawnDaemon, type DaemonProcess } from '../support
 import { cleanUp, ownedSecrets } from '../support/end-state.ts';
 import { eventually } from '../support/eventually.ts';
 import { startGcpTokenServer, type FakeGcpToken } from '../support/fake-clouds/gcp-token.ts';
+import { startAcrExchange, type FakeAcrExchange } from '../support/fake-clouds/acr-exchange.ts';
+import { startEntra, type FakeEntra } from '../support/fake-clouds/entra.ts';
+import { startImds, type FakeImds } from '../support/fake-clouds/imds.ts';
+import { servingCert } from '../support/fake-clouds/server.ts';
+import { setEnv } from '../support/env.ts';
 import { rememberSecret } from '../support/leaks.ts';
 
 const REGISTRY = 'registry.quiet.test';
@@ -29,16 +35,33 @@ const resources: string[] = [];
 const running: DaemonProcess[] = [];
 const moto = currentTestbed().moto?.endpoint ?? assert.fail('the testbed runs moto');
 let gcp: FakeGcpToken | undefined;
+/** Azure through the daemon's managed identity: IMDS, then Entra, then the ACR exchange, all local. */
+let azure: { entra: FakeEntra; imds: FakeImds; acr: FakeAcrExchange } | undefined;
 
 before(async () => {
   await installCrd(adminKubeConfig());
   gcp = await startGcpTokenServer();
+  const tls = await servingCert('fake-azure-quiet');
+  const entra = await startEntra({ tls });
+  azure = { entra, imds: await startImds({ entra, systemAssigned: randomUUID() }), acr: await startAcrExchange({ tls, verify: (t) => entra.verify(t) }) };
 });
 
 after(async () => {
   await cleanUp({ running, resources, namespaces });
-  await gcp?.close();
+  await Promise.all([gcp?.close(), azure?.acr.close(), azure?.imds.close(), azure?.entra.close()]);
 });
+
+/** The daemon as a process whose managed identity is the local IMDS, trusting the fakes' CA. */
+async function spawnLocal(name: string): Promise<DaemonProcess> {
+  const restore = setEnv({ AZURE_POD_IDENTITY_AUTHORITY_HOST: azure?.imds.url, NODE_EXTRA_CA_CERTS: currentTestbed().pki.ca.cert,
+    IDENTITY_ENDPOINT: undefined, IDENTITY_HEADER: undefined, IMDS_ENDPOINT: undefined, MSI_ENDPOINT: undefined,
+    AZURE_CLIENT_ID: undefined, AZURE_TENANT_ID: undefined, AZURE_FEDERATED_TOKEN_FILE: undefined });
+  try {
+    return await spawnDaemon(name, LOCAL);
+  } finally {
+    restore();
+  }
+}
 
 async function namespace(labels: Record<string, string> = {}): Promise<string> {
   const ns = uniqueName('fq');
@@ -93,9 +116,10 @@ test('a restart with nothing changed writes no Secret, no status and no Event, w
   await createIps(cloud, { registry: {
     ecr: [{ region: 'eu-central-1', accountIDs: ['123456789012'], endpoint: moto, credentialsSecret: { name: 'aws-keys', namespace: sourceNs } }],
     gcp: [{ registries: ['europe-docker.pkg.dev'], credentialsSecret: { name: 'gcp-sa', namespace: sourceNs } }],
+    azure: [{ registry: (azure ?? assert.fail('no Azure endpoints')).acr.host }],
   }, target: { ...selector, secret: { name: 'cloud-pull' } } });
 
-  const first = await spawnDaemon(uniqueName('fq-1'), LOCAL);
+  const first = await spawnLocal(uniqueName('fq-1'));
   running.push(first);
   const verdicts = async () => (await Promise.all([elder, younger, cloud].map(async (n) => (await readyCondition(n))?.reason))).join(',');
   await eventually(async () => (await verdicts()) === 'Synced,Conflict,Synced', { timeoutMs: 60_000,
@@ -107,7 +131,8 @@ test('a restart with nothing changed writes no Secret, no status and no Event, w
   assert.equal((await ownedSecrets(younger)).size, 0);
   assert.deepEqual([...(await ownedSecrets(cloud)).keys()].sort(), [...targets].sort());
   const events = new Map(await Promise.all([elder, younger, cloud].map(async (n) => [n, (await eventsFor(n)).length] as const)));
-  const fetchesBefore = gcp?.requests ?? 0;
+  const fetchesBefore = (gcp?.requests ?? 0) + (azure?.acr.requests ?? 0);
+  assert.ok((azure?.acr.issued.length ?? 0) > 0, 'the Azure source got its token from the local ACR exchange');
 
   const watcher = new KubeRest(adminKubeConfig(), { qps: 0 });
   const stop = new AbortController();
@@ -121,7 +146,7 @@ test('a restart with nothing changed writes no Secret, no status and no Event, w
     first.child.kill('SIGTERM');
     assert.equal(await first.exited, 0);
     running.splice(running.indexOf(first), 1);
-    const second = await spawnDaemon(uniqueName('fq-2'), LOCAL);
+    const second = await spawnLocal(uniqueName('fq-2'));
     running.push(second);
     await quiescent(second);
     const text = await scrape(second);
@@ -131,7 +156,7 @@ test('a restart with nothing changed writes no Secret, no status and no Event, w
     assert.deepEqual(ipsChanges.filter(mine), [], 'no resource (status or otherwise) changed');
     for (const [n, count] of events) assert.equal((await eventsFor(n)).length, count, `no new Event about ${n}`);
     assert.deepEqual(writes, [], 'the restarted daemon made no write at all');
-    console.error(`[failover-quiet] restart: 0 Secret, status and Event writes; GCP token fetches on restart: ${String((gcp?.requests ?? 0) - fetchesBefore)}`);
+    console.error(`[failover-quiet] restart: 0 Secret, status and Event writes; GCP and Azure token requests on restart: ${String((gcp?.requests ?? 0) + (azure?.acr.requests ?? 0) - fetchesBefore)}`);
   } finally {
     stop.abort();
     watcher.close();
