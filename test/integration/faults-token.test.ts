@@ -40,8 +40,6 @@ before(async () => {
 });
 
 let motoProxy: PausableProxy | undefined;
-/** The silent endpoint and the proxy in front of moto listen on loopback, which the daemon reaches only when told. */
-const LOOPBACK = '--outbound-hosts=127.0.0.1';
 
 /** Ends case g's silent endpoint: its resource then fails at once instead of holding a worker. */
 function closeSilent(): void {
@@ -84,7 +82,7 @@ test('g: a token endpoint that never answers: SourceError after the deadline, ot
   await createIps(ok, { registry: { credentials: [{ name: 'hub', namespace: sourceNs }] },
     target: { namespaces: { names: [okTarget] }, secret: { name: 'pull' } } });
 
-  const daemon = await spawnDaemon(uniqueName('fg'), ['--leader-elect=false', '--token-timeout=3', '--concurrency=1', LOOPBACK]);
+  const daemon = await spawnDaemon(uniqueName('fg'), ['--leader-elect=false', '--token-timeout=3', '--concurrency=1']);
   running.push(daemon);
   // One worker and a hung fetch: the Secret source is served anyway, well before the token deadline passes.
   await converges({ owner: ok, secretName: 'pull', namespaces: new Set([okTarget]), auths: { [REGISTRY]: authOf('u', 'fg') } }, 15_000);
@@ -97,7 +95,7 @@ test('g: a token endpoint that never answers: SourceError after the deadline, ot
   assert.ok(connections >= 1, 'the daemon did reach the silent endpoint');
 
   // With the default 30 s token deadline, a fetch is certainly in flight when SIGTERM arrives.
-  const second = await spawnDaemon(uniqueName('fg2'), ['--leader-elect=false', LOOPBACK]);
+  const second = await spawnDaemon(uniqueName('fg2'), ['--leader-elect=false']);
   running.push(second);
   const before = connections;
   await eventually(() => connections > before, { timeoutMs: 20_000, message: 'a fetch is in flight' });
@@ -124,7 +122,7 @@ test('h: a token request held past --work-stall-timeout turns /healthz 503; it i
   resources.push(name);
   await createIps(name, { registry: { ecr: [{ region: 'eu-central-1', accountIDs: ['123456789012'], endpoint: `http://127.0.0.1:${String(motoProxy.port)}`,
     credentialsSecret: { name: 'aws-keys', namespace: sourceNs } }] }, target: { namespaces: { names: [target] }, secret: { name: 'pull' } } });
-  const daemon = await spawnDaemon(uniqueName('fh'), ['--leader-elect=false', '--concurrency=1', '--token-timeout=90s', '--work-stall-timeout=2s', LOOPBACK]);
+  const daemon = await spawnDaemon(uniqueName('fh'), ['--leader-elect=false', '--concurrency=1', '--token-timeout=90s', '--work-stall-timeout=2s']);
   running.push(daemon);
   const healthz = async () => {
     const res = await fetch(`${daemon.healthUrl}/healthz`);

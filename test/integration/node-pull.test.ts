@@ -2,6 +2,8 @@
 // the daemon wrote. Namespaces are created with their pod right behind them (no wait between the two),
 // as a GitOps apply does; every pod must run without a single failed pull. A pod in a namespace no
 // resource selects is the control: its pull is refused, so the credential is what made the others work.
+// Registry keys spelled as users spell them pull where the kubelet's lookup says they should and not
+// where it says they should not; and ServiceAccount patching is measured against pod admission.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -12,16 +14,19 @@ import { pushPrivateImage } from '../testbed/images.ts';
 import { NODE_TOLERATION } from '../testbed/node.ts';
 import { currentTestbed, ensureNode } from '../testbed/testbed.ts';
 import {
-  createIps, createNamespace, createSecret, deleteIpsAndWait, deleteNamespace, dockerConfigSecret, rest, uniqueName,
+  createIps, createNamespace, createSecret, deleteIpsAndWait, deleteNamespace, dockerConfigSecret, readyCondition, rest, uniqueName,
 } from '../support/cluster.ts';
-import { installCrd, startTestDaemon, type TestDaemon } from '../support/daemon.ts';
+import { installCrd } from '../support/daemon.ts';
+import { spawnDaemon, type DaemonProcess } from '../support/daemon-process.ts';
 import { eventually } from '../support/eventually.ts';
 
 const NAMESPACES = 5;
 const POD_DEADLINE_MS = 90_000;
 
-let daemon: TestDaemon | undefined;
+let daemon: DaemonProcess | undefined;
 let image = '';
+let host = '';
+let sourceNs = '';
 const created: string[] = [];
 const resources: string[] = [];
 const secretName = uniqueName('pull');
@@ -29,6 +34,7 @@ const selectKey = `node-pull-${Date.now().toString(36)}`;
 const workDir = mkdtempSync(join(tmpdir(), 'node-pull-'));
 
 interface Pod {
+  spec?: { imagePullSecrets?: { name: string }[] };
   status?: { phase?: string; containerStatuses?: { state?: { waiting?: { reason?: string } } }[] };
 }
 interface PodEvent { reason?: string; message?: string; involvedObject?: { kind?: string; name?: string } }
@@ -39,22 +45,37 @@ before(async () => {
   const registry = bed.registry;
   const user = registry?.users[0];
   assert.ok(registry && user, 'the bed runs a registry with a user');
-  image = `${registry.host}/private/${uniqueName('app')}:1`;
-  await pushPrivateImage(workDir, image, registry.certDir, user);
+  host = registry.host;
+  image = `${host}/private/${uniqueName('app')}:1`;
+  for (const ref of [image, `${host}/team-a/app:1`, `${host}/team-b/app:1`]) await pushPrivateImage(workDir, ref, registry.certDir, user);
   await installCrd(adminKubeConfig());
-  daemon = await startTestDaemon();
-  const sourceNs = await ns();
-  await createSecret(dockerConfigSecret(sourceNs, 'registry', { [registry.host]: user }));
-  resources.push(uniqueName('node-pull'));
-  await createIps(resources[0] ?? '', {
-    registry: { credentials: [{ name: 'registry', namespace: sourceNs }] },
-    target: { namespaces: { labels: [{ matchLabels: { [selectKey]: 'yes' } }] }, secret: { name: secretName } },
-  });
+  // Its own process, as in a cluster: the test's own work never delays the daemon's event loop.
+  daemon = await spawnDaemon(uniqueName('node-pull'), ['--leader-elect=false']);
+  sourceNs = await ns();
+  await createSecret(dockerConfigSecret(sourceNs, 'registry', { [host]: user }));
+  await ips('yes', 'registry');
 });
+
+/**
+ * A resource selecting namespaces labelled `selectKey=<value>`, with the source Secret `source`; resolves
+ * once the daemon reports it Ready, as a platform team applies a resource before the namespaces it serves.
+ */
+async function ips(value: string, source: string, extra: object = {}): Promise<void> {
+  const name = uniqueName('node-pull');
+  resources.push(name);
+  await createIps(name, {
+    registry: { credentials: [{ name: source, namespace: sourceNs }] },
+    target: { namespaces: { labels: [{ matchLabels: { [selectKey]: value } }] }, secret: { name: secretName }, ...extra },
+  });
+  await eventually(async () => (await readyCondition(name))?.status === 'True', { message: `${name} is Ready` });
+}
 
 after(async () => {
   await deleteIpsAndWait(resources);
-  await daemon?.stop();
+  if (daemon) {
+    daemon.child.kill('SIGTERM');
+    await daemon.exited;
+  }
   for (const name of created) await deleteNamespace(name);
   rest.close();
   rmSync(workDir, { recursive: true, force: true });
@@ -66,18 +87,32 @@ async function ns(labels: Record<string, string> = {}): Promise<string> {
   return createNamespace(name, labels);
 }
 
-/** A pod running the private image, naming the pull Secret, meant for the testbed's node. */
-function createPod(namespace: string): Promise<unknown> {
-  return eventually(() => rest.call({ method: 'POST', path: `/api/v1/namespaces/${namespace}/pods`, body: {
-    metadata: { name: 'app' },
+/**
+ * A pod meant for the testbed's node running `ref` (the private image by default), naming the pull
+ * Secret unless `namesSecret` is false. Retried while the namespace's `default` ServiceAccount, which
+ * admission needs, is not there yet.
+ */
+function createPod(namespace: string, ref = image, namesSecret = true, name = 'app'): Promise<Pod> {
+  return eventually(() => rest.call<Pod>({ method: 'POST', path: `/api/v1/namespaces/${namespace}/pods`, body: {
+    metadata: { name },
     spec: {
-      containers: [{ name: 'app', image }], imagePullSecrets: [{ name: secretName }],
+      containers: [{ name: 'app', image: ref }], ...(namesSecret ? { imagePullSecrets: [{ name: secretName }] } : {}),
       tolerations: [NODE_TOLERATION], terminationGracePeriodSeconds: 1, automountServiceAccountToken: false,
     },
-  } }), { message: `pod ${namespace}/app is admitted` });
+  } }), { message: `pod ${namespace}/${name} is admitted` });
 }
 
-const readPod = (namespace: string) => rest.call<Pod>({ method: 'GET', path: `/api/v1/namespaces/${namespace}/pods/app` });
+const readPod = (namespace: string, name = 'app') => rest.call<Pod>({ method: 'GET', path: `/api/v1/namespaces/${namespace}/pods/${name}` });
+
+/** Resolves 'Running' or the pull failure ('ErrImagePull', 'ImagePullBackOff'), whichever the pod reaches. */
+function pullOutcome(namespace: string, name = 'app'): Promise<string> {
+  return eventually(async () => {
+    const status = (await readPod(namespace, name)).status;
+    if (status?.phase === 'Running') return 'Running';
+    const waiting = status?.containerStatuses?.at(0)?.state?.waiting?.reason;
+    return waiting === 'ErrImagePull' || waiting === 'ImagePullBackOff' ? 'pull failed' : undefined;
+  }, { timeoutMs: POD_DEADLINE_MS, intervalMs: 250, message: `pod ${namespace}/${name} runs or fails to pull` });
+}
 
 async function pullFailures(namespace: string): Promise<string[]> {
   const list = await rest.call<{ items: PodEvent[] }>({ method: 'GET', path: `/api/v1/namespaces/${namespace}/events` });
@@ -108,4 +143,42 @@ test('a pod in a namespace no resource selects cannot pull the image: the creden
     return waiting === 'ErrImagePull' || waiting === 'ImagePullBackOff' ? waiting : undefined;
   }, { timeoutMs: POD_DEADLINE_MS, intervalMs: 250, message: 'the unselected pod fails to pull' });
   assert.match(reason, /ErrImagePull|ImagePullBackOff/);
+});
+
+test('registry keys as users spell them pull where the kubelet looks them up, and only there', async () => {
+  const user = currentTestbed().registry?.users[0];
+  assert.ok(user);
+  // A scheme, and a path: the kubelet matches `host/team-a` to images under team-a/ only.
+  await createSecret(dockerConfigSecret(sourceNs, 'with-scheme', { [`https://${host}`]: user }));
+  await createSecret(dockerConfigSecret(sourceNs, 'with-path', { [`${host}/team-a`]: user }));
+  await ips('scheme', 'with-scheme');
+  await ips('path', 'with-path');
+  const scheme = await ns({ [selectKey]: 'scheme' });
+  const path = await ns({ [selectKey]: 'path' });
+  await createPod(scheme, `${host}/team-b/app:1`);
+  await createPod(path, `${host}/team-a/app:1`);
+  await createPod(path, `${host}/team-b/app:1`, true, 'outside');
+  assert.deepEqual(await Promise.all([pullOutcome(scheme), pullOutcome(path), pullOutcome(path, 'outside')]),
+    ['Running', 'Running', 'pull failed']);
+});
+
+test('ServiceAccount patching races pod admission: pods admitted before the entry never get it', async (t) => {
+  await ips('sa', 'registry', { serviceAccounts: { names: ['default'] } });
+  const namespaces = await Promise.all(Array.from({ length: NAMESPACES * 2 }, async () => {
+    const name = await ns({ [selectKey]: 'sa' });
+    await createPod(name, image, false);
+    return name;
+  }));
+  const pods = await Promise.all(namespaces.map((n) => readPod(n)));
+  const missed = pods.filter((p) => !(p.spec?.imagePullSecrets ?? []).some((s) => s.name === secretName)).length;
+  t.diagnostic(`${missed} of ${pods.length} pods created right behind their namespace missed the ServiceAccount entry`);
+  // A pod admitted after the entry landed carries it and runs: the entry itself works.
+  const late = namespaces[0] ?? assert.fail('no namespace');
+  await eventually(async () => {
+    const sa = await rest.call<{ imagePullSecrets?: { name: string }[] }>({ method: 'GET', path: `/api/v1/namespaces/${late}/serviceaccounts/default` });
+    return (sa.imagePullSecrets ?? []).some((s) => s.name === secretName);
+  }, { message: 'the default ServiceAccount carries the entry' });
+  const admitted = await createPod(late, image, false, 'late');
+  assert.ok((admitted.spec?.imagePullSecrets ?? []).some((s) => s.name === secretName), 'a pod admitted later gets the entry');
+  assert.equal(await pullOutcome(late, 'late'), 'Running');
 });
