@@ -12,7 +12,7 @@ import { printHelp, type Command, type Io } from '../command.ts';
 import { readDocuments } from '../documents.ts';
 import { computePlan } from './model.ts';
 import { FORMATS, render, type Format } from './output.ts';
-import { buildWorld, emptyParts, partsFromCluster, partsFromObjects, type WorldParts } from './world.ts';
+import { buildWorld, emptyParts, partsFromCluster, partsFromObjects, secretsFromCluster, type WorldParts } from './world.ts';
 import { isImagePullSecret } from '../../api/v1alpha1/resource-check.ts';
 import { commandKubeConfig } from '../kube-access.ts';
 import { KUBECONFIG_DEFAULT } from '../../kube/kubeconfig.ts';
@@ -53,6 +53,11 @@ function overlay(base: ImagePullSecret[], files: ImagePullSecret[], now: Date): 
   return [...byName.values()];
 }
 
+/** The client of the cluster `plan` reads, from --kubeconfig (else KUBECONFIG) and --context. */
+async function clusterClient(values: Record<string, unknown>, io: Io): Promise<KubeRest> {
+  return new KubeRest(await commandKubeConfig('plan', { kubeconfig: (values.kubeconfig as string | undefined) ?? io.env.KUBECONFIG, context: values.context as string | undefined }));
+}
+
 async function worldParts(files: string[], snapshots: string[], values: Record<string, unknown>, io: Io): Promise<{ parts: WorldParts; subjects?: string[] }> {
   const read = await readDocuments([...files, ...snapshots], io.stdin);
   if (read.problems.length) throw new ConfigError(read.problems.join('\n'));
@@ -62,18 +67,17 @@ async function worldParts(files: string[], snapshots: string[], values: Record<s
   const needResources = files.length === 0 && snapshot.resources.length === 0;
   const needObjects = snapshots.length === 0;
   let cluster = emptyParts();
-  if (needResources || needObjects) {
-    const rest = new KubeRest(await commandKubeConfig('plan', { kubeconfig: (values.kubeconfig as string | undefined) ?? io.env.KUBECONFIG, context: values.context as string | undefined }));
-    try {
-      cluster = await partsFromCluster(rest, { resources: needResources || (needObjects && files.length > 0), objects: needObjects });
-    } finally {
-      rest.close();
-    }
+  const rest = needResources || needObjects ? await clusterClient(values, io) : undefined;
+  try {
+    if (rest) cluster = await partsFromCluster(rest, { resources: needResources || (needObjects && files.length > 0), objects: needObjects });
+    const parts = needObjects ? cluster : snapshot;
+    const base = snapshot.resources.length ? snapshot.resources : cluster.resources;
+    parts.resources = files.length ? overlay(base, given, realClock.now()) : base;
+    if (rest && needObjects) parts.secrets = await secretsFromCluster(rest, parts.resources);
+    return files.length ? { parts, subjects: given.map((g) => g.metadata.name) } : { parts };
+  } finally {
+    rest?.close();
   }
-  const parts = needObjects ? cluster : snapshot;
-  const base = snapshot.resources.length ? snapshot.resources : cluster.resources;
-  parts.resources = files.length ? overlay(base, given, realClock.now()) : base;
-  return files.length ? { parts, subjects: given.map((g) => g.metadata.name) } : { parts };
 }
 
 export const planCommand: Command = {

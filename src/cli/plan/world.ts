@@ -1,10 +1,15 @@
 // The world `plan` decides over: resources, namespaces, pods, Secrets and ServiceAccounts, from snapshot
-// files (such as `kubectl get ns,pods,secrets,sa -A -o yaml`) or from the cluster with one list call per
-// kind (each with a deadline), read-only either way.
+// files (such as `kubectl get ns,pods,secrets,sa -A -o yaml`) or from the cluster, read-only either way.
+// From the cluster, lists are paged (500 a page, each page with KubeRest's deadline), and Secret data is
+// read only where plan needs it: every Secret as metadata only (a name taken by someone else is a
+// conflict), the Secrets the daemon manages and those IMPS holds (by label) with their data, and each
+// source Secret a resource names, by name (secretsFromCluster). No other Secret's data is fetched.
 import { API_VERSION, KIND, PLURAL, type ImagePullSecret } from '../../api/v1alpha1/types.ts';
 import { MANAGED_BY_LABEL, MANAGED_BY_VALUE, OWNER_LABEL } from '../../api/v1alpha1/labels.ts';
 import type { MetadataObject, Secret, ServiceAccount } from '../../kube/objects.ts';
 import { isStatus, METADATA_LIST_ACCEPT, type KubeRest } from '../../kube/rest.ts';
+import { IMPS_OWNER_UID_LABEL } from '../../controller/decide/imps-adoption.ts';
+import { refOf } from '../../controller/decide/sources.ts';
 
 export interface WorldParts {
   resources: ImagePullSecret[];
@@ -75,10 +80,43 @@ export function partsFromObjects(objects: readonly Record<string, unknown>[]): W
   return parts;
 }
 
-async function list<T>(rest: KubeRest, path: string, metadataOnly = false): Promise<T[]> {
-  // KubeRest's own deadline (30 s) bounds the call, its queueing and the answer.
-  const answer = await rest.call<{ items?: T[] }>({ method: 'GET', path, ...(metadataOnly ? { accept: METADATA_LIST_ACCEPT } : {}) });
-  return answer.items ?? [];
+const PAGE = 500;
+
+/** Every page of a collection; KubeRest's own deadline (30 s) bounds each page, its queueing and the answer. */
+async function list<T>(rest: KubeRest, path: string, metadataOnly = false, labelSelector?: string): Promise<T[]> {
+  const items: T[] = [];
+  let cont: string | undefined;
+  do {
+    const page = await rest.call<{ items?: T[]; metadata?: { continue?: string } }>({
+      method: 'GET', path, query: { limit: PAGE, continue: cont, labelSelector }, ...(metadataOnly ? { accept: METADATA_LIST_ACCEPT } : {}),
+    });
+    items.push(...(page.items ?? []));
+    cont = page.metadata?.continue || undefined;
+  } while (cont);
+  return items;
+}
+
+const secretKey = (s: Secret): string => `${s.metadata.namespace ?? ''}/${s.metadata.name}`;
+
+/**
+ * The Secrets `resources` may decide over: all of them as metadata only, overlaid with the full objects
+ * of the managed ones, IMPS's, and the source Secrets the resources name (a missing one is left out).
+ */
+export async function secretsFromCluster(rest: KubeRest, resources: readonly ImagePullSecret[]): Promise<Secret[]> {
+  const sources = [...new Set(resources.flatMap((r) => (r.spec.registry.credentials ?? []).map(refOf)))];
+  const [all, managed, imps, named] = await Promise.all([
+    list<Secret>(rest, '/api/v1/secrets', true),
+    list<Secret>(rest, '/api/v1/secrets', false, `${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE}`),
+    list<Secret>(rest, '/api/v1/secrets', false, IMPS_OWNER_UID_LABEL),
+    Promise.all(sources.map((ref) => {
+      const [namespace, name] = ref.split('/');
+      return rest.call<Secret>({ method: 'GET', path: `/api/v1/namespaces/${namespace ?? ''}/secrets/${name ?? ''}` })
+        .catch((err: unknown) => { if (isStatus(err, 404)) return undefined; throw err; });
+    })),
+  ]);
+  const byKey = new Map(all.map((s) => [secretKey(s), s]));
+  for (const s of [...managed, ...imps, ...named]) if (s) byKey.set(secretKey(s), s);
+  return [...byKey.values()];
 }
 
 /** Reads from the cluster what `want` asks for: the resources, the other objects, or both. */
@@ -92,10 +130,10 @@ export async function partsFromCluster(rest: KubeRest, want: { resources: boolea
     parts.resources = items.map((r) => ({ ...r, apiVersion: API_VERSION, kind: KIND }));
   }
   if (want.objects) {
-    [parts.namespaces, parts.pods, parts.secrets, parts.serviceAccounts] = await Promise.all([
+    // The Secrets follow once the resources are known (secretsFromCluster).
+    [parts.namespaces, parts.pods, parts.serviceAccounts] = await Promise.all([
       list<MetadataObject>(rest, '/api/v1/namespaces', true),
       list<MetadataObject>(rest, '/api/v1/pods', true),
-      list<Secret>(rest, '/api/v1/secrets'),
       list<ServiceAccount>(rest, '/api/v1/serviceaccounts'),
     ]);
   }
