@@ -12,7 +12,7 @@ import { generateTls, servingHosts } from '../../src/builder/tls.ts';
 import { rest } from '../support/cluster.ts';
 import { installCrd } from '../support/daemon.ts';
 import { scrape, spawnDaemon, type DaemonProcess } from '../support/daemon-process.ts';
-import { uniqueName } from '../support/eventually.ts';
+import { eventually, uniqueName } from '../support/eventually.ts';
 import { adminKubeConfig } from '../testbed/clients.ts';
 
 /** What the idle daemon must not load, by why it is not needed: package paths under node_modules/. */
@@ -39,7 +39,9 @@ after(async () => {
 
 test('the idle daemon loads no cloud SDK, X.509, CEL, YAML or tracing code', async () => {
   await installCrd(adminKubeConfig());
-  const existing = await rest.call<{ items: { metadata: { name: string } }[] }>({ method: 'GET', path: '/apis/pullsecret-sync.dev/v1alpha1/imagepullsecrets' });
+  // Right after the CRD is established its storage may still answer 429 for a moment.
+  const existing = await eventually(() => rest.call<{ items: { metadata: { name: string } }[] }>({ method: 'GET', path: '/apis/pullsecret-sync.dev/v1alpha1/imagepullsecrets' })
+    .catch(() => undefined), { timeoutMs: 30_000, message: 'the ImagePullSecrets can be listed' });
   assert.deepEqual(existing.items.map((i) => i.metadata.name), [], 'the testbed must hold no ImagePullSecret for an idle daemon (a test before this one left it)');
 
   const tls = await generateTls({ hosts: servingHosts() });
