@@ -79,6 +79,12 @@ const RUN_FLAGS: Record<string, { args: string[]; expect: RegExp }> = {
   'builder-tls-key': { args: [`--builder-tls-cert=${pem}`, `--builder-tls-key=${missing}`], expect: /run: --builder-tls-key must be the path of a readable file; got ".*missing\.pem" \(no such file\)/ },
   'builder-tls-ca': { args: [`--builder-tls-ca=${pem}`], expect: /run: --builder-tls-ca goes with --builder-tls-cert and --builder-tls-key/ },
   'builder-service': { args: ['--builder-service=Bad.Name'], expect: /run: --builder-service must be a DNS label .*; got "Bad\.Name"/ },
+  'outbound-hosts': { args: ['--outbound-hosts=a b'], expect: /run: --outbound-hosts must be a comma-separated list of hosts, host:port or \*\.domain.*; got "a b"/ },
+  'outbound-files': { args: ['--outbound-files=relative/dir'], expect: /run: --outbound-files must be a comma-separated list of absolute directories.*; got "relative\/dir"/ },
+  identity: { args: ['--identity='], expect: /run: --identity must be a non-empty value; got ""/ },
+  'azure-federated-token-file': { args: [`--azure-federated-token-file=${missing}`], expect: /run: --azure-federated-token-file must be the path of a readable file; got ".*missing\.pem" \(no such file\)/ },
+  'gcp-universe-domain': { args: ['--gcp-universe-domain=Bad_Domain'], expect: /run: --gcp-universe-domain must be a DNS name .*; got "Bad_Domain"/ },
+  'adopt-imps-secrets': { args: ['--adopt-imps-secrets=maybe'], expect: /run: --adopt-imps-secrets must be true or false; got "maybe"/ },
 };
 
 test('the table has a case for every flag of run', () => {
