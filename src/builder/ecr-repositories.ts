@@ -6,18 +6,19 @@
 // client comes from an injected factory, so the controller decides whose AWS identity is used. A
 // repository recently ensured for the same CR generation is not asked about again for `cacheTtlMs`.
 // The AWS SDK is imported on the first ensure, not with this module (BENCHMARKS.md "Module loading").
-import type { ECRClient } from '@aws-sdk/client-ecr';
 import { LRUCache } from 'lru-cache';
 import type { EcrRepositoryCreation, ImagePullSecret } from '../api/v1alpha1/types.ts';
 import { realClock, type Clock } from '../util/clock.ts';
 import { canonicalJson } from '../util/json.ts';
 import type { EcrRepositories } from './access.ts';
+import type { EcrApi } from '../credentials/ecr.ts';
 import { ecrSdk } from '../credentials/sdks.ts';
 
-type Client = Pick<ECRClient, 'send'>;
+type Client = EcrApi;
 interface RepositoryIds { registryId: string; repositoryName: string }
 
-export type EcrClientFactory = (ips: ImagePullSecret, region: string) => Client | Promise<Client>;
+/** The ECR client that acts for `ips` in `region`; the daemon makes it with credentials/ecr.ts's EcrClientFactory. */
+export type EcrClientFor = (ips: ImagePullSecret, region: string) => EcrApi | Promise<EcrApi>;
 
 /** An ECR call failed; the message names the operation and the AWS error, never credentials. */
 export class EcrRepositoryError extends Error {
@@ -52,7 +53,7 @@ function canonicalPolicy(text: string | undefined): string | undefined {
 }
 
 export interface EcrRepositoryManagerOptions {
-  client: EcrClientFactory;
+  client: EcrClientFor;
   clock?: Clock;
   /** How long a repository, once ensured, is not asked about again; default 60 s. */
   cacheTtlMs?: number;
@@ -76,8 +77,13 @@ export class EcrRepositoryManager implements EcrRepositories {
     if (until !== undefined && until > this.clock.nowMs()) return { created: false };
     const client = await this.opts.client(ips, target.region);
     const ids = { registryId: target.accountId, repositoryName: repository };
-    const created = !(await this.exists(client, ids)) && await this.create(client, ids, settings);
-    await this.ensurePolicies(client, ids, settings, created);
+    let created: boolean;
+    try {
+      created = !(await this.exists(client, ids)) && await this.create(client, ids, settings);
+      await this.ensurePolicies(client, ids, settings, created);
+    } finally {
+      client.destroy?.();
+    }
     this.ensured.set(cacheKey, this.clock.nowMs() + (this.opts.cacheTtlMs ?? 60_000));
     return { created };
   }

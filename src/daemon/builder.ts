@@ -11,8 +11,7 @@ import { startBuilderServer, type BuilderServer } from '../builder/server.ts';
 import { resolveTls, servingHosts, watchTls, type TlsFiles } from '../builder/tls.ts';
 import type { Controller } from '../controller/manager.ts';
 import type { ImagePullSecret } from '../api/v1alpha1/types.ts';
-import { defaultAwsCredentials, ecrEndpointProblem, staticKeysOf } from '../credentials/index.ts';
-import { ecrSdk } from '../credentials/sdks.ts';
+import { defaultAwsCredentials, defaultEcrClient, ecrEndpointProblem, staticKeysOf } from '../credentials/index.ts';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { KubeRest } from '../kube/rest.ts';
 import type { Metrics } from '../metrics/metrics.ts';
@@ -58,13 +57,12 @@ export async function startBuilder(config: Config, deps: BuilderDeps): Promise<B
     return found;
   };
   const ecr = new EcrRepositoryManager({
-    client: async (ips, region) => {
+    client: (ips, region) => {
       const found = ecrSource(ips, region);
       if (!found) throw new Error(`ImagePullSecret ${ips.metadata.name} has no usable ECR source for region ${region}`);
       const { source, secret } = found;
       const staticKeys = staticKeysOf(secret);
-      const { ECRClient } = await ecrSdk();
-      return new ECRClient({ region, ...(source.endpoint ? { endpoint: source.endpoint } : {}),
+      return defaultEcrClient({ region, ...(source.endpoint ? { endpoint: source.endpoint } : {}),
         credentials: awsCredentials({ region, ...(source.roleARN ? { roleARN: source.roleARN } : {}), ...(staticKeys ? { staticKeys } : {}) }) });
     },
   });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { EcrRepositoryCreation, ImagePullSecret } from '../../../src/api/v1alpha1/types.ts';
-import { EcrRepositoryError, EcrRepositoryManager, parseEcrHost, type EcrClientFactory } from '../../../src/builder/ecr-repositories.ts';
+import { EcrRepositoryError, EcrRepositoryManager, parseEcrHost, type EcrClientFor } from '../../../src/builder/ecr-repositories.ts';
 import { FakeClock } from '../../../src/util/clock.ts';
 
 test('ECR hosts give account and region in every form', () => {
@@ -23,7 +23,7 @@ function resource(enabled: boolean, creation: Partial<EcrRepositoryCreation> = {
 }
 
 /** A scripted ECR: `answers` maps command names to a result or an error name to throw. */
-function fakeEcr(answers: Record<string, object | string>): { factory: EcrClientFactory; sent: { name: string; input: unknown }[]; regions: string[] } {
+function fakeEcr(answers: Record<string, object | string>): { factory: EcrClientFor; sent: { name: string; input: unknown }[]; regions: string[] } {
   const sent: { name: string; input: unknown }[] = [];
   const regions: string[] = [];
   const client = {
