@@ -35,7 +35,9 @@ export type FetchLike = (url: string, init: FetchInit) => Promise<FetchResponse>
 export function caFetch(extraCa: string | Buffer): FetchLike {
   const ca = [...rootCertificates, extraCa.toString()];
   return (url, init) => new Promise((resolve, reject) => {
-    const req = request(url, { method: init.method, headers: init.headers, ca, ...(init.signal ? { signal: init.signal } : {}) }, (res) => {
+    // agent: false, one connection per request, closed with its answer: an idle kept-alive socket would
+    // hold the process open after its last request.
+    const req = request(url, { method: init.method, headers: init.headers, ca, agent: false, ...(init.signal ? { signal: init.signal } : {}) }, (res) => {
       res.on('error', () => undefined); // surfaced to the reader through iteration
       const get = (name: string): string | null => {
         const v = res.headers[name.toLowerCase()];
