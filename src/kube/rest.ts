@@ -175,7 +175,7 @@ export class KubeRest {
       const verb = writeVerbs[spec.method];
       if (verb) this.wrote(verb, spec.path, res.status);
       if (res.status < 200 || res.status >= 300) throw apiError(res.status, text);
-      return (text ? JSON.parse(text) : {}) as T;
+      return (text ? parseAnswer(text, spec.path) : {}) as T;
     } finally {
       clear();
     }
@@ -208,7 +208,7 @@ export class KubeRest {
       if (signal.aborted) stream.abort(signal.reason);
       else signal.addEventListener('abort', () => { stream.abort(signal.reason); }, { once: true, signal: stream.signal });
       if (res.status !== 200) throw apiError(res.status, (await readAll(res.body, stream.signal)).toString('utf8'));
-      await readLines(res.body, (line) => { onEvent(JSON.parse(line) as { type: string; object: unknown }); });
+      await readLines(res.body, (line) => { onEvent(parseAnswer(line, spec.path) as { type: string; object: unknown }); });
     } catch (err) {
       if (signal.aborted) return;
       throw err;
@@ -280,6 +280,18 @@ function readLines(body: Readable, onLine: (line: string) => void): Promise<void
     body.on('end', () => { if (!failed) resolve(); });
     body.on('close', () => { if (!failed) resolve(); });
   });
+}
+
+/**
+ * The API server's answer (or one watch line) as JSON. JSON.parse's own error quotes the text it could
+ * not read, which may be Secret data, so a malformed answer is reported by size and path alone.
+ */
+function parseAnswer(text: string, path: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new Error(`the answer to ${path} is not JSON (${String(Buffer.byteLength(text))} bytes)`);
+  }
 }
 
 function apiError(code: number, text: string): KubeApiError {

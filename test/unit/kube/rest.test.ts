@@ -42,6 +42,18 @@ test('an answer that is not a Status keeps only the HTTP code: the body never re
   assert.doesNotMatch(String((err as Error).stack), /hunter2/);
 });
 
+test('a malformed answer or watch line is reported by path and size: its text, which may be Secret data, never reaches the error', async () => {
+  const truncated = '{"items":[{"data":{".dockerconfigjson":"c2VjcmV0LXZhbHVl';
+  const server = await serve({ '/api/v1/secrets': [200, truncated], '/api/v1/namespaces': [200, `${truncated}\n`] });
+  const rest = await restFor(server);
+  const call = await rest.call({ method: 'GET', path: '/api/v1/secrets' }).catch((e: unknown) => e);
+  assert.ok(call instanceof Error);
+  assert.equal(call.message, `the answer to /api/v1/secrets is not JSON (${String(truncated.length)} bytes)`);
+  const watch = await rest.watch({ path: '/api/v1/namespaces' }, () => undefined, new AbortController().signal).catch((e: unknown) => e);
+  assert.ok(watch instanceof Error);
+  for (const err of [call, watch]) assert.doesNotMatch(`${err.message} ${String(err.stack)}`, /c2VjcmV0|dockerconfigjson/);
+});
+
 test('a watch answered with an error status rejects with a KubeApiError', async () => {
   const server = await serve({ '/api/v1/pods': [403, JSON.stringify({ reason: 'Forbidden', message: 'pods is forbidden' })] });
   const rest = await restFor(server);
