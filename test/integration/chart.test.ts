@@ -159,6 +159,19 @@ test('the Deployment runs hardened, two replicas, with probes on the health port
   });
 });
 
+test('the outbound policy and IMPS adoption are chart values, passed as the flags of run', async () => {
+  const argsOf = async (set: Record<string, string>) => {
+    const deployment = parseObjects(await renderChart({ release: 'rel', namespace: 'ops', set })).find((o) => o.kind === 'Deployment');
+    const spec = deployment?.spec as { template: { spec: { containers: { args: string[] }[] } } };
+    return (spec.template.spec.containers[0]?.args ?? []).filter((a) => /^--(outbound|adopt)/.test(a));
+  };
+  assert.deepEqual(await argsOf({}), []);
+  assert.deepEqual(await argsOf({ 'config.outboundHosts': '{169.254.169.254,*.corp.example}', 'config.outboundFiles': '{/var/run/secrets/tokens}',
+    'config.adoptImpsSecrets': 'true' }),
+  ['--outbound-hosts=169.254.169.254,*.corp.example', '--outbound-files=/var/run/secrets/tokens', '--adopt-imps-secrets=true']);
+  await assert.rejects(renderChart({ release: 'rel', namespace: 'ops', set: { 'config.outboundFiles': '{relative/dir}' } }), /outboundFiles/);
+});
+
 test('every RBAC rule is the documented one and says why it is needed', async () => {
   const rules = await chartRules();
   assert.deepEqual(rules.map((r) => `${r.kind} ${r.apiGroups.join(',')}/${r.resources.join(',')}: ${r.verbs.join(',')}`), [
