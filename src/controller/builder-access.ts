@@ -6,7 +6,7 @@
 // lists; watch/managed-secret.ts) vouch for a payload, so a forged managed Secret changes no answer.
 import { allowsServiceAccount, isLive } from '../api/v1alpha1/resource.ts';
 import type { EcrSource, ImagePullSecret } from '../api/v1alpha1/types.ts';
-import { parseAuths, type AuthEntry } from '../dockerconfig/index.ts';
+import { payloadEntries, type AuthEntry } from '../dockerconfig/index.ts';
 import type { SecretData } from '../credentials/index.ts';
 import { BY_OWNER, type Caches } from './watch/caches.ts';
 import { speaksFor } from './watch/managed-secret.ts';
@@ -52,13 +52,7 @@ export class BuilderView {
   private entriesOf(name: string): AuthEntry[] | undefined {
     const rendered = this.state.peek(name)?.rendered;
     const data = typeof rendered === 'object' ? rendered.data : this.writtenPayload(name);
-    if (data === undefined) return undefined;
-    try {
-      const doc = JSON.parse(Buffer.from(data, 'base64').toString('utf8')) as { auths?: Record<string, unknown> };
-      return parseAuths(doc.auths ?? {}).entries;
-    } catch {
-      return undefined;
-    }
+    return data === undefined ? undefined : payloadEntries(data);
   }
 
   /** The payload the resource's Secrets carry, vouched for by a Secret that speaks for the live resource. */

@@ -98,6 +98,20 @@ export function parseAuths(auths: Record<string, unknown>): Parsed {
   return { entries, problems, shadowed: shadowed.map((s) => `${s.registry} (auths key #${String(s.position)})`) };
 }
 
+/**
+ * The entries of a `.dockerconfigjson` value (base64) the daemon wrote, by registry order; undefined when
+ * it is not JSON with an `auths` object. For reading back our own payloads, so problems are not reported.
+ */
+export function payloadEntries(payload: string): AuthEntry[] | undefined {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(Buffer.from(payload, 'base64').toString('utf8'));
+  } catch {
+    return undefined;
+  }
+  return isRecord(doc) && isRecord(doc.auths) ? parseAuths(doc.auths).entries : undefined;
+}
+
 /** `data` is the Secret's `data` map (base64 values). */
 export function parseSourceSecret(type: string, data: Readonly<Record<string, string>>): Parsed {
   const key = KEYS.get(type);

@@ -4,23 +4,12 @@
 // see TokenCache.digest) and the Secrets carry it under every registry the source wins. So a restart with
 // nothing changed fetches no token and rewrites no Secret. Pure.
 import type { ImagePullSecret } from '../../api/v1alpha1/types.ts';
-import { parseAuths, type AuthEntry } from '../../dockerconfig/index.ts';
+import { payloadEntries, type AuthEntry } from '../../dockerconfig/index.ts';
 import type { FetchedCredentials } from '../../credentials/index.ts';
 
 export interface TokenSeed {
   fetched: FetchedCredentials;
   fetchedAt: Date;
-}
-
-/** The entries of the `.dockerconfigjson` value `payload` (base64), by registry; undefined when unreadable. */
-function entriesOf(payload: string): Map<string, AuthEntry> | undefined {
-  try {
-    const config = JSON.parse(Buffer.from(payload, 'base64').toString('utf8')) as { auths?: unknown };
-    if (!config.auths || typeof config.auths !== 'object') return undefined;
-    return new Map(parseAuths(config.auths as Record<string, unknown>).entries.map((e) => [e.registry, e]));
-  } catch {
-    return undefined;
-  }
 }
 
 const sameLogin = (a: AuthEntry, b: AuthEntry): boolean =>
@@ -50,8 +39,8 @@ export function tokenSeed(ips: ImagePullSecret, payload: string | undefined, ref
   if (!expiresAt || !fetchedAt) return undefined;
   const lost = new Set(s.shadowed ?? []);
   const registries = s.registries.filter((r) => !lost.has(r));
-  const carried = entriesOf(payload);
-  const entries = registries.map((r) => carried?.get(r));
+  const carried = new Map((payloadEntries(payload) ?? []).map((e) => [e.registry, e]));
+  const entries = registries.map((r) => carried.get(r));
   const [first] = entries;
   if (!first || !entries.every((e): e is AuthEntry => e !== undefined && sameLogin(e, first))) return undefined;
   const context = contextOf(first.registry);
