@@ -5,30 +5,25 @@ import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { buildah } from './base-images.ts';
 
 const run = promisify(execFile);
 
 /** The sandbox image; CRI normalises names to `docker.io/...`, so the imported image carries that name. */
 export const PAUSE_IMAGE = 'docker.io/pullsecret-sync/testbed-pause:1';
 
-/** buildah with its storage under `dir` (vfs: no overlay-in-overlay, no daemon). */
-function buildah(dir: string, ...args: string[]): Promise<{ stdout: string }> {
-  return run('buildah', ['--root', join(dir, 'root'), '--runroot', join(dir, 'run'), '--storage-driver', 'vfs', ...args],
-    { timeout: 120_000 });
-}
-
 /** Builds the sleeping busybox image once into `dir`, as an OCI archive; returns its path. */
 export async function sleeperArchive(dir: string): Promise<string> {
   const archive = join(dir, 'sleeper.oci.tar');
   if (existsSync(archive)) return archive;
   mkdirSync(dir, { recursive: true });
-  const container = (await buildah(dir, 'from', 'scratch')).stdout.trim();
+  const container = (await buildah('from', 'scratch')).stdout.trim();
   try {
-    await buildah(dir, 'copy', container, '/bin/busybox', '/bin/busybox');
-    await buildah(dir, 'config', '--entrypoint', '["/bin/busybox","sleep","2147483647"]', '--user', '65535', container);
-    await buildah(dir, 'commit', '--quiet', container, `oci-archive:${archive}`);
+    await buildah('copy', container, '/bin/busybox', '/bin/busybox');
+    await buildah('config', '--entrypoint', '["/bin/busybox","sleep","2147483647"]', '--user', '65535', container);
+    await buildah('commit', '--quiet', container, `oci-archive:${archive}`);
   } finally {
-    await buildah(dir, 'rm', container).catch(() => undefined);
+    await buildah('rm', container).catch(() => undefined);
   }
   return archive;
 }
