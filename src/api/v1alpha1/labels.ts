@@ -19,3 +19,10 @@ export const FINALIZER = 'pullsecret-sync.dev/cleanup';
  * what it added and never an entry someone else put there.
  */
 export const ADDED_PULL_SECRETS_ANNOTATION = 'pullsecret-sync.dev/added-pull-secrets';
+
+/**
+ * On a pod or a namespace, with the value `"false"`: no entry is injected at admission into that pod, or
+ * into any pod of that namespace (src/admission/).
+ */
+export const INJECT_OPT_OUT_LABEL = 'pullsecret-sync.dev/inject';
+export const INJECT_OPT_OUT_VALUE = 'false';

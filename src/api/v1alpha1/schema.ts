@@ -48,6 +48,9 @@ const target: Schema = obj({
   namespacesWithPods: obj({ labels: list(labelSelector), annotations: list(annotationSelector) }),
   secret: obj({ name: nonEmpty({ maxLength: 253 }), labels: stringMap, annotations: stringMap }, ['name']),
   serviceAccounts: obj({ names: list(nonEmpty(), { minItems: 1, description: '"*" means every ServiceAccount.' }) }, ['names']),
+  pods: obj({
+    inject: { type: 'boolean', description: 'Add the Secret to spec.imagePullSecrets of every pod admitted into a selected namespace.' },
+  }, ['inject']),
 }, ['secret']);
 
 const builder: Schema = obj({

@@ -60,11 +60,20 @@ export interface TargetSecret {
   annotations?: Record<string, string>;
 }
 
+/**
+ * Injection at pod admission: with `inject: true`, a pod created in a namespace the resource selects gets
+ * the Secret's name added to its `spec.imagePullSecrets` when it lacks it (src/admission/).
+ */
+export interface PodInjection {
+  inject: boolean;
+}
+
 export interface Target {
   namespaces?: NamespaceSelection;
   namespacesWithPods?: PodSelection;
   secret: TargetSecret;
   serviceAccounts?: { names: string[] };
+  pods?: PodInjection;
 }
 
 export interface BuilderServiceAccount {

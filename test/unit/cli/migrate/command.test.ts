@@ -52,3 +52,15 @@ test('migrate: --help; FILEs and --from-cluster are exclusive', async () => {
   await assert.rejects(runCommand(migrateCommand, []), usageError);
   await assert.rejects(runCommand(migrateCommand, ['x.yaml', '--from-cluster']), usageError);
 });
+
+test('injection at admission: IMPS has no spec.target.pods, so none appears; a resource of ours that has it passes through unchanged', async () => {
+  const ours = { apiVersion: 'pullsecret-sync.dev/v1alpha1', kind: 'ImagePullSecret', metadata: { name: 'ours' },
+    spec: { ...spec, target: { ...spec.target, pods: { inject: true } } } };
+  const imps = { apiVersion: 'images.banzaicloud.io/v1alpha1', kind: 'ImagePullSecret', metadata: { name: 'imps' }, spec };
+  const ran = await runCommand(migrateCommand, ['-'], `${stringify(imps)}---\n${stringify(ours)}`);
+  assert.equal(ran.code, 0);
+  assert.equal(ran.stderr, '');
+  const [migrated, passed] = parseAllDocuments(ran.stdout).map((d) => d.toJS() as typeof ours);
+  assert.deepEqual(migrated, { ...imps, apiVersion: 'pullsecret-sync.dev/v1alpha1' });
+  assert.deepEqual(passed, ours);
+});

@@ -48,6 +48,14 @@ test('schema, CEL and semantic problems, each with its path and layer', () => {
   assert.deepEqual(semantic.map((p) => `${p.layer} ${p.path}`), ['semantic spec.registry.credentials[0].namespace']);
 });
 
+test('spec.target.pods.inject: a boolean, required under pods', () => {
+  const withPods = (pods: unknown) => ips('inject', { registry: { credentials: [{ name: 'hub', namespace: 'registry-access' }] }, target: { secret: { name: 'pull' }, pods } });
+  assert.deepEqual(checkResource(withPods({ inject: true })), []);
+  assert.deepEqual(checkResource(withPods({ inject: false })), []);
+  assert.deepEqual(checkResource(withPods({ inject: 'yes' })).map((p) => `${p.layer} ${p.path}`), ['api spec.target.pods.inject']);
+  assert.deepEqual(checkResource(withPods({})).map((p) => `${p.layer} ${p.path}`), ['api spec.target.pods.inject']);
+});
+
 test('an IMPS resource is pointed at migrate; a missing name is required', () => {
   assert.match(checkResource({ ...good, apiVersion: 'images.banzaicloud.io/v1alpha1' })[0]?.message ?? '', /pullsecret-sync migrate/);
   assert.deepEqual(checkResource({ ...good, metadata: {} }).map((p) => p.path), ['metadata.name']);
