@@ -1,0 +1,138 @@
+// The MutatingAdmissionPolicy and its binding that inject a resource's Secret name into pods at admission
+// (admissionregistration.k8s.io/v1; docs/adr/0008-admission-engines.md): what the daemon wants to exist for
+// a resource with `target.pods.inject: true`, and whether what exists is that. The API server evaluates
+// it, so nothing of the daemon is on the admission path. Pure.
+import { INJECT_OPT_OUT_LABEL, INJECT_OPT_OUT_VALUE, MANAGED_BY_LABEL, MANAGED_BY_VALUE, OWNER_LABEL } from '../../api/v1alpha1/labels.ts';
+import { API_VERSION, KIND, type ImagePullSecret } from '../../api/v1alpha1/types.ts';
+import type { ObjectMeta } from '../../kube/objects.ts';
+import { compileTarget } from './selection.ts';
+import { mapVariableExpression, patchCel, selectionCel } from './injection-cel.ts';
+
+export const ADMISSION_API = 'admissionregistration.k8s.io/v1';
+export const POLICIES_PATH = `/apis/${ADMISSION_API}/mutatingadmissionpolicies`;
+export const BINDINGS_PATH = `/apis/${ADMISSION_API}/mutatingadmissionpolicybindings`;
+
+/** The annotation the kubelet puts on a static pod's mirror pod; such pods may not reference Secrets. */
+export const MIRROR_POD_ANNOTATION = 'kubernetes.io/config.mirror';
+/** The label the API server sets on every namespace to its name. */
+export const NAMESPACE_NAME_LABEL = 'kubernetes.io/metadata.name';
+
+interface Requirement { key: string; operator: 'In' | 'NotIn' | 'Exists' | 'DoesNotExist'; values?: string[] }
+interface Selector { matchLabels?: Record<string, string>; matchExpressions?: Requirement[] }
+interface NamedExpression { name: string; expression: string }
+
+export interface MutatingAdmissionPolicy {
+  apiVersion: typeof ADMISSION_API;
+  kind: 'MutatingAdmissionPolicy';
+  metadata: ObjectMeta;
+  spec: {
+    failurePolicy: 'Ignore';
+    reinvocationPolicy: 'IfNeeded';
+    matchConstraints: {
+      matchPolicy: 'Equivalent';
+      namespaceSelector: Selector;
+      objectSelector: Selector;
+      resourceRules: { apiGroups: string[]; apiVersions: string[]; operations: string[]; resources: string[]; scope: '*' }[];
+    };
+    matchConditions: NamedExpression[];
+    variables: NamedExpression[];
+    mutations: { patchType: 'JSONPatch'; jsonPatch: { expression: string } }[];
+  };
+}
+
+export interface MutatingAdmissionPolicyBinding {
+  apiVersion: typeof ADMISSION_API;
+  kind: 'MutatingAdmissionPolicyBinding';
+  metadata: ObjectMeta;
+  spec: { policyName: string };
+}
+
+export interface InjectionObjects {
+  policy: MutatingAdmissionPolicy;
+  binding: MutatingAdmissionPolicyBinding;
+}
+
+/** Name of the policy and of its binding for resource `name`. */
+export const injectionPolicyName = (name: string): string => `pullsecret-sync-${name}`;
+
+/**
+ * What the policy never touches, whatever the resource selects: the API server checks these before any
+ * CEL runs. `daemonNamespace` is the daemon's own namespace (its pods are left alone).
+ */
+export function exclusions(daemonNamespace: string): { namespaceSelector: Selector; objectSelector: Selector; matchConditions: NamedExpression[] } {
+  const optOut: Requirement = { key: INJECT_OPT_OUT_LABEL, operator: 'NotIn', values: [INJECT_OPT_OUT_VALUE] };
+  return {
+    namespaceSelector: { matchExpressions: [
+      { key: NAMESPACE_NAME_LABEL, operator: 'NotIn', values: [...new Set(['kube-system', daemonNamespace])] }, optOut,
+    ] },
+    objectSelector: { matchExpressions: [optOut] },
+    matchConditions: [
+      { name: 'not-a-mirror-pod', expression: `!has(object.metadata.annotations) || !('${MIRROR_POD_ANNOTATION}' in object.metadata.annotations)` },
+      { name: 'not-from-a-node', expression: '!request.userInfo.username.startsWith(\'system:node:\')' },
+    ],
+  };
+}
+
+const metadataFor = (ips: ImagePullSecret): ObjectMeta => ({
+  name: injectionPolicyName(ips.metadata.name),
+  labels: { [MANAGED_BY_LABEL]: MANAGED_BY_VALUE, [OWNER_LABEL]: ips.metadata.name },
+  ownerReferences: [{ apiVersion: API_VERSION, kind: KIND, name: ips.metadata.name, uid: ips.metadata.uid ?? '' }],
+});
+
+/**
+ * The policy and binding resource `ips` needs: undefined when it asks for no injection, is being deleted,
+ * or its target is invalid (it then selects nothing).
+ */
+export function desiredInjection(ips: ImagePullSecret, daemonNamespace: string): InjectionObjects | undefined {
+  const target = ips.spec.target;
+  if (target.pods?.inject !== true || ips.metadata.deletionTimestamp || !compileTarget(target).ok) return undefined;
+  const selection = selectionCel(target);
+  const excluded = exclusions(daemonNamespace);
+  const name = injectionPolicyName(ips.metadata.name);
+  return {
+    policy: {
+      apiVersion: ADMISSION_API, kind: 'MutatingAdmissionPolicy', metadata: metadataFor(ips),
+      spec: {
+        failurePolicy: 'Ignore',
+        reinvocationPolicy: 'IfNeeded',
+        matchConstraints: {
+          matchPolicy: 'Equivalent',
+          namespaceSelector: excluded.namespaceSelector,
+          objectSelector: excluded.objectSelector,
+          resourceRules: [{ apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE'], resources: ['pods'], scope: '*' }],
+        },
+        matchConditions: excluded.matchConditions,
+        variables: [
+          ...selection.variables.map((v) => ({ name: v, expression: mapVariableExpression(v) })),
+          { name: 'selected', expression: selection.expression },
+        ],
+        mutations: [{ patchType: 'JSONPatch', jsonPatch: { expression: patchCel(target.secret.name, 'kubernetes') } }],
+      },
+    },
+    binding: { apiVersion: ADMISSION_API, kind: 'MutatingAdmissionPolicyBinding', metadata: metadataFor(ips), spec: { policyName: name } },
+  };
+}
+
+/** Structural equality of JSON values (key order ignored). */
+export function sameJson(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (Array.isArray(a) || Array.isArray(b)) {
+    return Array.isArray(a) && Array.isArray(b) && a.length === b.length && a.every((x, i) => sameJson(x, b[i]));
+  }
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  const ka = Object.keys(a);
+  const kb = Object.keys(b);
+  const ra = a as Record<string, unknown>;
+  const rb = b as Record<string, unknown>;
+  return ka.length === kb.length && ka.every((k) => Object.hasOwn(rb, k) && sameJson(ra[k], rb[k]));
+}
+
+/** Whether `live` is `desired`: the same spec, our labels, and an ownerReference to the same resource. */
+export function isUpToDate(desired: { metadata: ObjectMeta; spec: unknown }, live: { metadata: ObjectMeta; spec?: unknown }): boolean {
+  const want = desired.metadata;
+  const labels = live.metadata.labels ?? {};
+  const uid = want.ownerReferences?.[0]?.uid;
+  return sameJson(desired.spec, live.spec)
+    && Object.entries(want.labels ?? {}).every(([k, v]) => Object.hasOwn(labels, k) && labels[k] === v)
+    && (live.metadata.ownerReferences ?? []).some((r) => r.uid === uid && r.kind === KIND);
+}
