@@ -4,16 +4,17 @@
 # `imps/`: $IMPS_ARCHIVE, else the first shared/peers/imps-e44f792.tar.gz found in the repository's
 # folder or a folder above it (the project's machines keep it there). Go dependencies come from the Go
 # module proxy. Prints the path of the built controller.
-# Usage: bench/imps/build.sh   (IMPS_ARCHIVE names the archive; IMPS_CACHE overrides the build directory)
+# Usage: bench/imps/build.sh   (IMPS_ARCHIVE names the archive; IMPS_CACHE overrides the build directory,
+# else it is imps-e44f792 in $PULLSECRET_SYNC_CACHE_DIR, like the testbed's binaries)
 set -eu
 case "${1:-}" in
-  -h|--help) sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  -h|--help) sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
   '') ;;
   *) echo "bench/imps/build.sh: takes no arguments (see --help)" >&2; exit 2 ;;
 esac
 COMMIT=e44f7929eceb9b91c7cbaaf6e98fcbe45bf3484f
 NAME=imps-e44f792.tar.gz
-cache=${IMPS_CACHE:-$HOME/.cache/pullsecret-sync/imps-e44f792}
+cache=${IMPS_CACHE:-${PULLSECRET_SYNC_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/pullsecret-sync}/imps-e44f792}
 bin="$cache/imps/bin/imps-controller"
 
 find_archive() {

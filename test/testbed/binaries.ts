@@ -93,8 +93,16 @@ function helmModule(): Module {
   };
 }
 
+/**
+ * The project's build cache: PULLSECRET_SYNC_CACHE_DIR, else `pullsecret-sync` under XDG_CACHE_HOME or
+ * ~/.cache. bench/imps/build.sh resolves the same directory.
+ */
+export function projectCacheDir(): string {
+  return process.env.PULLSECRET_SYNC_CACHE_DIR || join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'pullsecret-sync');
+}
+
 export function cacheRoot(): string {
-  return join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'pullsecret-sync', 'testbed');
+  return join(projectCacheDir(), 'testbed');
 }
 
 async function goVersion(): Promise<string> {
