@@ -5,19 +5,22 @@ import tseslint from 'typescript-eslint';
 
 /** Layers and the internal folders each may NOT import. */
 const layers = {
-  util: ['runtime', 'kube', 'controller', 'credentials', 'dockerconfig', 'builder', 'cli', 'daemon', 'metrics', 'log', 'api'],
-  dockerconfig: ['runtime', 'kube', 'controller', 'credentials', 'builder', 'cli', 'daemon', 'metrics', 'log'],
-  runtime: ['kube', 'controller', 'credentials', 'dockerconfig', 'builder', 'cli', 'daemon', 'api'],
+  util: ['runtime', 'kube', 'controller', 'credentials', 'dockerconfig', 'builder', 'cli', 'daemon', 'metrics', 'log', 'api', 'admission'],
+  dockerconfig: ['runtime', 'kube', 'controller', 'credentials', 'builder', 'cli', 'daemon', 'metrics', 'log', 'admission'],
+  runtime: ['kube', 'controller', 'credentials', 'dockerconfig', 'builder', 'cli', 'daemon', 'api', 'admission'],
   // The providers register below the API: its schema, types and validation read their list.
-  credentials: ['api', 'kube', 'controller', 'builder', 'cli', 'daemon', 'runtime', 'metrics'],
-  api: ['runtime', 'kube', 'controller', 'builder', 'cli', 'daemon', 'metrics'],
-  kube: ['controller', 'credentials', 'dockerconfig', 'builder', 'cli', 'daemon'],
-  metrics: ['controller', 'builder', 'cli', 'daemon', 'kube'],
-  log: ['runtime', 'kube', 'controller', 'credentials', 'dockerconfig', 'builder', 'cli', 'daemon', 'metrics', 'api'],
+  credentials: ['api', 'kube', 'controller', 'builder', 'cli', 'daemon', 'runtime', 'metrics', 'admission'],
+  api: ['runtime', 'kube', 'controller', 'builder', 'cli', 'daemon', 'metrics', 'admission'],
+  kube: ['controller', 'credentials', 'dockerconfig', 'builder', 'cli', 'daemon', 'admission'],
+  metrics: ['controller', 'builder', 'cli', 'daemon', 'kube', 'admission'],
+  log: ['runtime', 'kube', 'controller', 'credentials', 'dockerconfig', 'builder', 'cli', 'daemon', 'metrics', 'api', 'admission'],
   controller: ['builder', 'cli', 'daemon'],
   builder: ['controller', 'cli', 'daemon'],
   // The commands share plumbing with the daemon's command, never its wiring.
   cli: ['daemon'],
+  // The pure admission rule: the API and the daemon's own selection (controller/decide), nothing that
+  // talks to the API server or serves requests.
+  admission: ['runtime', 'kube', 'credentials', 'dockerconfig', 'builder', 'cli', 'daemon', 'metrics', 'log'],
 };
 
 const layerRules = Object.entries(layers).map(([layer, forbidden]) => ({
