@@ -24,7 +24,8 @@ test('a call still queued in the rate limiter at its deadline fails and never re
   // One request per 10 s after the first: the second waits far longer than its 200 ms deadline.
   const rest = new KubeRest(kc, { qps: 0.1, burst: 1 });
   try {
-    await rest.call({ method: 'PUT', path: '/apis/coordination.k8s.io/v1/namespaces/a/leases/first', body: {}, timeoutMs: 200 });
+    // The first call only takes the burst token: its deadline is not under test, and a loaded machine may be slow to answer.
+    await rest.call({ method: 'PUT', path: '/apis/coordination.k8s.io/v1/namespaces/a/leases/first', body: {}, timeoutMs: 5_000 });
     await assert.rejects(rest.call({ method: 'PUT', path: '/apis/coordination.k8s.io/v1/namespaces/a/leases/queued', body: {}, timeoutMs: 200 }), KubeTimeoutError);
     const aborted = new AbortController();
     const third = rest.call({ method: 'PUT', path: '/apis/coordination.k8s.io/v1/namespaces/a/leases/cancelled', body: {}, signal: aborted.signal });
