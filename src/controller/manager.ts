@@ -10,7 +10,7 @@ import type { ResourceSample } from '../metrics/collectors.ts';
 import { runWorkers, WorkQueue, type ReconcileObserver, type WorkersHandle, type WorkQueueObserver } from '../runtime/index.ts';
 import { realClock, type Clock } from '../util/clock.ts';
 import { errorMessage } from '../util/errors.ts';
-import { allInformers, BY_OWNER, createCaches, WITH_ADDED, type Caches } from './watch/caches.ts';
+import { allInformers, BY_OWNER, createCaches, WITH_ADDED, type Caches, type Watch } from './watch/caches.ts';
 import { wireEvents } from './watch/event-mapping.ts';
 import { ipsKey, parseKey, targetKey } from './watch/keys.ts';
 import { reconcileResource } from './reconcile/resource-reconciler.ts';
@@ -24,6 +24,8 @@ import { SourceResolver } from './decide/sources.ts';
 import { ControllerState } from './reconcile/state.ts';
 import { reconcileTarget } from './reconcile/target-reconciler.ts';
 import { watchNeeds } from './watch/watch-needs.ts';
+import { InjectionPolicyWatch } from './watch/injection-policies.ts';
+import { InjectionPolicySync } from './reconcile/injection-policies.ts';
 
 export interface ControllerOptions {
   rest: KubeRest;
@@ -52,6 +54,7 @@ export class Controller {
   private readonly selection: SelectionCache;
   private readonly resolver: SourceResolver;
   private readonly foreign: ForeignSecrets;
+  private injection: { watch: InjectionPolicyWatch; sync: InjectionPolicySync } | undefined;
   private readonly clock: Clock;
   private workers: WorkersHandle | undefined;
   /** Namespaces that appeared after the initial sync and have no Secret yet: when we first saw them. */
@@ -84,6 +87,24 @@ export class Controller {
       delete: (ns) => { this.newNamespaces.delete(ns.metadata.name); },
     });
     this.caches.managedSecrets.on({ add: (secret) => { this.served(secret.metadata.namespace); } });
+  }
+
+  /**
+   * The policy engine injects pull Secrets at admission: the daemon keeps a MutatingAdmissionPolicy and
+   * binding per resource that asks; `daemonNamespace` is its own, which they leave alone. Before startCaches.
+   */
+  useInjectionPolicies(daemonNamespace: string): void {
+    if (this.injection) return;
+    const log = this.opts.log.child({ component: 'informer' });
+    const watch = new InjectionPolicyWatch(this.opts.rest, { log: (level, msg, fields) => { log[level](fields ?? {}, msg); },
+      minWatchTimeoutSeconds: this.opts.minWatchTimeoutSeconds });
+    watch.onChange((owner) => { this.queue.add(ipsKey(owner)); });
+    this.injection = { watch, sync: new InjectionPolicySync(watch, daemonNamespace) };
+  }
+
+  /** Every watch: the caches' and, with the policy engine, its policies and bindings. */
+  private watches(): Watch[] {
+    return [...allInformers(this.caches), ...(this.injection?.watch.informers ?? [])];
   }
 
   private served(namespace: string | undefined): void {
@@ -133,20 +154,20 @@ export class Controller {
 
   /** Starts every watch; resolves once the caches are synced. */
   async startCaches(): Promise<void> {
-    for (const informer of allInformers(this.caches)) informer.start();
+    for (const informer of this.watches()) informer.start();
     // The optional watches follow the resources: known once those are listed.
     await this.caches.imagePullSecrets.whenSynced();
     this.updateWatches();
-    await Promise.all(allInformers(this.caches).map((i) => i.whenSynced()));
+    await Promise.all(this.watches().map((i) => i.whenSynced()));
   }
 
   cachesSynced(): boolean {
-    return allInformers(this.caches).every((i) => i.hasSynced());
+    return this.watches().every((i) => i.hasSynced());
   }
 
   /** Names of watches that made no progress for longer than they may (for /healthz). */
   stalledWatches(): string[] {
-    const stalled = allInformers(this.caches).filter((i) => i.sinceProgress() > i.stallThresholdMs()).map((i) => i.resource);
+    const stalled = this.watches().filter((i) => i.sinceProgress() > i.stallThresholdMs()).map((i) => i.resource);
     return [...stalled, ...[...this.caches.sourceSecrets.stalled(), ...this.foreign.stalled()].map((ref) => `secret ${ref}`)];
   }
 
@@ -184,7 +205,7 @@ export class Controller {
 
   async stop(): Promise<void> {
     await this.stopWorkers();
-    await Promise.all([...allInformers(this.caches).map((i) => i.stop()), this.caches.sourceSecrets.stop(), this.foreign.stop()]);
+    await Promise.all([...this.watches().map((i) => i.stop()), this.caches.sourceSecrets.stop(), this.foreign.stop()]);
   }
 
   private async reconcile(key: string, log: Logger, signal: AbortSignal): Promise<{ requeueAfter?: number } | undefined> {
@@ -202,6 +223,7 @@ export class Controller {
         caches: this.caches, state: this.state, selection: this.selection, resolver: this.resolver, writes,
         events: this.opts.events, serviceAccounts, clock: this.clock, signal,
         enqueueTarget: (name, namespace) => { this.queue.add(targetKey(name, namespace)); },
+        ...(this.injection ? { injection: this.injection.sync } : {}),
       }, work.name);
     }
     const errors = this.state.of(work.name).writeErrors;

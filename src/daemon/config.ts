@@ -4,6 +4,7 @@
 // environment variable it came from), what a good value looks like, and what was given.
 import { ConfigError, parseStrict, type Values } from '../cli/args.ts';
 import { KUBECONFIG_DEFAULT } from '../kube/kubeconfig.ts';
+import { ADMISSION_ENGINE_CHOICES, type AdmissionEngineChoice } from './admission-engine.ts';
 import { address, bool, count, dirList, dnsLabel, dnsName, duration, fraction, hostList, kubeconfigPaths, oneOf, rate, readableFile, text, type ValueKind } from './flag-values.ts';
 
 export { ConfigError };
@@ -48,6 +49,8 @@ export interface Config {
   gcpUniverseDomain?: string;
   /** Replace Secrets IMPS wrote for a resource of the same name (docs/adr/0006-imps-adoption.md). */
   adoptImpsSecrets: boolean;
+  /** How pods get the entry at admission: by discovery (`auto`), or forced (docs/adr/0008-admission-engines.md). */
+  admissionEngine: AdmissionEngineChoice;
 }
 
 interface FlagSpec {
@@ -94,6 +97,9 @@ export const flags: Record<string, FlagSpec> = {
   'adopt-imps-secrets': { env: 'PULLSECRET_SYNC_ADOPT_IMPS_SECRETS', default: 'false',
     help: 'replace in place the Secrets banzaicloud/imps wrote for a resource of the same name, instead of reporting a Conflict; '
       + 'stop IMPS first (README, Migrating from IMPS)' },
+  'admission-engine': { env: 'PULLSECRET_SYNC_ADMISSION_ENGINE', default: 'auto',
+    help: 'what adds the Secret to pods of resources with target.pods.inject: auto (policy where the API server serves '
+      + 'MutatingAdmissionPolicy v1, else webhook), policy, webhook, or off (docs/adr/0008-admission-engines.md)' },
 };
 
 /** A value as the user gave it, and where: the flag, or the environment variable standing in for it. */
@@ -186,6 +192,7 @@ export function parseConfig(args: string[], env: NodeJS.ProcessEnv): Config {
     outboundFiles: read('outbound-files', dirList) ?? [],
     ...identityAndClouds(read),
     adoptImpsSecrets: must('adopt-imps-secrets', bool),
+    admissionEngine: must('admission-engine', oneOf(ADMISSION_ENGINE_CHOICES)),
   };
 }
 

@@ -21,6 +21,7 @@ import { startBuilder } from './builder.ts';
 import { ConfigError, type Config } from './config.ts';
 import { guardProcess } from './process-guard.ts';
 import { commandKubeConfig } from '../cli/kube-access.ts';
+import { chooseAdmissionEngine, discoverPolicySupport, type AdmissionEngine, type EngineDecision } from './admission-engine.ts';
 
 export const LEASE_NAME = 'pullsecret-sync';
 
@@ -34,6 +35,8 @@ export interface Daemon {
   healthPort: number;
   /** `https://host:port` of the builder API. */
   builderUrl: string;
+  /** What injects pull Secrets into pods at admission (docs/adr/0008-admission-engines.md). */
+  admissionEngine: AdmissionEngine;
   isLeader(): boolean;
   /** Resolves when this replica lost the Lease it held (the process should exit and restart). */
   lostLeadership: Promise<void>;
@@ -154,6 +157,18 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
     rest.close();
     throw err;
   }
+  let admission: EngineDecision;
+  try {
+    admission = await chooseAdmissionEngine(config.admissionEngine, () => discoverPolicySupport(rest, (error) => {
+      log.warn({ error }, 'Discovery of admissionregistration.k8s.io/v1 failed; retrying with backoff');
+    }));
+  } catch (err) {
+    await Promise.all([...servers.map((s) => s.close()), builder.close()]);
+    rest.close();
+    throw err;
+  }
+  log.info({ engine: admission.engine, reason: admission.reason }, 'Admission engine chosen');
+  if (admission.engine === 'policy') controller.useInjectionPolicies(config.namespace);
   log.info({ server: kc.getCurrentCluster()?.server, builder: builder.url }, 'Starting caches');
   await controller.startCaches();
 
@@ -190,6 +205,7 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
   }
   return {
     controller, metrics, metricsPort: servers[0]?.port ?? 0, healthPort: servers[1]?.port ?? 0, builderUrl: builder.url,
+    admissionEngine: admission.engine,
     isLeader: () => (elector ? elector.isLeader() : true),
     lostLeadership: lost.promise,
     stop: async () => {

@@ -72,6 +72,22 @@ export class Writes {
       query: { fieldManager: this.fieldManager }, body: { metadata: { ...metadata, resourceVersion } } });
   }
 
+  /** Creates a cluster-scoped object in the collection at `collection`. */
+  createClusterObject<T extends { metadata: ObjectMeta }>(collection: string, obj: T): Promise<T> {
+    return this.call<T>({ method: 'POST', path: collection, body: obj, query: { fieldManager: this.fieldManager } });
+  }
+
+  /** PUT of a cluster-scoped object: guarded by the resourceVersion it carries, unconditional without one. */
+  replaceClusterObject<T extends { metadata: ObjectMeta }>(collection: string, obj: T): Promise<T> {
+    return this.call<T>({ method: 'PUT', path: `${collection}/${obj.metadata.name}`, body: obj, query: { fieldManager: this.fieldManager } });
+  }
+
+  /** Deletes only the object with this uid, so one recreated by someone else in between survives. */
+  deleteClusterObject(collection: string, name: string, uid: string | undefined): Promise<unknown> {
+    return this.call({ method: 'DELETE', path: `${collection}/${name}`,
+      body: { apiVersion: 'v1', kind: 'DeleteOptions', ...(uid ? { preconditions: { uid } } : {}) } });
+  }
+
   /** Replaces the status subresource (merge patch of `status` only). */
   patchStatus(path: string, status: unknown): Promise<unknown> {
     return this.call({ method: 'PATCH', path: `${path}/status`, contentType: 'application/merge-patch+json',

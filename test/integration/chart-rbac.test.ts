@@ -47,6 +47,11 @@ const behaviours: [string, (w: World) => Promise<unknown>][] = [
     path: `/apis/coordination.k8s.io/v1/namespaces/${w.releaseNs}/leases/pullsecret-sync` }).catch(() => undefined))?.spec?.holderIdentity === w.daemon.name, QUICK)],
   ['adds its finalizer', (w) => eventually(async () => (await readIps(w.ips))?.metadata.finalizers?.includes('pullsecret-sync.dev/cleanup'), QUICK)],
   ['writes the Secret', (w) => eventually(() => readSecret(w.target, 'pull'), QUICK)],
+  ['keeps the admission policy and its binding', (w) => eventually(async () => {
+    const [policy, binding] = await Promise.all(['mutatingadmissionpolicies', 'mutatingadmissionpolicybindings'].map((kind) =>
+      rest.call({ method: 'GET', path: `/apis/admissionregistration.k8s.io/v1/${kind}/pullsecret-sync-${w.ips}` }).catch(() => undefined)));
+    return policy !== undefined && binding !== undefined;
+  }, QUICK)],
   ['reports status', (w) => eventually(async () => (await readyCondition(w.ips))?.reason === 'Synced', QUICK)],
   ['records Events', (w) => eventually(async () => (await eventsFor(w.ips)).some((e) => e.reason === 'Synced'), QUICK)],
   ['patches ServiceAccounts', (w) => eventually(async () => (await rest.call<ServiceAccount>({ method: 'GET',
@@ -93,7 +98,7 @@ async function firstBreakage(without?: ChartRule): Promise<string | undefined> {
   await createIps(ips, { registry: { credentials: [{ name: 'hub', namespace: sourceNs }] },
     // Pods and ServiceAccounts are watched only while a resource needs them: this one needs both.
     target: { namespaces: { names: [target] }, namespacesWithPods: { labels: [{ matchLabels: { 'rbac-probe': 'no-such-pod' } }] },
-      secret: { name: 'pull' }, serviceAccounts: { names: ['default'] } },
+      secret: { name: 'pull' }, serviceAccounts: { names: ['default'] }, pods: { inject: true } },
     builder: { serviceAccounts: [{ namespace: target, name: 'kaniko' }] } });
   const daemon = await spawnDaemon(uniqueName('d'), [`--namespace=${releaseNs}`, '--leader-elect=true'], kubeconfig, false);
   try {

@@ -172,6 +172,22 @@ test('the outbound policy and IMPS adoption are chart values, passed as the flag
   await assert.rejects(renderChart({ release: 'rel', namespace: 'ops', set: { 'config.outboundFiles': '{relative/dir}' } }), /outboundFiles/);
 });
 
+test('the admission engine is a chart value; the policy engine\'s RBAC rule only where it may run', async () => {
+  const rendered = async (engine?: string) => parseObjects(await renderChart({ release: 'rel', namespace: 'ops',
+    set: engine ? { 'config.admissionEngine': engine } : {} }));
+  const engineArg = (objects: Awaited<ReturnType<typeof rendered>>) => {
+    const spec = objects.find((o) => o.kind === 'Deployment')?.spec as { template: { spec: { containers: { args: string[] }[] } } };
+    return spec.template.spec.containers[0]?.args.filter((a) => a.startsWith('--admission-engine'));
+  };
+  const policyRule = (objects: Awaited<ReturnType<typeof rendered>>) => JSON.stringify(objects.find((o) => o.kind === 'ClusterRole')).includes('mutatingadmissionpolicies');
+  for (const [engine, rule] of [[undefined, true], ['policy', true], ['webhook', false], ['off', false]] as const) {
+    const objects = await rendered(engine);
+    assert.deepEqual(engineArg(objects), [`--admission-engine=${engine ?? 'auto'}`]);
+    assert.equal(policyRule(objects), rule, `engine ${engine ?? 'auto'}`);
+  }
+  await assert.rejects(rendered('mutating'), /admissionEngine/);
+});
+
 test('every RBAC rule is the documented one and says why it is needed', async () => {
   const rules = await chartRules();
   assert.deepEqual(rules.map((r) => `${r.kind} ${r.apiGroups.join(',')}/${r.resources.join(',')}: ${r.verbs.join(',')}`), [
@@ -183,6 +199,7 @@ test('every RBAC rule is the documented one and says why it is needed', async ()
     'ClusterRole /serviceaccounts: list,watch,patch',
     'ClusterRole events.k8s.io/events: create',
     'ClusterRole authentication.k8s.io/tokenreviews: create',
+    'ClusterRole admissionregistration.k8s.io/mutatingadmissionpolicies,mutatingadmissionpolicybindings: list,watch,create,update,delete',
     'Role coordination.k8s.io/leases: get,create,update',
   ]);
   for (const r of rules) assert.ok(r.reason.length > 20, `${r.kind} rule ${r.index} has no comment`);

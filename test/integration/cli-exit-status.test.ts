@@ -85,6 +85,7 @@ const RUN_FLAGS: Record<string, { args: string[]; expect: RegExp }> = {
   'azure-federated-token-file': { args: [`--azure-federated-token-file=${missing}`], expect: /run: --azure-federated-token-file must be the path of a readable file; got ".*missing\.pem" \(no such file\)/ },
   'gcp-universe-domain': { args: ['--gcp-universe-domain=Bad_Domain'], expect: /run: --gcp-universe-domain must be a DNS name .*; got "Bad_Domain"/ },
   'adopt-imps-secrets': { args: ['--adopt-imps-secrets=maybe'], expect: /run: --adopt-imps-secrets must be true or false; got "maybe"/ },
+  'admission-engine': { args: ['--admission-engine=mutating'], expect: /run: --admission-engine must be one of auto, policy, webhook, off; got "mutating"/ },
 };
 
 test('the table has a case for every flag of run', () => {

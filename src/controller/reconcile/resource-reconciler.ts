@@ -16,6 +16,7 @@ import { buildStatus, type StatusInput } from '../status/status.ts';
 import type { Selection } from './target-reconciler.ts';
 import { statusFingerprint } from '../status/status-diff.ts';
 import { fitsInSecret, payloadOf } from '../decide/desired-secret.ts';
+import type { InjectionPolicySync } from './injection-policies.ts';
 
 export interface ResourceDeps {
   caches: Caches;
@@ -29,6 +30,8 @@ export interface ResourceDeps {
   enqueueTarget(name: string, namespace: string): void;
   /** The reconcile's signal: aborted at shutdown; `writes` are already bound to it, Events use it too. */
   signal?: AbortSignal;
+  /** The policy engine's objects, when it injects pull Secrets at admission (docs/adr/0008-admission-engines.md). */
+  injection?: InjectionPolicySync;
 }
 
 export const resourcePath = (name: string) => `/apis/${API_VERSION}/${PLURAL}/${name}`;
@@ -36,6 +39,7 @@ export const resourcePath = (name: string) => `/apis/${API_VERSION}/${PLURAL}/${
 export async function reconcileResource(deps: ResourceDeps, name: string): Promise<{ requeueAfter?: number }> {
   const ips = deps.caches.imagePullSecrets.store.get(name);
   if (!ips) {
+    await deps.injection?.sync(deps.writes, name, undefined);
     deps.caches.sourceSecrets.use(name, []);
     deps.resolver.forget(name);
     deps.state.forget(name);
@@ -52,6 +56,7 @@ export async function reconcileResource(deps: ResourceDeps, name: string): Promi
   }
   const state = deps.state.of(name);
   const invalid = deps.selection.problems(ips);
+  await deps.injection?.sync(deps.writes, name, invalid.length ? undefined : ips);
   deps.caches.sourceSecrets.use(name, deps.resolver.references(ips));
   const now = deps.clock.now();
   const outcomes = invalid.length ? [] : await deps.resolver.resolve(ips, now);
@@ -165,6 +170,7 @@ async function writeStatus(deps: ResourceDeps, ips: ImagePullSecret, input: Stat
 /** The resource is being deleted: remove every Secret and ServiceAccount entry it wrote, then let go. */
 async function finalize(deps: ResourceDeps, ips: ImagePullSecret): Promise<void> {
   const name = ips.metadata.name;
+  await deps.injection?.sync(deps.writes, name, undefined);
   for (const secret of deps.caches.managedSecrets.store.byIndex(BY_OWNER, name)) {
     if (secret.metadata.namespace) await deps.serviceAccounts.remove(secret.metadata.namespace, secret.metadata.name);
     await deps.writes.deleteSecret(secret).catch((err: unknown) => {

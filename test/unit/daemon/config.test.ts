@@ -55,6 +55,7 @@ const BAD: Record<string, { values: string[]; expect: RegExp; with?: string[] }>
   'azure-federated-token-file': { values: [missing, dir], expect: EXPECT.file },
   'gcp-universe-domain': { values: ['Googleapis.com', 'https://googleapis.com', 'a..b'], expect: /must be a DNS name \(lowercase letters, digits, "-" and "\."\), such as googleapis\.com/ },
   'adopt-imps-secrets': { values: ['', 'yes', 'TRUE', 'on'], expect: EXPECT.bool },
+  'admission-engine': { values: ['', 'Auto', 'webhooks', 'none'], expect: /must be one of auto, policy, webhook, off/ },
 };
 
 test('the Lease identity and the cloud settings come from the variables their platforms set, or flags', () => {
