@@ -1,6 +1,7 @@
 // `plan` against the real API server: it writes nothing (every resourceVersion stays), the daemon then
 // writes exactly the Secrets plan said it would create and removes the ones it said it would remove,
-// and plan from a kubectl snapshot, with no cluster reachable, gives the same answer.
+// and plan from a kubectl snapshot, with no cluster reachable, gives the same answer (also the pods that
+// lack the entry injection at admission would add).
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -59,13 +60,16 @@ before(async () => {
   await createNamespace(ns.c);
   await createNamespace(ns.d);
   await createPod(ns.c, 'web', { app: team });
+  await createPod(ns.a, 'plain');
+  await rest.call({ method: 'POST', path: `/api/v1/namespaces/${ns.a}/pods`, body: { metadata: { name: 'listed' },
+    spec: { containers: [{ name: 'app', image: 'example.invalid/app:1' }], imagePullSecrets: [{ name: 'pull' }] } } });
   await createSecret({ metadata: { name: 'pull', namespace: ns.b }, type: 'Opaque', data: {} }); // someone else's
   // A Secret the older resource wrote earlier in a namespace it no longer selects.
   await createSecret({ ...dockerConfigSecret(ns.d, 'pull', { 'r.io': { username: 'u', password: 'p4' } }),
     metadata: { name: 'pull', namespace: ns.d, labels: { 'app.kubernetes.io/managed-by': 'pullsecret-sync', 'pullsecret-sync.dev/owner': older } } });
   await createIps(older, { registry: { credentials: [{ name: 'hub', namespace: ns.src }, { name: 'quay', namespace: ns.src }] },
     target: { namespaces: { labels: [{ matchLabels: { team } }] }, namespacesWithPods: { labels: [{ matchLabels: { app: team } }] },
-      secret: { name: 'pull' }, serviceAccounts: { names: ['default'] } } });
+      secret: { name: 'pull' }, serviceAccounts: { names: ['default'] }, pods: { inject: true } } });
   await createIps(younger, { registry: { credentials: [{ name: 'quay', namespace: ns.src }] }, target: { namespaces: { names: [ns.a, ns.c] }, secret: { name: 'pull' } } });
   for (const n of [ns.a, ns.c]) {
     await eventually(() => rest.call({ method: 'GET', path: `/api/v1/namespaces/${n}/serviceaccounts/default` }), { message: `default ServiceAccount in ${n}` });
@@ -100,6 +104,9 @@ test('plan on a live cluster, from a snapshot without a cluster, and then the da
     { registry: 'quay.io', source: `Secret ${ns.src}/hub`, shadowed: [`Secret ${ns.src}/quay`] },
   ]);
   assert.deepEqual(r1.serviceAccounts.map((s) => `${s.change} ${s.namespace}/${s.name}`).sort(), [`add ${ns.a}/default`, `add ${ns.c}/default`].sort());
+  // Injection at admission: the pods that lack the entry (one that lists it already is not among them).
+  assert.deepEqual(r1.pods, [{ namespace: ns.a, name: 'plain' }, { namespace: ns.c, name: 'web' }].sort((x, y) => (x.namespace < y.namespace ? -1 : 1)));
+  assert.deepEqual(r2.pods, []);
   assert.deepEqual(r2.namespaces.map((n) => [n.name, n.action, n.conflictWith]),
     [[ns.a, 'conflict', `ImagePullSecret/${older}`], [ns.c, 'conflict', `ImagePullSecret/${older}`]]);
 

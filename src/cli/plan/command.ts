@@ -10,9 +10,9 @@ import { errorMessage } from '../../util/errors.ts';
 import { ConfigError, optionLines, parseCommandArgs, strings, type Options } from '../args.ts';
 import { printHelp, type Command, type Io } from '../command.ts';
 import { readDocuments } from '../documents.ts';
-import { computePlan } from './model.ts';
+import { computePlan, DEFAULT_DAEMON_NAMESPACE } from './model.ts';
 import { FORMATS, render, type Format } from './output.ts';
-import { buildWorld, emptyParts, partsFromCluster, partsFromObjects, secretsFromCluster, type WorldParts } from './world.ts';
+import { buildWorld, emptyParts, partsFromCluster, partsFromObjects, podsFromCluster, secretsFromCluster, type WorldParts } from './world.ts';
 import { isImagePullSecret } from '../../api/v1alpha1/resource-check.ts';
 import { commandKubeConfig } from '../kube-access.ts';
 import { KUBECONFIG_DEFAULT } from '../../kube/kubeconfig.ts';
@@ -24,18 +24,21 @@ const options: Options = {
   context: { type: 'string', value: 'NAME', help: 'kubeconfig context' },
   output: { type: 'string', short: 'o', value: 'FORMAT', help: 'table (default), json or yaml' },
   'adopt-imps-secrets': { type: 'boolean', help: 'plan as the daemon run with --adopt-imps-secrets: IMPS\'s Secrets for a resource of the same name are updated, not conflicts' },
+  'daemon-namespace': { type: 'string', value: 'NAME', help: `the daemon's namespace, whose pods never get an entry at admission; default: ${DEFAULT_DAEMON_NAMESPACE}` },
 };
 
 function usage(): string {
   return [
     'usage: pullsecret-sync plan [-f FILE...] [--snapshot FILE...] [--kubeconfig FILE] [--context NAME] [-o table|json|yaml]',
-    '                            [--adopt-imps-secrets]',
+    '                            [--adopt-imps-secrets] [--daemon-namespace NAME]',
     '',
     'Shows what the daemon would do, writing nothing: for each ImagePullSecret the namespaces it selects,',
     'by which rules, and the action on its Secret there (create, update, unchanged, or conflict and with',
     'whom); the Secrets it would remove; the registries each source gives and which are shadowed; the',
-    'ServiceAccounts it would patch; and validation errors. Cloud sources are listed by registry without',
-    'fetching tokens. Exits 1 when a resource is invalid. With -f and --snapshot no cluster is contacted.',
+    'ServiceAccounts it would patch; with spec.target.pods.inject, the existing pods that lack the entry (a',
+    'pod admitted already cannot change: each would get it when created again); and validation errors.',
+    'Cloud sources are listed by registry without fetching tokens. Exits 1 when a resource is invalid.',
+    'With -f and --snapshot no cluster is contacted.',
     '',
     'flags:',
     ...optionLines(options),
@@ -73,7 +76,7 @@ async function worldParts(files: string[], snapshots: string[], values: Record<s
     const parts = needObjects ? cluster : snapshot;
     const base = snapshot.resources.length ? snapshot.resources : cluster.resources;
     parts.resources = files.length ? overlay(base, given, realClock.now()) : base;
-    if (rest && needObjects) parts.secrets = await secretsFromCluster(rest, parts.resources);
+    if (rest && needObjects) [parts.pods, parts.secrets] = await Promise.all([podsFromCluster(rest, parts.resources), secretsFromCluster(rest, parts.resources)]);
     return files.length ? { parts, subjects: given.map((g) => g.metadata.name) } : { parts };
   } finally {
     rest?.close();
@@ -96,7 +99,8 @@ export const planCommand: Command = {
       io.stderr.write(`pullsecret-sync: plan: ${errorMessage(err)}\n`);
       return 1;
     }
-    const plan = computePlan(buildWorld(world.parts), world.subjects, { adoptImpsSecrets: parsed.values['adopt-imps-secrets'] === true });
+    const plan = computePlan(buildWorld(world.parts), world.subjects, { adoptImpsSecrets: parsed.values['adopt-imps-secrets'] === true,
+      daemonNamespace: (parsed.values['daemon-namespace'] as string | undefined) ?? DEFAULT_DAEMON_NAMESPACE });
     io.stdout.write(render(plan, format));
     return plan.resources.every((r) => r.valid) ? 0 : 1;
   },

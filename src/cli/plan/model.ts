@@ -17,6 +17,9 @@ import { dataHash, mergeContributions, serialize } from '../../dockerconfig/inde
 import { DOCKER_CONFIG_JSON, type MetadataObject } from '../../kube/objects.ts';
 import { heldByImpsFor } from '../../controller/decide/imps-adoption.ts';
 import { planSources } from './sources.ts';
+import { DEFAULT_DAEMON_NAMESPACE, podsLackingEntry } from './pods.ts';
+
+export { DEFAULT_DAEMON_NAMESPACE };
 import { checkResource } from '../../api/v1alpha1/resource-check.ts';
 import { isManaged, type World } from './world.ts';
 
@@ -25,6 +28,8 @@ export type Action = 'create' | 'update' | 'unchanged' | 'conflict';
 export interface PlanNamespace { name: string; rules: string[]; action: Action; conflictWith?: string }
 export interface PlanRegistry { registry: string; source: string; shadowed: string[] }
 export interface PlanServiceAccount { namespace: string; name: string; change: 'add' | 'remove' }
+/** A pod that lacks the entry and would get it if it were created now. */
+export interface PlanPod { namespace: string; name: string }
 
 /** One resource of `plan -o json`; README documents the contract. */
 export interface PlanResource {
@@ -35,6 +40,8 @@ export interface PlanResource {
   removals: { namespace: string; secret: string }[];
   registries: PlanRegistry[];
   serviceAccounts: PlanServiceAccount[];
+  /** With spec.target.pods.inject: the existing pods that lack the entry (admission would add it). */
+  pods: PlanPod[];
   /** Sources that would fail (missing or malformed Secrets); never credential values. */
   sourceProblems: string[];
 }
@@ -114,8 +121,9 @@ function serviceAccounts(world: World, c: Candidate, namespace: string, present:
 
 function planResource(world: World, all: Candidate[], c: Candidate, opts: PlanOptions): PlanResource {
   const out: PlanResource = { name: c.ips.metadata.name, valid: c.errors.length === 0, errors: c.errors, namespaces: [], removals: [],
-    registries: c.registries, serviceAccounts: [], sourceProblems: c.sourceProblems };
+    registries: c.registries, serviceAccounts: [], pods: [], sourceProblems: c.sourceProblems };
   if (!out.valid) return out; // the daemon touches nothing of an invalid resource
+  out.pods = podsLackingEntry(world, c.ips, opts.daemonNamespace ?? DEFAULT_DAEMON_NAMESPACE);
   const writes = new Set<string>();
   for (const [namespace, rules] of [...c.selected].sort(([a], [b]) => (a < b ? -1 : 1))) {
     if (!c.writes) continue;
@@ -141,6 +149,8 @@ function planResource(world: World, all: Candidate[], c: Candidate, opts: PlanOp
 export interface PlanOptions {
   /** The daemon runs with --adopt-imps-secrets. */
   adoptImpsSecrets?: boolean;
+  /** The daemon's namespace (its --namespace): pods there never get an entry at admission. */
+  daemonNamespace?: string;
 }
 
 /** The plan for the resources named `subjects` (all of the world's when undefined). */

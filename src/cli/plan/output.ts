@@ -9,6 +9,15 @@ function section(title: string, lines: string[]): string[] {
   return lines.length ? [`  ${title}:`, ...lines.map((l) => `    ${l}`)] : [];
 }
 
+/** The table lists this many pods; -o json and -o yaml list every one. */
+const SHOWN_PODS = 20;
+
+function podLines(r: PlanResource): string[] {
+  const lines = r.pods.slice(0, SHOWN_PODS).map((p) => `${p.namespace}/${p.name}`);
+  const more = r.pods.length - SHOWN_PODS;
+  return more > 0 ? [...lines, `… and ${String(more)} more (-o json lists them all)`] : lines;
+}
+
 function resourceTable(r: PlanResource): string[] {
   const width = Math.max(0, ...r.namespaces.map((n) => n.name.length));
   return [
@@ -20,6 +29,7 @@ function resourceTable(r: PlanResource): string[] {
     ...section('registries', r.registries.map((x) =>
       `${x.registry}  from ${x.source}${x.shadowed.length ? `  (shadows ${x.shadowed.join(', ')})` : ''}`)),
     ...section('serviceAccounts', r.serviceAccounts.map((x) => `${x.change.padEnd(9)} ${x.namespace}/${x.name}`)),
+    ...section('pods lacking the entry (admission adds it when they are created again)', podLines(r)),
     ...section('source problems', r.sourceProblems),
     ...(r.valid && r.registries.length === 0 ? ['  nothing to write: no source gives any registry credentials'] : []),
   ];

@@ -11,10 +11,15 @@ import { isStatus, METADATA_LIST_ACCEPT, type KubeRest } from '../../kube/rest.t
 import { IMPS_OWNER_UID_LABEL } from '../../controller/decide/imps-adoption.ts';
 import { refOf } from '../../controller/decide/sources.ts';
 
+/** A pod as `plan` reads it: metadata, and the pull Secrets of its spec when injection is planned. */
+export interface PodObject extends MetadataObject {
+  spec?: { imagePullSecrets?: { name?: string }[] | null };
+}
+
 export interface WorldParts {
   resources: ImagePullSecret[];
   namespaces: MetadataObject[];
-  pods: MetadataObject[];
+  pods: PodObject[];
   secrets: Secret[];
   serviceAccounts: ServiceAccount[];
 }
@@ -22,7 +27,7 @@ export interface WorldParts {
 export interface World {
   resources: ImagePullSecret[];
   namespaces: MetadataObject[];
-  podsIn(namespace: string): MetadataObject[];
+  podsIn(namespace: string): PodObject[];
   serviceAccountsIn(namespace: string): ServiceAccount[];
   /** A Secret by `namespace/name`. */
   secret(ref: string): Secret | undefined;
@@ -70,7 +75,7 @@ export function partsFromObjects(objects: readonly Record<string, unknown>[]): W
   for (const obj of objects) {
     switch (`${String(obj.apiVersion)} ${String(obj.kind)}`) {
       case 'v1 Namespace': parts.namespaces.push(obj as unknown as MetadataObject); break;
-      case 'v1 Pod': parts.pods.push(obj as unknown as MetadataObject); break;
+      case 'v1 Pod': parts.pods.push(obj as unknown as PodObject); break;
       case 'v1 Secret': parts.secrets.push(obj as unknown as Secret); break;
       case 'v1 ServiceAccount': parts.serviceAccounts.push(obj as unknown as ServiceAccount); break;
       case `${API_VERSION} ${KIND}`: parts.resources.push(obj as unknown as ImagePullSecret); break;
@@ -130,12 +135,20 @@ export async function partsFromCluster(rest: KubeRest, want: { resources: boolea
     parts.resources = items.map((r) => ({ ...r, apiVersion: API_VERSION, kind: KIND }));
   }
   if (want.objects) {
-    // The Secrets follow once the resources are known (secretsFromCluster).
-    [parts.namespaces, parts.pods, parts.serviceAccounts] = await Promise.all([
+    // The pods and Secrets follow once the resources are known (podsFromCluster, secretsFromCluster).
+    [parts.namespaces, parts.serviceAccounts] = await Promise.all([
       list<MetadataObject>(rest, '/api/v1/namespaces', true),
-      list<MetadataObject>(rest, '/api/v1/pods', true),
       list<ServiceAccount>(rest, '/api/v1/serviceaccounts'),
     ]);
   }
   return parts;
+}
+
+/**
+ * Every pod: as metadata only, unless a resource asks for injection at admission, whose plan needs each
+ * pod's `spec.imagePullSecrets` (the API has no projection: then the whole pods are read).
+ */
+export async function podsFromCluster(rest: KubeRest, resources: readonly ImagePullSecret[]): Promise<PodObject[]> {
+  const full = resources.some((r) => r.spec.target.pods?.inject === true);
+  return list<PodObject>(rest, '/api/v1/pods', !full);
 }

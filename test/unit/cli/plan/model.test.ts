@@ -5,6 +5,7 @@ import { desiredSecret, payloadOf } from '../../../../src/controller/decide/desi
 import { mergeContributions, parseSourceSecret, serialize } from '../../../../src/dockerconfig/index.ts';
 import type { Secret } from '../../../../src/kube/objects.ts';
 import { computePlan } from '../../../../src/cli/plan/model.ts';
+import { render } from '../../../../src/cli/plan/output.ts';
 import { buildWorld, emptyParts, type WorldParts } from '../../../../src/cli/plan/world.ts';
 
 const source: Secret = { metadata: { name: 'hub', namespace: 'ra' }, type: 'kubernetes.io/dockerconfigjson',
@@ -85,4 +86,30 @@ test("IMPS's Secret for the resource of the same name is an update with --adopt-
   assert.equal(action(imps, true), 'update');
   assert.equal(action({ ...imps, metadata: { ...imps.metadata, ownerReferences: [] } }, true), 'conflict');
   assert.equal(action({ ...imps, type: 'Opaque' }, true), 'conflict', 'a Secret type cannot change');
+});
+
+test('injection: the existing pods that lack the entry, decided by the admission rule; none without inject', () => {
+  const pod = (namespace: string, name: string, extra: Record<string, unknown> = {}, meta: Record<string, unknown> = {}) =>
+    ({ metadata: { name, namespace, ...meta }, spec: extra as { imagePullSecrets?: { name: string }[] } });
+  const pods = [
+    pod('a', 'lacks'), pod('a', 'has', { imagePullSecrets: [{ name: 'other' }, { name: 'pull' }] }),
+    pod('a', 'opted-out', {}, { labels: { 'pullsecret-sync.dev/inject': 'false' } }),
+    pod('a', 'leaving', {}, { deletionTimestamp: '2026-01-01T00:00:00Z' }), pod('a', 'also-lacks', { imagePullSecrets: [{ name: 'other' }] }),
+    pod('b', 'not-selected'), pod('b', 'sidecar', {}, { labels: { 'istio.io/rev': '1' } }),
+    pod('pullsecret-sync', 'daemon'), { metadata: { name: 'snapshot-without-spec', namespace: 'a' } },
+  ];
+  const namespaces = [{ metadata: { name: 'a' } }, { metadata: { name: 'b' } }, { metadata: { name: 'ra' } }, { metadata: { name: 'pullsecret-sync' } }];
+  const target = { secret: { name: 'pull' }, namespaces: { names: ['a', 'pullsecret-sync'] },
+    namespacesWithPods: { labels: [{ matchExpressions: [{ key: 'istio.io/rev', operator: 'Exists' as const }] }] } };
+  const plan = (inject: boolean) => computePlan(buildWorld(world({ namespaces, pods, resources: [ips('r', { target: { ...target, pods: { inject } } })] }))).resources[0];
+  assert.deepEqual(plan(true)?.pods, [
+    { namespace: 'a', name: 'also-lacks' }, { namespace: 'a', name: 'lacks' }, { namespace: 'a', name: 'snapshot-without-spec' }, { namespace: 'b', name: 'sidecar' },
+  ]);
+  assert.deepEqual(plan(false)?.pods, []);
+  const elsewhere = computePlan(buildWorld(world({ namespaces, pods, resources: [ips('r', { target: { ...target, pods: { inject: true } } })] })), undefined, { daemonNamespace: 'b' });
+  assert.deepEqual(elsewhere.resources[0]?.pods.map((p) => `${p.namespace}/${p.name}`), ['a/also-lacks', 'a/lacks', 'a/snapshot-without-spec', 'pullsecret-sync/daemon']);
+  const table = render(computePlan(buildWorld(world({ namespaces, pods: Array.from({ length: 25 }, (_, i) => pod('a', `p${String(i).padStart(2, '0')}`)),
+    resources: [ips('r', { target: { ...target, pods: { inject: true } } })] }))), 'table');
+  assert.match(table, /pods lacking the entry \(admission adds it when they are created again\):\n {4}a\/p00\n/);
+  assert.match(table, / {4}a\/p19\n {4}… and 5 more \(-o json lists them all\)\n/);
 });

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { ImagePullSecret } from '../../../../src/api/v1alpha1/types.ts';
-import { secretsFromCluster } from '../../../../src/cli/plan/world.ts';
+import { podsFromCluster, secretsFromCluster } from '../../../../src/cli/plan/world.ts';
 import { KubeApiError, METADATA_LIST_ACCEPT, type KubeRest, type RequestSpec } from '../../../../src/kube/rest.ts';
 
 const secret = (namespace: string, name: string, data?: Record<string, string>) => ({ metadata: { namespace, name }, ...(data ? { data } : {}) });
@@ -33,4 +33,16 @@ test('Secrets are read as metadata only, paged, with data only for managed, IMPS
   ]);
   assert.deepEqual(secrets.map((s) => `${s.metadata.namespace ?? ''}/${s.metadata.name} ${s.data ? 'data' : 'metadata'}`).sort(),
     ['a/other metadata', 'b/pull metadata', 'd/pull data', 'src/hub data']);
+});
+
+test('pods are read as metadata only, unless a resource asks for injection (then their spec is needed)', async () => {
+  const calls: string[] = [];
+  const rest = { call: (spec: RequestSpec) => {
+    calls.push(`${spec.path} ${spec.accept === METADATA_LIST_ACCEPT ? 'metadata' : 'full'}`);
+    return Promise.resolve({ items: [] });
+  } } as unknown as KubeRest;
+  const resource = (inject?: boolean) => ({ metadata: { name: 'r' }, spec: { target: { secret: { name: 'pull' }, ...(inject === undefined ? {} : { pods: { inject } }) } } }) as unknown as ImagePullSecret;
+  await podsFromCluster(rest, [resource(), resource(false)]);
+  await podsFromCluster(rest, [resource(), resource(true)]);
+  assert.deepEqual(calls, ['/api/v1/pods metadata', '/api/v1/pods full']);
 });
