@@ -10,9 +10,11 @@ const stateDir = join(root, 'bed');
 
 const USAGE = `usage: npm run testbed -- <command>
   up [--node]      start a bed in .testbed/ (TESTBED_DIR overrides): control plane, registry, moto;
-                   --node adds a real node (containerd, kubelet, kube-scheduler; needs root)
+                   --node adds a real node (containerd, kubelet, kube-scheduler, kube-proxy; needs
+                   root; one bed with a node per machine)
   down             stop exactly what up started, node included
-  status [--json]  is it running; --json prints the kubeconfig, registry host, CA and users, and nodes`;
+  status [--json]  is it running; --json prints the kubeconfig, registry host (and the one pods
+                   use), CA and users, and nodes`;
 
 async function up(args: string[]): Promise<void> {
   const node = args.includes('--node');
@@ -29,7 +31,10 @@ async function up(args: string[]): Promise<void> {
   console.log(`kubeconfig: ${join(root, 'kubeconfig')}`);
   console.log(`registry:   ${state.registry?.host ?? '-'} (CA ${state.pki.ca.cert})`);
   console.log(`moto:       ${state.moto?.endpoint ?? '-'}`);
-  if (state.node) console.log(`node:       ${state.node.name} (${state.node.address} on bridge ${state.node.bridge})`);
+  if (state.node) {
+    console.log(`node:       ${state.node.name} (${state.node.address} on bridge ${state.node.bridge})`);
+    console.log(`            pods reach the registry at ${state.node.registryHost ?? '-'} and the API server at https://10.0.0.1`);
+  }
   console.log(`tests reuse this bed with PULLSECRET_SYNC_TESTBED=${stateDir}`);
 }
 
@@ -66,7 +71,11 @@ async function statusJson(state: TestbedState, running: boolean): Promise<object
   const nodes = running && state.node ? await nodeConditions(state) : [];
   return {
     running, server: state.server, kubeconfig: state.kubeconfig, kubernetesVersion: state.kubernetesVersion,
-    registry: state.registry ? { host: state.registry.host, ca: state.registry.caFile, users: state.registry.users } : null,
+    registry: state.registry ? {
+      host: state.registry.host, ca: state.registry.caFile, users: state.registry.users,
+      // Where the node's pods and its containerd reach the same registry.
+      nodeHost: state.node?.registryHost ?? null,
+    } : null,
     moto: state.moto?.endpoint ?? null,
     nodes,
   };

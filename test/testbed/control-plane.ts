@@ -53,11 +53,15 @@ async function startEtcd(dir: string, bin: Binaries): Promise<{ proc: Started; u
   return { proc, url };
 }
 
-async function startApiserver(dir: string, bin: Binaries, pki: Pki, etcdUrl: string): Promise<{ proc: Started; server: string }> {
+/**
+ * The API server listens on loopback only. It advertises the bed's bridge address (network.ts), so the
+ * `kubernetes` Service's endpoint is where the node's forwarder (node.ts) lets pods reach it.
+ */
+async function startApiserver(dir: string, bin: Binaries, pki: Pki, etcdUrl: string, advertise: string): Promise<{ proc: Started; server: string }> {
   const port = await freePort();
   const server = `https://127.0.0.1:${port}`;
   const proc = startProcess('kube-apiserver', bin.kubeApiserver, [
-    `--etcd-servers=${etcdUrl}`, '--bind-address=127.0.0.1', '--advertise-address=127.0.0.1', `--secure-port=${port}`,
+    `--etcd-servers=${etcdUrl}`, '--bind-address=127.0.0.1', `--advertise-address=${advertise}`, `--secure-port=${port}`,
     `--cert-dir=${join(dir, 'apiserver-certs')}`,
     `--tls-cert-file=${pki.apiserver.cert}`, `--tls-private-key-file=${pki.apiserver.key}`,
     `--client-ca-file=${pki.ca.cert}`, '--authorization-mode=RBAC',
@@ -65,21 +69,35 @@ async function startApiserver(dir: string, bin: Binaries, pki: Pki, etcdUrl: str
     `--service-account-key-file=${pki.serviceAccount.pub}`, `--service-account-signing-key-file=${pki.serviceAccount.key}`,
     '--service-cluster-ip-range=10.0.0.0/24', '--allow-privileged=true', '--profiling=false',
     '--enable-priority-and-fairness=false',
+    // `kubectl logs`, `exec` and `port-forward` reach the node's kubelet (node.ts) as the bed's admin.
+    `--kubelet-client-certificate=${pki.admin.cert}`, `--kubelet-client-key=${pki.admin.key}`,
+    '--kubelet-preferred-address-types=InternalIP',
   ], join(dir, 'kube-apiserver.log'));
   await waitFor('kube-apiserver', async () => (await adminGet(server, pki, '/readyz')) === 200, 120_000, proc);
   return { proc, server };
 }
 
-async function startControllerManager(dir: string, bin: Binaries, pki: Pki, kubeconfig: string): Promise<Started> {
+/**
+ * The controllers the bed always runs. nodelifecycle lifts a new node's not-ready taint (node.ts). Not
+ * root-ca-cert-publisher: a ConfigMap in every namespace costs the fault tests' thousands of namespaces a
+ * write each; the node adds it (NODE_CONTROLLERS).
+ */
+export const BASE_CONTROLLERS = ['namespace', 'garbagecollector', 'serviceaccount', 'clusterrole-aggregation', 'nodelifecycle'];
+
+/**
+ * What a bed with a node adds: what a Deployment, a Service and a PodDisruptionBudget need (the API
+ * server's Service proxy still reads v1 Endpoints), and the
+ * `kube-root-ca.crt` ConfigMap in-cluster clients verify the API server with.
+ */
+export const NODE_CONTROLLERS = [...BASE_CONTROLLERS, 'deployment', 'replicaset', 'endpointslice', 'endpoints-controller', 'disruption', 'root-ca-cert-publisher'];
+
+export async function startControllerManager(dir: string, bin: Binaries, pki: Pki, kubeconfig: string, controllers = BASE_CONTROLLERS): Promise<Started> {
   const port = await freePort();
   const proc = startProcess('kube-controller-manager', bin.kubeControllerManager, [
     `--kubeconfig=${kubeconfig}`, `--authentication-kubeconfig=${kubeconfig}`, `--authorization-kubeconfig=${kubeconfig}`,
     '--bind-address=127.0.0.1', `--secure-port=${port}`, `--cert-dir=${join(dir, 'kcm-certs')}`,
     '--leader-elect=false', `--root-ca-file=${pki.ca.cert}`,
-    // nodelifecycle lifts a new node's not-ready taint (node.ts). Not root-ca-cert-publisher: a
-    // ConfigMap in every namespace costs the fault tests' thousands of namespaces a write each, so pods
-    // on the node mount no ServiceAccount token.
-    '--controllers=namespace,garbagecollector,serviceaccount,clusterrole-aggregation,nodelifecycle',
+    `--controllers=${controllers.join(',')}`,
     // Fault tests delete a thousand namespaces at once; at client-go's default 20 QPS the namespace
     // controller would take many minutes to drain them, and later tests would wait behind that backlog.
     '--concurrent-gc-syncs=5', '--concurrent-namespace-syncs=10', '--kube-api-qps=300', '--kube-api-burst=600',
@@ -96,10 +114,10 @@ async function startControllerManager(dir: string, bin: Binaries, pki: Pki, kube
 }
 
 /** Starts the control plane in `dir` and returns once the API server is ready and the controller manager is healthy. */
-export async function startControlPlane(dir: string, bin: Binaries, pki: Pki): Promise<ControlPlane> {
+export async function startControlPlane(dir: string, bin: Binaries, pki: Pki, advertise: string): Promise<ControlPlane> {
   mkdirSync(dir, { recursive: true });
   const etcd = await startEtcd(dir, bin);
-  const api = await startApiserver(dir, bin, pki, etcd.url);
+  const api = await startApiserver(dir, bin, pki, etcd.url, advertise);
   const kubeconfig = join(dir, 'kubeconfig');
   writeFileSync(kubeconfig, kubeconfigYaml(api.server, pki), { mode: 0o600 });
   const kcm = await startControllerManager(dir, bin, pki, kubeconfig);

@@ -5,16 +5,17 @@
 // stopNode can remove exactly what this node made. Why each machine-specific setting is there:
 // test/testbed/README.md, "The node".
 import { execFile } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { promisify } from 'node:util';
 import { ensurePackages } from './apt.ts';
 import { ensureNodeBinaries } from './binaries.ts';
+import { bedNetwork } from './network.ts';
 import { buildPauseImage, PAUSE_IMAGE } from './images.ts';
 import type { Pki } from './pki.ts';
 import { ownsProcess, startProcess, stopProcess, waitFor, type Started } from './processes.ts';
+import { cleanupKubeProxy, startForwarder, startKubeProxy } from './service-network.ts';
 
 const run = promisify(execFile);
 
@@ -41,6 +42,10 @@ export interface NodeInfo {
   certsDir: string;
   /** The pod cgroups' parent, one per cgroup v1 controller (kubelet `cgroupRoot`). */
   cgroupRoot: string;
+  /** Where pods reach the bed's registry (the forwarder on the bridge address), when the bed has one. */
+  registryHost?: string;
+  /** kube-proxy's binary: teardown asks it to remove its rules (absent in a state file from an older bed). */
+  kubeProxy?: string;
   processes: Started[];
 }
 
@@ -50,14 +55,10 @@ export interface NodeOptions {
   bedDir: string;
   kubeconfig: string;
   pki: Pki;
+  /** The API server's and the registry's loopback ports, forwarded from the bridge address for the pods. */
+  apiserverPort: number;
+  registryPort?: number;
   log: (line: string) => void;
-}
-
-/** A /24 in 10.233.0.0/16 and a bridge name, both derived from the bed's directory. */
-function network(bedDir: string): { bridge: string; subnet: string; address: string } {
-  const hash = createHash('sha256').update(bedDir).digest();
-  const third = hash[0] ?? 0;
-  return { bridge: `psb${hash.toString('hex').slice(0, 8)}`, subnet: `10.233.${third}.0/24`, address: `10.233.${third}.1` };
 }
 
 async function ip(...args: string[]): Promise<void> {
@@ -137,11 +138,15 @@ function writeKubeletConfig(dir: string, opts: NodeOptions, socket: string, addr
     'authentication:', '  anonymous: {enabled: false}', '  webhook: {enabled: false}', `  x509: {clientCAFile: ${opts.pki.ca.cert}}`,
     'authorization: {mode: AlwaysAllow}',
     'resolvConf: ""',
+    // Container logs under the bed too (the default is the host's /var/log/pods).
+    `podLogsDir: ${join(dir, 'pod-logs')}`,
     // The host's disk is shared with everything else: never evict test pods or collect their images.
     'evictionHard: {}',
     'imageGCHighThresholdPercent: 100',
     'imageGCLowThresholdPercent: 99',
     'enforceNodeAllocatable: []',
+    // Benchmarks run a pod in each of a few hundred namespaces; the bridge's /24 has room for 253.
+    'maxPods: 250',
     'serializeImagePulls: false',
     'fileCheckFrequency: 1s',
     // The bed has no business filtering the host's loopback traffic (the kubelet's KUBE-FIREWALL).
@@ -162,15 +167,16 @@ async function nodeReady(api: CoreV1Api, name: string): Promise<boolean> {
 
 /** Starts containerd, the kubelet and the scheduler; resolves once the node is Ready and schedulable. */
 export async function startNode(opts: NodeOptions): Promise<NodeInfo> {
-  ensurePackages(['containerd', 'runc', 'ctr', 'ip', 'iptables', 'buildah', 'busybox', CNI_PLUGIN], opts.log);
+  ensurePackages(['containerd', 'runc', 'ctr', 'ip', 'iptables', 'buildah', 'busybox', 'socat', CNI_PLUGIN], opts.log);
   const bin = await ensureNodeBinaries(opts.log);
   const dir = opts.dir;
   mkdirSync(dir, { recursive: true });
-  const net = network(opts.bedDir);
+  const net = bedNetwork(opts.bedDir);
   const name = 'testbed-node';
   const node: NodeInfo = {
     name, dir, ...net, containerdSocket: join(dir, 'containerd.sock'), certsDir: join(dir, 'certs.d'),
-    cgroupRoot: `/pullsecret-sync-${net.bridge}`, processes: [],
+    cgroupRoot: `/pullsecret-sync-${net.bridge}`, kubeProxy: bin.kubeProxy, processes: [],
+    ...(opts.registryPort ? { registryHost: `${net.address}:${opts.registryPort}` } : {}),
   };
   mkdirSync(node.certsDir, { recursive: true });
   for (const controller of cgroupControllers()) mkdirSync(join('/sys/fs/cgroup', controller, node.cgroupRoot), { recursive: true });
@@ -194,10 +200,15 @@ export async function startNode(opts: NodeOptions): Promise<NodeInfo> {
   ], join(dir, 'kube-scheduler.log'));
   node.processes.push(scheduler);
   try {
+    node.processes.push(await startForwarder('apiserver-forward', dir, net.address, opts.apiserverPort));
+    if (opts.registryPort) node.processes.push(await startForwarder('registry-forward', dir, net.address, opts.registryPort));
     const kc = new KubeConfig();
     kc.loadFromFile(opts.kubeconfig);
     const api = kc.makeApiClient(CoreV1Api);
     await waitFor(`node ${name} Ready`, () => nodeReady(api, name), 90_000, kubelet);
+    const proxy = await startKubeProxy({ dir, bedDir: opts.bedDir, binary: bin.kubeProxy, kubeconfig: opts.kubeconfig, node: name, net });
+    node.processes.push(proxy);
+    await waitFor('kube-proxy: the kubernetes Service', serviceRuleExists, 30_000, proxy);
   } catch (err) {
     await stopNode(node, opts.bedDir);
     throw err;
@@ -245,7 +256,14 @@ export async function stopNode(node: NodeInfo, bedDir: string): Promise<void> {
   for (const point of mountsUnder(node.dir)) await run('umount', ['-l', point]).catch(() => undefined);
   removeCgroups(node.cgroupRoot);
   await run('ip', ['link', 'del', node.bridge]).catch(() => undefined);
+  if (node.kubeProxy) await cleanupKubeProxy(node.kubeProxy);
   await removeKubeletChains();
+}
+
+/** kube-proxy has written the rule for the `kubernetes` Service (10.0.0.1, control-plane.ts's range). */
+async function serviceRuleExists(): Promise<boolean> {
+  const { stdout } = await run('iptables', ['-w', '5', '-t', 'nat', '-S', 'KUBE-SERVICES']);
+  return stdout.includes('10.0.0.1/32');
 }
 
 /**

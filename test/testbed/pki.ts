@@ -53,13 +53,17 @@ export function issueServing(dir: string, name: string, ca: KeyPair, extraSans =
   return issue(dir, name, ca, `/CN=${name}`, serving(extraSans));
 }
 
-export async function createPki(dir: string): Promise<Pki> {
+/**
+ * The bed's certificates. `bridgeAddress` (network.ts) is where the node's pods reach the API server and
+ * the registry, so both serving certificates name it too.
+ */
+export async function createPki(dir: string, bridgeAddress: string): Promise<Pki> {
   const ca = await makeCa(dir);
   const apiserver = await issueServing(dir, 'apiserver', ca,
-    ',DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,IP:10.0.0.1');
+    `,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,IP:10.0.0.1,IP:${bridgeAddress}`);
   const admin = await issue(dir, 'admin', ca, '/O=system:masters/CN=testbed-admin',
     'basicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=clientAuth\n');
-  const registry = await issueServing(dir, 'registry', ca);
+  const registry = await issueServing(dir, 'registry', ca, `,IP:${bridgeAddress}`);
   const serviceAccount = { pub: join(dir, 'sa.pub'), key: join(dir, 'sa.key') };
   await openssl(['genpkey', '-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:2048', '-out', serviceAccount.key]);
   await openssl(['pkey', '-in', serviceAccount.key, '-pubout', '-out', serviceAccount.pub]);

@@ -6,7 +6,8 @@ import { join, resolve } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { ensurePackages } from './apt.ts';
 import { ensureBinaries } from './binaries.ts';
-import { startControlPlane } from './control-plane.ts';
+import { NODE_CONTROLLERS, startControlPlane, startControllerManager } from './control-plane.ts';
+import { bedNetwork } from './network.ts';
 import { startMoto, type MotoInfo } from './moto.ts';
 import { startNode, stopNode, trustRegistry, type NodeInfo } from './node.ts';
 import { createPki, type Pki } from './pki.ts';
@@ -52,13 +53,13 @@ export async function startTestbed(opts: StartOptions): Promise<TestbedState> {
   const started = Date.now();
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(join(dir, 'pki'), { recursive: true });
-  const pki = await createPki(join(dir, 'pki'));
+  const pki = await createPki(join(dir, 'pki'), bedNetwork(dir).address);
   const state: TestbedState = {
     dir, kubeconfig: '', server: '', kubernetesVersion: binaries.kubernetesVersion, etcdVersion: binaries.etcdVersion,
     pki, processes: [], startedAt: new Date().toISOString(), readyMs: 0,
   };
   try {
-    const cp = await startControlPlane(join(dir, 'control-plane'), binaries, pki);
+    const cp = await startControlPlane(join(dir, 'control-plane'), binaries, pki, bedNetwork(dir).address);
     state.processes.push(...cp.processes);
     state.kubeconfig = cp.kubeconfig;
     state.server = cp.server;
@@ -87,11 +88,27 @@ export async function startTestbed(opts: StartOptions): Promise<TestbedState> {
 
 /** Starts the node into `state` (which must not have one) and saves the state. */
 async function addNode(state: TestbedState, log: (line: string) => void): Promise<NodeInfo> {
-  const node = await startNode({ dir: join(state.dir, 'node'), bedDir: state.dir, kubeconfig: state.kubeconfig, pki: state.pki, log });
+  await restartControllerManager(state, NODE_CONTROLLERS);
+  const node = await startNode({
+    dir: join(state.dir, 'node'), bedDir: state.dir, kubeconfig: state.kubeconfig, pki: state.pki, log,
+    apiserverPort: Number(new URL(state.server).port),
+    ...(state.registry ? { registryPort: Number(new URL(state.registry.url).port) } : {}),
+  });
   state.node = node;
   if (state.registry) trustRegistry(node, state.registry.host, state.registry.caFile);
+  if (state.registry && node.registryHost) trustRegistry(node, node.registryHost, state.registry.caFile);
   saveState(state);
   return node;
+}
+
+/** Replaces the bed's controller manager with one running `controllers`; the rest of its flags stay. */
+async function restartControllerManager(state: TestbedState, controllers: string[]): Promise<void> {
+  const old = state.processes.find((p) => p.name === 'kube-controller-manager');
+  if (!old) throw new Error('the bed has no kube-controller-manager');
+  if (ownsProcess(old.pid, state.dir)) await stopProcess(old.pid);
+  const again = await startControllerManager(join(state.dir, 'control-plane'), await ensureBinaries(), state.pki, state.kubeconfig, controllers);
+  state.processes = state.processes.map((p) => (p === old ? again : p));
+  saveState(state);
 }
 
 /**
