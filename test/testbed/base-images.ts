@@ -29,11 +29,19 @@ function nodeBinary(): string {
   return join(dirname(require.resolve('node/package.json')), 'bin', 'node');
 }
 
-/** buildah with storage in the bed-independent build cache (vfs: no overlay, no daemon). */
+/**
+ * buildah's global flags for the store in the bed-independent build cache. overlay, as the node's
+ * containerd uses: vfs copies the whole filesystem for every layer and container, and made a cached
+ * rebuild of the image take 5 min and the store grow to 33 GB (overlay: 16 s, 1.5 GB).
+ */
+export function buildahStore(): string[] {
+  const store = join(cacheRoot(), 'buildah-overlay');
+  return ['--root', join(store, 'root'), '--runroot', join(store, 'run'), '--storage-driver', 'overlay'];
+}
+
+/** buildah on that store. */
 export function buildah(...args: string[]): Promise<{ stdout: string }> {
-  const store = join(cacheRoot(), 'buildah');
-  return run('buildah', ['--root', join(store, 'root'), '--runroot', join(store, 'run'), '--storage-driver', 'vfs', ...args],
-    { timeout: 20 * 60_000, maxBuffer: 64 * 1024 * 1024 });
+  return run('buildah', [...buildahStore(), ...args], { timeout: 20 * 60_000, maxBuffer: 64 * 1024 * 1024 });
 }
 
 async function imageExists(name: string): Promise<boolean> {

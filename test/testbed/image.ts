@@ -19,11 +19,18 @@ export interface ImageConfig {
 export async function buildImage(repo: string, log: (line: string) => void = () => undefined): Promise<ImageConfig> {
   await ensureBaseImages(log);
   log(`building ${IMAGE} from ${join(repo, 'Dockerfile')}`);
-  const secret = existsSync(HOST_CA) ? ['--secret', `id=host-ca,src=${HOST_CA}`] : [];
-  await buildah('bud', '--quiet', '--network', 'host', '--isolation', 'chroot', '--layers',
-    '--build-arg', `BUILD_IMAGE=${BUILD_IMAGE}`, '--build-arg', `RUNTIME_IMAGE=${RUNTIME_IMAGE}`,
-    ...secret, '--tag', IMAGE, '--file', join(repo, 'Dockerfile'), repo);
+  await buildah('bud', '--quiet', ...standInBuildArgs(), '--tag', IMAGE, '--file', join(repo, 'Dockerfile'), repo);
   return imageConfig();
+}
+
+/**
+ * What `buildah bud` needs here beyond what a user types: the stand-in base images, the host's network
+ * and its CA bundle for `npm ci` (a build secret, never a layer), and cached layers.
+ */
+export function standInBuildArgs(): string[] {
+  const secret = existsSync(HOST_CA) ? ['--secret', `id=host-ca,src=${HOST_CA}`] : [];
+  return ['--network', 'host', '--isolation', 'chroot', '--layers',
+    '--build-arg', `BUILD_IMAGE=${BUILD_IMAGE}`, '--build-arg', `RUNTIME_IMAGE=${RUNTIME_IMAGE}`, ...secret];
 }
 
 export async function imageConfig(): Promise<ImageConfig> {
