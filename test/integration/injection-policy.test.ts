@@ -12,7 +12,7 @@ import {
 import { installCrd, startTestDaemon, type TestDaemon } from '../support/daemon.ts';
 import { eventually } from '../support/eventually.ts';
 import { admitPod, INJECT_OPT_OUT_LABEL, pullSecretNames, readInjectionObjects, untilInjecting, type PodInput } from '../support/admission.ts';
-import { BINDINGS_PATH, injectionPolicyName, POLICIES_PATH } from '../../src/controller/decide/injection-policy.ts';
+import { BINDINGS_PATH, injectionPolicyName, POLICIES_PATH } from '../../src/admission/policy.ts';
 import type { ImagePullSecretSpec } from '../../src/api/v1alpha1/types.ts';
 
 const team = uniqueName('team');

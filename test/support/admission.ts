@@ -1,7 +1,7 @@
 // Pods through the API server's admission, for the injection tests: created (or dry-run created) with
 // the fields injection looks at, and the daemon's admission policies read back.
 import { INJECT_OPT_OUT_LABEL } from '../../src/api/v1alpha1/labels.ts';
-import { BINDINGS_PATH, injectionPolicyName, POLICIES_PATH } from '../../src/controller/decide/injection-policy.ts';
+import { BINDINGS_PATH, injectionPolicyName, POLICIES_PATH } from '../../src/admission/policy.ts';
 import { isStatus } from '../../src/kube/rest.ts';
 import { rest } from './cluster.ts';
 import { eventually } from './eventually.ts';

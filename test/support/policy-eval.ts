@@ -4,8 +4,8 @@
 // patch runs in its `maps` spelling (this evaluator knows no object types); the policy must carry the
 // `kubernetes` spelling of the same expression, which the caller checks.
 import { Environment } from '@marcbachmann/cel-js';
-import { patchCel } from '../../src/controller/decide/injection-cel.ts';
-import { NAMESPACE_NAME_LABEL, type MutatingAdmissionPolicy } from '../../src/controller/decide/injection-policy.ts';
+import { patchCel } from '../../src/admission/policy-cel.ts';
+import { NAMESPACE_NAME_LABEL, type MutatingAdmissionPolicy } from '../../src/admission/policy.ts';
 import { labelMatcher } from '../../src/controller/decide/selector.ts';
 
 export interface AdmittedPod {

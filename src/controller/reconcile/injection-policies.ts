@@ -6,7 +6,7 @@ import type { ImagePullSecret } from '../../api/v1alpha1/types.ts';
 import type { ObjectMeta } from '../../kube/objects.ts';
 import { isStatus } from '../../kube/rest.ts';
 import type { Writes } from '../../kube/writes.ts';
-import { BINDINGS_PATH, desiredInjection, injectionPolicyName, isUpToDate, POLICIES_PATH } from '../decide/injection-policy.ts';
+import { BINDINGS_PATH, desiredInjection, injectionPolicyName, isUpToDate, POLICIES_PATH } from '../../admission/policy.ts';
 import type { InjectionPolicyWatch, LiveAdmissionObject } from '../watch/injection-policies.ts';
 
 interface Wanted { metadata: ObjectMeta; spec: unknown }
@@ -15,8 +15,8 @@ export class InjectionPolicySync {
   constructor(private readonly watch: InjectionPolicyWatch, private readonly daemonNamespace: string) {}
 
   /**
-   * Converges resource `name`'s policy and binding: `ips` is the resource when its objects should exist
-   * (it asks for injection, per desiredInjection), undefined when they should not.
+   * Converges resource `name`'s policy and binding to what desiredInjection says `ips` needs; with `ips`
+   * undefined (the resource is gone or being finalized), removes them.
    */
   async sync(writes: Writes, name: string, ips: ImagePullSecret | undefined): Promise<void> {
     const objectName = injectionPolicyName(name);

@@ -56,7 +56,7 @@ export async function reconcileResource(deps: ResourceDeps, name: string): Promi
   }
   const state = deps.state.of(name);
   const invalid = deps.selection.problems(ips);
-  await deps.injection?.sync(deps.writes, name, invalid.length ? undefined : ips);
+  await deps.injection?.sync(deps.writes, name, ips);
   deps.caches.sourceSecrets.use(name, deps.resolver.references(ips));
   const now = deps.clock.now();
   const outcomes = invalid.length ? [] : await deps.resolver.resolve(ips, now);

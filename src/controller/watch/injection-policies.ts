@@ -5,7 +5,7 @@ import { MANAGED_BY_LABEL, MANAGED_BY_VALUE, OWNER_LABEL } from '../../api/v1alp
 import { Informer, type InformerLog } from '../../kube/informer.ts';
 import type { ObjectMeta } from '../../kube/objects.ts';
 import type { KubeRest } from '../../kube/rest.ts';
-import { BINDINGS_PATH, POLICIES_PATH } from '../decide/injection-policy.ts';
+import { BINDINGS_PATH, POLICIES_PATH } from '../../admission/policy.ts';
 
 /** A policy or binding as the cache keeps it: metadata without managedFields, and the spec. */
 export interface LiveAdmissionObject {

@@ -1,10 +1,10 @@
 // A resource's selection as CEL, for the MutatingAdmissionPolicy that injects its Secret's name into pods
-// at admission (injection-policy.ts). The namespace rules read `namespaceObject`, the pod rules the pod
+// at admission (policy.ts). The namespace rules read `namespaceObject`, the pod rules the pod
 // being admitted (`object`): the admitted pod is itself the pod that makes its namespace selected. The
-// semantics are selector.ts's, rule for rule: every matchLabels pair and every expression of one selector
+// semantics are controller/decide/selector.ts's, rule for rule: every matchLabels pair and every expression of one selector
 // must hold, `NotIn` and `DoesNotExist` hold for an absent key, an empty selector matches everything, and
 // the selectors of a list and the lists themselves are OR-combined. Pure.
-import type { AnnotationSelector, LabelSelector, SelectorRequirement, Target } from '../../api/v1alpha1/types.ts';
+import type { AnnotationSelector, LabelSelector, SelectorRequirement, Target } from '../api/v1alpha1/types.ts';
 
 /** A CEL string literal holding exactly `s` (any string the API can carry). */
 export function celString(s: string): string {

@@ -1,21 +1,32 @@
-// The MutatingAdmissionPolicy and its binding that inject a resource's Secret name into pods at admission
-// (admissionregistration.k8s.io/v1; docs/adr/0008-admission-engines.md): what the daemon wants to exist for
-// a resource with `target.pods.inject: true`, and whether what exists is that. The API server evaluates
-// it, so nothing of the daemon is on the admission path. Pure.
-import { INJECT_OPT_OUT_LABEL, INJECT_OPT_OUT_VALUE, MANAGED_BY_LABEL, MANAGED_BY_VALUE, OWNER_LABEL } from '../../api/v1alpha1/labels.ts';
-import { API_VERSION, KIND, type ImagePullSecret } from '../../api/v1alpha1/types.ts';
-import type { ObjectMeta } from '../../kube/objects.ts';
-import { compileTarget } from './selection.ts';
-import { mapVariableExpression, patchCel, selectionCel } from './injection-cel.ts';
+// The admission rule (decide.ts) compiled for the API server: the MutatingAdmissionPolicy and binding that
+// inject a resource's Secret name into pods at admission (admissionregistration.k8s.io/v1;
+// docs/adr/0008-admission-engines.md), what the daemon wants to exist for a resource with
+// `target.pods.inject: true`, and whether what exists is that. The API server evaluates it, so nothing
+// of the daemon is on the admission path. Pure.
+import { INJECT_OPT_OUT_LABEL, INJECT_OPT_OUT_VALUE, MANAGED_BY_LABEL, MANAGED_BY_VALUE, OWNER_LABEL } from '../api/v1alpha1/labels.ts';
+import { API_VERSION, KIND, type ImagePullSecret } from '../api/v1alpha1/types.ts';
+import { KUBE_SYSTEM, MIRROR_POD_ANNOTATION, NODE_USER_PREFIX } from './pod.ts';
+import { mapVariableExpression, patchCel, selectionCel } from './policy-cel.ts';
+import { injectingTarget } from './selection.ts';
 
 export const ADMISSION_API = 'admissionregistration.k8s.io/v1';
 export const POLICIES_PATH = `/apis/${ADMISSION_API}/mutatingadmissionpolicies`;
 export const BINDINGS_PATH = `/apis/${ADMISSION_API}/mutatingadmissionpolicybindings`;
 
-/** The annotation the kubelet puts on a static pod's mirror pod; such pods may not reference Secrets. */
-export const MIRROR_POD_ANNOTATION = 'kubernetes.io/config.mirror';
 /** The label the API server sets on every namespace to its name. */
 export const NAMESPACE_NAME_LABEL = 'kubernetes.io/metadata.name';
+
+/** The metadata the daemon sets and reads on these objects. */
+export interface ObjectMeta {
+  name: string;
+  uid?: string;
+  resourceVersion?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  ownerReferences?: { apiVersion: string; kind: string; name: string; uid: string }[];
+  finalizers?: string[];
+  deletionTimestamp?: string;
+}
 
 interface Requirement { key: string; operator: 'In' | 'NotIn' | 'Exists' | 'DoesNotExist'; values?: string[] }
 interface Selector { matchLabels?: Record<string, string>; matchExpressions?: Requirement[] }
@@ -63,12 +74,12 @@ export function exclusions(daemonNamespace: string): { namespaceSelector: Select
   const optOut: Requirement = { key: INJECT_OPT_OUT_LABEL, operator: 'NotIn', values: [INJECT_OPT_OUT_VALUE] };
   return {
     namespaceSelector: { matchExpressions: [
-      { key: NAMESPACE_NAME_LABEL, operator: 'NotIn', values: [...new Set(['kube-system', daemonNamespace])] }, optOut,
+      { key: NAMESPACE_NAME_LABEL, operator: 'NotIn', values: [...new Set([KUBE_SYSTEM, daemonNamespace])] }, optOut,
     ] },
     objectSelector: { matchExpressions: [optOut] },
     matchConditions: [
       { name: 'not-a-mirror-pod', expression: `!has(object.metadata.annotations) || !('${MIRROR_POD_ANNOTATION}' in object.metadata.annotations)` },
-      { name: 'not-from-a-node', expression: '!request.userInfo.username.startsWith(\'system:node:\')' },
+      { name: 'not-from-a-node', expression: `!request.userInfo.username.startsWith('${NODE_USER_PREFIX}')` },
     ],
   };
 }
@@ -80,12 +91,12 @@ const metadataFor = (ips: ImagePullSecret): ObjectMeta => ({
 });
 
 /**
- * The policy and binding resource `ips` needs: undefined when it asks for no injection, is being deleted,
- * or its target is invalid (it then selects nothing).
+ * The policy and binding resource `ips` needs: undefined when it injects nothing (selection.ts's
+ * injectingTarget: it asks for no injection, is being deleted, or is invalid).
  */
 export function desiredInjection(ips: ImagePullSecret, daemonNamespace: string): InjectionObjects | undefined {
   const target = ips.spec.target;
-  if (target.pods?.inject !== true || ips.metadata.deletionTimestamp || !compileTarget(target).ok) return undefined;
+  if (!injectingTarget(ips)) return undefined;
   const selection = selectionCel(target);
   const excluded = exclusions(daemonNamespace);
   const name = injectionPolicyName(ips.metadata.name);

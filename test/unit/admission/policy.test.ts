@@ -1,15 +1,16 @@
 // The injection policy compiled from a resource: its objects, and its CEL evaluated locally (cel-js) the
-// way the API server evaluates it, against the daemon's own selection for random resources, namespaces
-// and pods. test/integration/injection-policy.test.ts runs the same policies in the real API server.
+// way the API server evaluates it, against the admission rule (decide.ts, itself checked against the
+// daemon's own selection) for random resources, namespaces and pods.
+// test/integration/injection-policy.test.ts runs the same policies in the real API server.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import type { ImagePullSecret, Target } from '../../../../src/api/v1alpha1/types.ts';
-import { celString, patchCel } from '../../../../src/controller/decide/injection-cel.ts';
-import { desiredInjection, injectionPolicyName, isUpToDate, sameJson } from '../../../../src/controller/decide/injection-policy.ts';
-import { compileTarget, selectNamespace } from '../../../../src/controller/decide/selection.ts';
+import type { ImagePullSecret, Target } from '../../../src/api/v1alpha1/types.ts';
+import { celString, patchCel } from '../../../src/admission/policy-cel.ts';
+import { desiredInjection, injectionPolicyName, isUpToDate, sameJson } from '../../../src/admission/policy.ts';
+import { decidePodAdmission } from '../../../src/admission/index.ts';
 import { Environment } from '@marcbachmann/cel-js';
-import { admitThrough, type PolicyInput } from '../../../support/policy-eval.ts';
+import { admitThrough, type PolicyInput } from '../../support/policy-eval.ts';
 
 const OWN = 'pullsecret-sync';
 
@@ -89,7 +90,7 @@ test('a live object is up to date only with the same spec, our labels and our ow
 });
 
 // Keys and values from small pools, so that random selectors and random objects meet often.
-const KEYS = ['env', 'team', 'example.com/tier', 'constructor'];
+const KEYS = ['env', 'team', 'example.com/tier', 'constructor', '__proto__'];
 const VALUES = ['a', 'b', 'x y'];
 const LABEL_VALUES = ['a', 'b', ''];
 const map = (values: string[]) => fc.dictionary(fc.constantFrom(...KEYS), fc.constantFrom(...values), { maxKeys: 3 })
@@ -102,30 +103,54 @@ const requirement = (values: string[]) => fc.oneof(
 const labelSelector = fc.record({ matchLabels: map(['a', 'b']), matchExpressions: fc.array(requirement(['a', 'b']), { maxLength: 2 }) }, { requiredKeys: [] });
 const annotationSelector = fc.record({ matchAnnotations: map(VALUES), matchExpressions: fc.array(requirement(VALUES), { maxLength: 2 }) }, { requiredKeys: [] });
 const NAMESPACES = ['a', 'b', 'kube-system', OWN];
+const SECRETS = ['s1', 's2'];
 const target = fc.record({
   namespaces: fc.record({ names: fc.uniqueArray(fc.constantFrom(...NAMESPACES), { maxLength: 2 }),
     labels: fc.array(labelSelector, { maxLength: 2 }), annotations: fc.array(annotationSelector, { maxLength: 2 }) }, { requiredKeys: [] }),
   namespacesWithPods: fc.record({ labels: fc.array(labelSelector, { maxLength: 2 }), annotations: fc.array(annotationSelector, { maxLength: 2 }) }, { requiredKeys: [] }),
 }, { requiredKeys: [] });
-const optOut = fc.option(fc.constantFrom('false', 'true'), { nil: undefined });
+const resources = fc.array(fc.record({ target, secret: fc.constantFrom(...SECRETS), inject: fc.nat(5).map((n) => n > 0),
+  invalid: fc.nat(6).map((n) => n === 0), deleting: fc.nat(8).map((n) => n === 0) }), { minLength: 1, maxLength: 3 })
+  .map((list) => list.map((r, i) => {
+    const ips = resource(r.invalid ? { ...r.target, namespaces: { names: ['Not_Valid'] } } : r.target, r.secret, r.inject);
+    ips.metadata.name = `r${String(i)}`;
+    if (r.deleting) ips.metadata.deletionTimestamp = '2026-01-01T00:00:00Z';
+    return ips;
+  }));
+const withOptOut = (values: string[]) => fc.tuple(map(values), fc.option(fc.constantFrom('false', 'true'), { nil: undefined }))
+  .map(([m, optOut]) => (optOut === undefined ? m : { ...m, 'pullsecret-sync.dev/inject': optOut }));
+const world = fc.record({
+  resources,
+  namespace: fc.record({ name: fc.constantFrom(...NAMESPACES), labels: withOptOut(LABEL_VALUES), annotations: map(VALUES) }),
+  pod: fc.record({ labels: withOptOut(LABEL_VALUES), annotations: fc.oneof({ weight: 9, arbitrary: map(VALUES) },
+    { weight: 1, arbitrary: fc.constant({ 'kubernetes.io/config.mirror': 'static' }) }),
+  pullSecrets: fc.option(fc.array(fc.constantFrom('s1', 'other'), { maxLength: 2 }), { nil: undefined }) }),
+  requester: fc.constantFrom('alice', 'system:serviceaccount:kube-system:replicaset-controller', 'system:node:n1'),
+});
 
-test('property: the compiled CEL mutates exactly the pods the daemon\'s selection puts in a selected namespace', () => {
-  fc.assert(fc.property(target, fc.constantFrom(...NAMESPACES), map(LABEL_VALUES), map(VALUES), map(LABEL_VALUES), map(VALUES), optOut, optOut,
-    fc.option(fc.array(fc.constantFrom('pull', 'other'), { maxLength: 2 }), { nil: undefined }),
-    (t, nsName, nsLabels, nsAnnotations, podLabels, podAnnotations, nsOptOut, podOptOut, existing) => {
-      const ips = resource(t);
-      const compiled = compileTarget(ips.spec.target);
-      if (!compiled.ok) return;
-      const nsL = nsOptOut === undefined ? nsLabels : { ...nsLabels, 'pullsecret-sync.dev/inject': nsOptOut };
-      const podL = podOptOut === undefined ? podLabels : { ...podLabels, 'pullsecret-sync.dev/inject': podOptOut };
-      const imagePullSecrets = existing?.map((name) => ({ name }));
-      const got = admitThrough(policyOf(ips), 'pull', { namespace: { name: nsName, labels: nsL, annotations: nsAnnotations },
-        pod: { labels: podL, annotations: podAnnotations, ...(imagePullSecrets ? { imagePullSecrets } : {}) } });
-      const selected = selectNamespace(compiled.value, { name: nsName, labels: { ...nsL, 'kubernetes.io/metadata.name': nsName }, annotations: nsAnnotations },
-        [{ name: 'p', labels: podL, annotations: podAnnotations }]).selected;
-      const excluded = nsName === 'kube-system' || nsName === OWN || nsOptOut === 'false' || podOptOut === 'false';
-      const present = existing?.includes('pull') ?? false;
-      const want = selected && !excluded && !present ? [...(imagePullSecrets ?? []), { name: 'pull' }] : undefined;
-      assert.deepEqual(got, want);
-    }), { numRuns: 1500 });
+test('property: the compiled policies add exactly what the admission rule adds, for random resources, namespaces and pods', () => {
+  fc.assert(fc.property(world, (w) => {
+    const original = w.pod.pullSecrets?.map((name) => ({ name }));
+    const nsLabels = { ...w.namespace.labels, 'kubernetes.io/metadata.name': w.namespace.name };
+    const rule = decidePodAdmission({
+      pod: { metadata: { namespace: w.namespace.name, labels: w.pod.labels, annotations: w.pod.annotations }, spec: original ? { imagePullSecrets: original } : {} },
+      namespace: { metadata: { name: w.namespace.name, labels: nsLabels, annotations: w.namespace.annotations } },
+      resources: w.resources, ownNamespace: OWN, requester: w.requester,
+    });
+    // Every resource's policy in turn (the API server runs them one after another), each seeing the pod as
+    // the ones before left it.
+    let list: { name?: string }[] | undefined = original;
+    for (const ips of w.resources) {
+      const policy = desiredInjection(ips, OWN)?.policy;
+      if (!policy) continue;
+      list = admitThrough(policy, ips.spec.target.secret.name, { namespace: { name: w.namespace.name, labels: w.namespace.labels,
+        annotations: w.namespace.annotations }, pod: { labels: w.pod.labels, annotations: w.pod.annotations, ...(list ? { imagePullSecrets: list } : {}) },
+      username: w.requester }) ?? list;
+    }
+    const before = original ?? [];
+    const after = list ?? [];
+    assert.deepEqual(after.slice(0, before.length), before, 'the entries the pod had stay first, in order');
+    assert.deepEqual(after.slice(before.length).map((e) => e.name).sort(), rule.add, `rule: ${rule.reason}`);
+    assert.equal(list === original, rule.outcome !== 'mutated', 'unchanged exactly when the rule does not mutate');
+  }), { numRuns: 1500 });
 });
