@@ -1,25 +1,26 @@
 // Which of the resources the daemon holds inject their Secret into the pod being admitted: those with
-// `spec.target.pods.inject: true`, valid (the daemon writes nothing for an invalid resource), not being
-// deleted, that select the pod's namespace. Selection is the daemon's own (controller/decide/selection.ts)
+// `spec.target.pods.inject: true`, a valid target (an invalid selector selects nothing), not being
+// deleted, that select the pod's namespace. A problem elsewhere in the spec (a source) does not stop the
+// entry: it names the Secret the resource writes once fixed, and the admission policies, which compile
+// only the target, decide the same. Selection is the daemon's own (controller/decide/selection.ts)
 // with the admitted pod as the only pod of its namespace: by the pod rules, the pod gets the entry when
 // it is itself a pod that selects its namespace (an admission policy sees no other pod either). Pure;
 // a resource's target is compiled once per resource object.
 import { isLive } from '../api/v1alpha1/resource.ts';
 import type { ImagePullSecret } from '../api/v1alpha1/types.ts';
-import { validateSpec } from '../api/v1alpha1/validation.ts';
 import { compileTarget, selectNamespace, type CompiledTarget, type Selectable } from '../controller/decide/selection.ts';
 import type { AdmittedPod, NamespaceView } from './pod.ts';
 
 /** Compiled targets by resource object: a cache's object is replaced, never changed, on update. */
 const compiled = new WeakMap<ImagePullSecret, CompiledTarget | null>();
 
-/** The compiled target of a resource that asks for injection and is valid; undefined otherwise. */
+/** The compiled target of a resource that asks for injection and has a valid target; undefined otherwise. */
 export function injectingTarget(ips: ImagePullSecret): CompiledTarget | undefined {
   if (ips.spec.target.pods?.inject !== true || !isLive(ips)) return undefined;
   let target = compiled.get(ips);
   if (target === undefined) {
-    const result = validateSpec(ips.spec).length ? undefined : compileTarget(ips.spec.target);
-    target = result?.ok ? result.value : null;
+    const result = compileTarget(ips.spec.target);
+    target = result.ok ? result.value : null;
     compiled.set(ips, target);
   }
   return target ?? undefined;

@@ -52,6 +52,8 @@ export interface Plan { resources: PlanResource[] }
 interface Candidate {
   ips: ImagePullSecret;
   errors: string[];
+  /** The API server would accept it (its problems, if any, are the daemon's InvalidSpec). */
+  storable: boolean;
   target?: CompiledTarget;
   /** Namespace -> the rules that select it. */
   selected: Map<string, string[]>;
@@ -66,8 +68,9 @@ interface Candidate {
 const selectable = (o: MetadataObject) => ({ name: o.metadata.name, labels: o.metadata.labels ?? {}, annotations: o.metadata.annotations ?? {} });
 
 function candidate(world: World, ips: ImagePullSecret): Candidate {
-  const errors = checkResource(ips as unknown as Record<string, unknown>).map((p) => `${p.path}: ${p.message}`);
-  const out: Candidate = { ips, errors, selected: new Map(), writes: false, registries: [], sourceProblems: [] };
+  const problems = checkResource(ips as unknown as Record<string, unknown>);
+  const errors = problems.map((p) => `${p.path}: ${p.message}`);
+  const out: Candidate = { ips, errors, storable: problems.every((p) => p.layer === 'semantic'), selected: new Map(), writes: false, registries: [], sourceProblems: [] };
   const compiled = errors.length ? undefined : compileTarget(ips.spec.target);
   if (!compiled?.ok) return out;
   out.target = compiled.value;
@@ -122,8 +125,9 @@ function serviceAccounts(world: World, c: Candidate, namespace: string, present:
 function planResource(world: World, all: Candidate[], c: Candidate, opts: PlanOptions): PlanResource {
   const out: PlanResource = { name: c.ips.metadata.name, valid: c.errors.length === 0, errors: c.errors, namespaces: [], removals: [],
     registries: c.registries, serviceAccounts: [], pods: [], sourceProblems: c.sourceProblems };
-  if (!out.valid) return out; // the daemon touches nothing of an invalid resource
-  out.pods = podsLackingEntry(world, c.ips, opts.daemonNamespace ?? DEFAULT_DAEMON_NAMESPACE);
+  // Admission looks at the target alone: a stored resource with a bad source still injects its entry.
+  if (c.storable) out.pods = podsLackingEntry(world, c.ips, opts.daemonNamespace ?? DEFAULT_DAEMON_NAMESPACE);
+  if (!out.valid) return out; // the daemon touches nothing else of an invalid resource
   const writes = new Set<string>();
   for (const [namespace, rules] of [...c.selected].sort(([a], [b]) => (a < b ? -1 : 1))) {
     if (!c.writes) continue;

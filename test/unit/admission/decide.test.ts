@@ -54,7 +54,13 @@ test('two resources naming one Secret add it once; the names are sorted', () => 
   assert.deepEqual(decide({ pod: pod('team-a'), resources: [twin, byName, early] }).add, ['pull-0', 'pull-a']);
 });
 
-test('no injection without inject: true, for an invalid resource or one being deleted', () => {
+test('a problem outside the target (a source) does not stop the entry: it names the Secret the resource writes once fixed', () => {
+  const badSource = resource('src', { namespaces: { names: ['team-a'] } });
+  badSource.spec.registry.credentials = [{ name: 'hub', namespace: 'Not_A_Namespace' }];
+  assert.deepEqual(decide({ pod: pod('team-a'), resources: [badSource] }).add, ['pull-src']);
+});
+
+test('no injection without inject: true, for an invalid target or a resource being deleted', () => {
   const off = resource('off', { namespaces: { names: ['team-a'] } }, false);
   const invalid = resource('bad', { namespaces: { names: ['team-a'], labels: [{ matchLabels: { k: 'not a label value' } }] } });
   const deleting = resource('gone', { namespaces: { names: ['team-a'] } });

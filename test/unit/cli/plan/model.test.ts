@@ -106,6 +106,10 @@ test('injection: the existing pods that lack the entry, decided by the admission
     { namespace: 'a', name: 'also-lacks' }, { namespace: 'a', name: 'lacks' }, { namespace: 'a', name: 'snapshot-without-spec' }, { namespace: 'b', name: 'sidecar' },
   ]);
   assert.deepEqual(plan(false)?.pods, []);
+  const badSource = ips('r', { registry: { credentials: [{ name: 'hub', namespace: 'Not_A_Namespace' }] }, target: { ...target, pods: { inject: true } } });
+  const invalid = computePlan(buildWorld(world({ namespaces, pods, resources: [badSource] }))).resources[0];
+  assert.equal(invalid?.valid, false);
+  assert.equal(invalid.pods.length, 4, 'a bad source does not stop injection');
   const elsewhere = computePlan(buildWorld(world({ namespaces, pods, resources: [ips('r', { target: { ...target, pods: { inject: true } } })] })), undefined, { daemonNamespace: 'b' });
   assert.deepEqual(elsewhere.resources[0]?.pods.map((p) => `${p.namespace}/${p.name}`), ['a/also-lacks', 'a/lacks', 'a/snapshot-without-spec', 'pullsecret-sync/daemon']);
   const table = render(computePlan(buildWorld(world({ namespaces, pods: Array.from({ length: 25 }, (_, i) => pod('a', `p${String(i).padStart(2, '0')}`)),
