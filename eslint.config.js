@@ -5,7 +5,7 @@ import tseslint from 'typescript-eslint';
 
 /** Layers and the internal folders each may NOT import. */
 const layers = {
-  util: ['runtime', 'kube', 'controller', 'credentials', 'dockerconfig', 'builder', 'cli', 'daemon', 'metrics', 'log', 'api', 'admission'],
+  util: ['runtime', 'kube', 'controller', 'credentials', 'dockerconfig', 'builder', 'cli', 'daemon', 'metrics', 'log', 'api', 'admission', 'webhook'],
   dockerconfig: ['runtime', 'kube', 'controller', 'credentials', 'builder', 'cli', 'daemon', 'metrics', 'log', 'admission'],
   runtime: ['kube', 'controller', 'credentials', 'dockerconfig', 'builder', 'cli', 'daemon', 'api', 'admission'],
   // The providers register below the API: its schema, types and validation read their list.
@@ -14,8 +14,10 @@ const layers = {
   kube: ['controller', 'credentials', 'dockerconfig', 'builder', 'cli', 'daemon', 'admission'],
   metrics: ['controller', 'builder', 'cli', 'daemon', 'kube', 'admission'],
   log: ['runtime', 'kube', 'controller', 'credentials', 'dockerconfig', 'builder', 'cli', 'daemon', 'metrics', 'api', 'admission'],
-  controller: ['builder', 'cli', 'daemon'],
-  builder: ['controller', 'cli', 'daemon'],
+  controller: ['builder', 'cli', 'daemon', 'webhook'],
+  builder: ['controller', 'cli', 'daemon', 'webhook'],
+  // The admission webhook reads the controller's caches through a port (admit.ts), never the controller.
+  webhook: ['controller', 'builder', 'cli', 'daemon', 'runtime', 'credentials', 'dockerconfig'],
   // The commands share plumbing with the daemon's command, never its wiring.
   cli: ['daemon'],
   // The pure admission rule: the API and the daemon's own selection (controller/decide), nothing that

@@ -19,6 +19,7 @@ import { ForeignSecrets } from './watch/foreign-secrets.ts';
 import { ServiceAccountSync } from './reconcile/service-accounts.ts';
 import type { TokenCache } from '../credentials/index.ts';
 import { BuilderView } from './builder-access.ts';
+import { AdmissionView } from './admission-view.ts';
 import { CloudSourceResolver, type CloudProviders } from './decide/cloud-sources.ts';
 import { SourceResolver } from './decide/sources.ts';
 import { ControllerState } from './reconcile/state.ts';
@@ -133,6 +134,20 @@ export class Controller {
   /** The builder front's view of resources and their credentials. */
   builderView(): BuilderView {
     return new BuilderView(this.caches, this.state);
+  }
+
+  /** The admission webhook's view: namespaces and the resources injecting into them, from the caches. */
+  admissionView(): AdmissionView {
+    return new AdmissionView(this.caches, this.selection);
+  }
+
+  /**
+   * A pod was admitted into `namespace`, where resource `name` has not written its Secret yet: that
+   * Secret's reconcile goes to the head of the queue (on the leader; a standby runs no workers and its
+   * queue takes nothing). In memory only.
+   */
+  hurry(name: string, namespace: string): void {
+    if (this.workers) this.queue.addFirst(targetKey(name, namespace));
   }
 
   /** Where a work key goes, for metrics labels. */

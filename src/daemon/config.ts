@@ -5,7 +5,7 @@
 import { ConfigError, parseStrict, type Values } from '../cli/args.ts';
 import { KUBECONFIG_DEFAULT } from '../kube/kubeconfig.ts';
 import { ADMISSION_ENGINE_CHOICES, type AdmissionEngineChoice } from './admission-engine.ts';
-import { address, bool, count, dirList, dnsLabel, dnsName, duration, fraction, hostList, kubeconfigPaths, oneOf, rate, readableFile, text, type ValueKind } from './flag-values.ts';
+import { address, bool, count, dirList, dnsLabel, dnsName, duration, fraction, hostList, httpsUrl, kubeconfigPaths, oneOf, rate, readableFile, text, webhookTimeout, type ValueKind } from './flag-values.ts';
 
 export { ConfigError };
 
@@ -51,6 +51,12 @@ export interface Config {
   adoptImpsSecrets: boolean;
   /** How pods get the entry at admission: by discovery (`auto`), or forced (docs/adr/0008-admission-engines.md). */
   admissionEngine: AdmissionEngineChoice;
+  /** Where the webhook engine listens (docs/adr/0011-admission-webhook.md). */
+  webhookAddr: string;
+  /** The configuration's timeoutSeconds, in ms (whole seconds, 1 to 30). */
+  webhookTimeoutMs: number;
+  /** Where the API server calls the webhook instead of the Service (outside a cluster, tests). */
+  webhookUrl?: string;
 }
 
 interface FlagSpec {
@@ -100,6 +106,12 @@ export const flags: Record<string, FlagSpec> = {
   'admission-engine': { env: 'PULLSECRET_SYNC_ADMISSION_ENGINE', default: 'auto',
     help: 'what adds the Secret to pods of resources with target.pods.inject: auto (policy where the API server serves '
       + 'MutatingAdmissionPolicy v1, else webhook), policy, webhook, or off (docs/adr/0008-admission-engines.md)' },
+  'webhook-addr': { env: 'PULLSECRET_SYNC_WEBHOOK_ADDR', default: ':9443',
+    help: 'address of the admission webhook; the Service port the configuration names is this port' },
+  'webhook-timeout': { env: 'PULLSECRET_SYNC_WEBHOOK_TIMEOUT', default: '2s',
+    help: 'timeoutSeconds of the webhook: the most a pod creation waits for it when no replica answers' },
+  'webhook-url': { env: 'PULLSECRET_SYNC_WEBHOOK_URL',
+    help: 'https URL the API server calls instead of the Service --builder-service (outside a cluster)' },
 };
 
 /** A value as the user gave it, and where: the flag, or the environment variable standing in for it. */
@@ -161,6 +173,17 @@ function identityAndClouds(read: <T>(name: string, kind: ValueKind<T>) => T | un
   };
 }
 
+type Read = <T>(name: string, kind: ValueKind<T>) => T | undefined;
+
+function webhookSettings(read: Read, must: <T>(name: string, kind: ValueKind<T>) => T): Pick<Config, 'webhookAddr' | 'webhookTimeoutMs' | 'webhookUrl'> {
+  const webhookUrl = read('webhook-url', httpsUrl);
+  return {
+    webhookAddr: must('webhook-addr', address),
+    webhookTimeoutMs: must('webhook-timeout', webhookTimeout),
+    ...(webhookUrl ? { webhookUrl } : {}),
+  };
+}
+
 /** Parses `run`'s arguments and the environment; throws ConfigError with a user-facing message. */
 export function parseConfig(args: string[], env: NodeJS.ProcessEnv): Config {
   const options = Object.fromEntries(Object.entries(flags).map(([name, spec]) => [name, { type: 'string', help: spec.help } as const]));
@@ -193,6 +216,7 @@ export function parseConfig(args: string[], env: NodeJS.ProcessEnv): Config {
     ...identityAndClouds(read),
     adoptImpsSecrets: must('adopt-imps-secrets', bool),
     admissionEngine: must('admission-engine', oneOf(ADMISSION_ENGINE_CHOICES)),
+    ...webhookSettings(read, must),
   };
 }
 

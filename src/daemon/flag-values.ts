@@ -152,3 +152,22 @@ export const hostList = listOf('a comma-separated list of hosts, host:port or *.
 
 /** Directories whose files Secret content may name (util/outbound.ts). */
 export const dirList = listOf('a comma-separated list of absolute directories, such as /var/run/secrets/tokens', parseDirEntry);
+
+/** An admission webhook's timeoutSeconds: whole seconds from 1 to 30 (the API server's range), in ms. */
+export const webhookTimeout: ValueKind<number> = {
+  expect: 'whole seconds from 1s to 30s, such as 2s',
+  parse: (raw) => {
+    const ms = duration.parse(raw);
+    return ms !== undefined && ms % 1000 === 0 && ms >= 1000 && ms <= 30_000 ? ms : undefined;
+  },
+};
+
+/** An https URL without query or fragment, such as where the API server reaches a webhook. */
+export const httpsUrl: ValueKind<string> = {
+  expect: 'an https URL without query, fragment or user, such as https://127.0.0.1:9443',
+  parse: (raw) => {
+    if (!URL.canParse(raw)) return undefined;
+    const url = new URL(raw);
+    return url.protocol === 'https:' && !url.search && !url.hash && !url.username && !url.password ? raw : undefined;
+  },
+};

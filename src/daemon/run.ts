@@ -18,6 +18,7 @@ import { OutboundPolicy } from '../util/outbound.ts';
 import type { FetchLike } from '../util/fetch.ts';
 import type { BuilderServer } from '../builder/server.ts';
 import { startBuilder } from './builder.ts';
+import { startWebhook, type Webhook, type WebhookDeps } from './webhook.ts';
 import { ConfigError, type Config } from './config.ts';
 import { guardProcess } from './process-guard.ts';
 import { commandKubeConfig } from '../cli/kube-access.ts';
@@ -37,6 +38,8 @@ export interface Daemon {
   builderUrl: string;
   /** What injects pull Secrets into pods at admission (docs/adr/0008-admission-engines.md). */
   admissionEngine: AdmissionEngine;
+  /** `https://host:port` of the admission webhook, when it is served (--admission-engine=webhook, or auto without MutatingAdmissionPolicy). */
+  webhookUrl?: string;
   isLeader(): boolean;
   /** Resolves when this replica lost the Lease it held (the process should exit and restart). */
   lostLeadership: Promise<void>;
@@ -94,6 +97,12 @@ async function listening<T>(flag: string, addr: string, start: () => Promise<T>)
   }
 }
 
+/** The webhook's server on this replica, when the webhook is the engine (docs/adr/0011-admission-webhook.md). */
+async function startWebhookEngine(admission: EngineDecision, config: Config, deps: WebhookDeps): Promise<Webhook | undefined> {
+  if (admission.engine !== 'webhook') return undefined;
+  return listening('webhook-addr', config.webhookAddr, () => startWebhook(config, deps));
+}
+
 /** Builds and starts the daemon; resolves once caches are synced (and, without election, workers run). */
 export async function startDaemon(config: Config, log: Logger = createLogger(config.logLevel), opts: DaemonOptions = {}): Promise<Daemon> {
   const kc = await commandKubeConfig('run', config);
@@ -145,6 +154,7 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
     },
   };
   let builder: BuilderServer;
+  let webhook: Webhook | undefined;
   try {
     servers.push(await listening('metrics-addr', config.metricsAddr, () => serveMetrics(config.metricsAddr, metrics)));
     servers.push(await listening('health-addr', config.healthAddr, () => serveHealth(config.healthAddr, health)));
@@ -162,6 +172,8 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
     admission = await chooseAdmissionEngine(config.admissionEngine, () => discoverPolicySupport(rest, (error) => {
       log.warn({ error }, 'Discovery of admissionregistration.k8s.io/v1 failed; retrying with backoff');
     }));
+    webhook = await startWebhookEngine(admission, config, { controller, metrics, log,
+      ...(opts.builderTlsCheckMs === undefined ? {} : { tlsCheckMs: opts.builderTlsCheckMs }) });
   } catch (err) {
     await Promise.all([...servers.map((s) => s.close()), builder.close()]);
     rest.close();
@@ -173,12 +185,14 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
   await controller.startCaches();
 
   const lost = Promise.withResolvers<undefined>();
+  /** What the leader runs: the workers and the webhook's configuration. */
+  const lead = () => { metrics.leader.set(1); controller.startWorkers(); webhook?.keep(rest); };
   if (config.leaderElect) {
     // The Lease's own client (connection and rate limit): a renewal never queues behind controller or builder calls.
     leaseRest = new KubeRest(kc, { ...LEASE_CLIENT, ...restHooks });
     elector = new LeaderElector(leaseRest, {
       namespace: config.namespace, name: LEASE_NAME, identity, clock: realClock,
-      onStartedLeading: () => { metrics.leader.set(1); controller.startWorkers(); },
+      onStartedLeading: lead,
       // The write gate already refuses every write. Closing the client also fails every request in flight
       // at once (a partition would hold them until their deadlines), so the workers stop and the process
       // exits within moments instead of the shutdown deadline.
@@ -200,12 +214,12 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
     elector.start();
   } else {
     log.info('Caches synced; starting workers (leader election disabled)');
-    metrics.leader.set(1);
-    controller.startWorkers();
+    lead();
   }
   return {
     controller, metrics, metricsPort: servers[0]?.port ?? 0, healthPort: servers[1]?.port ?? 0, builderUrl: builder.url,
     admissionEngine: admission.engine,
+    ...(webhook ? { webhookUrl: webhook.server.url } : {}),
     isLeader: () => (elector ? elector.isLeader() : true),
     lostLeadership: lost.promise,
     stop: async () => {
@@ -219,7 +233,7 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
       leaseRest?.close();
       await workers;
       await controller.stop();
-      await Promise.all([...servers.map((s) => s.close()), builder.close()]);
+      await Promise.all([...servers.map((s) => s.close()), builder.close(), webhook?.close()]);
     },
   };
 }

@@ -11,6 +11,8 @@ export const PREFIX = 'pullsecret_sync_';
 export type ControllerName = 'resource' | 'target';
 const CONTROLLERS: ControllerName[] = ['resource', 'target'];
 const OUTCOMES = ['success', 'requeue', 'error', 'terminal'] as const;
+/** The webhook's outcomes (webhook/admit.ts says what each means). */
+export const ADMISSION_OUTCOMES = ['mutated', 'present', 'not_selected', 'opted_out', 'error'] as const;
 export const WRITE_VERBS = ['create', 'update', 'patch', 'delete'] as const;
 
 export class Metrics {
@@ -37,6 +39,12 @@ export class Metrics {
   readonly leader = new Gauge({ name: `${PREFIX}leader`, help: '1 while this replica holds the leader Lease.', registers: [this.registry] });
   readonly builderRequests = new Counter({ name: `${PREFIX}builder_requests_total`, help: 'Builder API requests by endpoint and result.',
     labelNames: ['endpoint', 'result'], registers: [this.registry] });
+  readonly admissionRequests = new Counter({ name: `${PREFIX}admission_requests_total`,
+    help: 'Pod admission reviews the webhook answered, by outcome (mutated, present, not_selected, opted_out, error).',
+    labelNames: ['outcome'], registers: [this.registry] });
+  readonly admissionDuration = new Histogram({ name: `${PREFIX}admission_duration_seconds`,
+    help: 'Time the webhook took to answer one admission review, from its first byte read to the answer written.',
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1], registers: [this.registry] });
 
   readonly processErrors = new Counter({ name: `${PREFIX}process_errors_total`,
     help: 'Errors nothing caught that reached the process (logged; the process goes on), by kind.',
@@ -53,6 +61,7 @@ export class Metrics {
     for (const provider of providers) for (const result of ['success', 'error']) this.tokenFetches.inc({ provider, result }, 0);
     for (const verb of WRITE_VERBS) this.apiWrites.inc({ verb, resource: 'secrets', code: '2xx' }, 0);
     this.leader.set(0);
+    for (const outcome of ADMISSION_OUTCOMES) this.admissionRequests.inc({ outcome }, 0);
     for (const kind of ['unhandledRejection', 'uncaughtException']) this.processErrors.inc({ kind }, 0);
   }
 

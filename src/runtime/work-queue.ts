@@ -2,7 +2,7 @@
 // - a key is pending at most once: adding a pending key again is a no-op (de-duplication);
 // - a key is never handed to two workers at once: a key added while a worker holds it is marked dirty
 //   and handed out again only after done(key);
-// - ready keys are handed out FIFO.
+// - ready keys are handed out FIFO, except that addFirst(key) puts a key at the head (a pod waits on it).
 // Delayed adds follow controller-runtime's priority queue: each key has at most one deadline and it only
 // moves earlier; add(key) makes the key ready now and drops its deadline. A reconcile that still needs a
 // later recheck says so again in its result. One timer serves all deadlines (the earliest).
@@ -69,6 +69,37 @@ export class WorkQueue {
     if (this.state !== 'running') return;
     this.unwait(key);
     this.makePending(key);
+  }
+
+  /**
+   * Makes `key` ready now, ahead of every other ready key: it moves to the head of the FIFO when it was
+   * already waiting there. A key a worker holds is marked dirty as add(key) does (it runs again next, once
+   * done). Used when something is waiting on that key's result now (a pod admitted into a namespace whose
+   * Secret is not written yet).
+   */
+  addFirst(key: string): void {
+    if (this.state !== 'running') return;
+    this.unwait(key);
+    if (this.processing.has(key)) {
+      this.makePending(key);
+      return;
+    }
+    if (this.dirty.has(key)) {
+      const at = this.ready.indexOf(key, this.head);
+      if (at === this.head) return;
+      if (at > this.head) this.ready.splice(at, 1);
+    } else {
+      this.dirty.set(key, this.clock.nowMs());
+      this.observer.adds();
+      const getter = this.getters.shift();
+      if (getter) {
+        getter(this.take(key));
+        return;
+      }
+    }
+    if (this.head > 0) this.ready[--this.head] = key;
+    else this.ready.unshift(key);
+    this.observer.depth(this.len());
   }
 
   /** Makes `key` ready in `ms` unless it is pending sooner; `ms` <= 0 (or NaN) is add(key). */

@@ -56,6 +56,10 @@ const BAD: Record<string, { values: string[]; expect: RegExp; with?: string[] }>
   'gcp-universe-domain': { values: ['Googleapis.com', 'https://googleapis.com', 'a..b'], expect: /must be a DNS name \(lowercase letters, digits, "-" and "\."\), such as googleapis\.com/ },
   'adopt-imps-secrets': { values: ['', 'yes', 'TRUE', 'on'], expect: EXPECT.bool },
   'admission-engine': { values: ['', 'Auto', 'webhooks', 'none'], expect: /must be one of auto, policy, webhook, off/ },
+  'webhook-addr': { values: ['9443', ':70000'], expect: EXPECT.address },
+  'webhook-timeout': { values: ['', '0s', '500ms', '1.5s', '31s', '1m', 'abc'], expect: /must be whole seconds from 1s to 30s, such as 2s/ },
+  'webhook-url': { values: ['', 'http://127.0.0.1:9443', 'https://u:p@h', 'https://h/?q=1', 'not a url'],
+    expect: /must be an https URL without query, fragment or user, such as https:\/\/127\.0\.0\.1:9443/ },
 };
 
 test('the Lease identity and the cloud settings come from the variables their platforms set, or flags', () => {

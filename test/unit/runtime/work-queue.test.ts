@@ -289,3 +289,35 @@ test('observer sees depth, queue latency and work duration on the injected clock
   assert.deepEqual(observer.durations, [20, 0]);
   assert.equal(observer.addCount, 2);
 });
+
+test('addFirst puts a key at the head of the ready keys, once, and leaves a held key to run again next', guard, async () => {
+  const { queue, observer } = setup();
+  for (const k of ['a', 'b', 'c']) queue.add(k);
+  queue.addFirst('c');
+  queue.addFirst('d');
+  assert.deepEqual(await takeReady(queue), ['d', 'c', 'a', 'b']);
+  assert.equal(observer.addCount, 4, 'moving a pending key is not a new add');
+
+  const held = await (queue.add('x'), queue.get());
+  assert.equal(held, 'x');
+  queue.add('y');
+  queue.addFirst('x');
+  assert.deepEqual(await takeReady(queue), ['y'], 'a held key is not handed out twice');
+  queue.done('x');
+  assert.deepEqual(await takeReady(queue), ['x'], 'it runs again once done');
+});
+
+test('addFirst hands the key straight to a waiting worker and drops its delayed deadline', guard, async () => {
+  const { queue, clock } = setup();
+  queue.addAfter('k', 1000);
+  const got = track(queue.get());
+  queue.addFirst('k');
+  await nextTurn();
+  assert.equal(got.value(), 'k');
+  queue.done('k');
+  clock.advance(2000);
+  assert.equal(queue.len(), 0, 'the old deadline does not add it again');
+  queue.shutDown();
+  queue.addFirst('z');
+  assert.equal(queue.len(), 0, 'ignored after shutdown');
+});

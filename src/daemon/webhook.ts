@@ -1,0 +1,91 @@
+// Wires the pod admission webhook (docs/adr/0011-admission-webhook.md): its HTTPS server on every replica,
+// answering from the controller's caches; the serving certificate from the same files as the builder API
+// (the chart's Secret, reloaded when it changes) or, without files, one generated at start; and, on the
+// leader, the keeper of the MutatingWebhookConfiguration, whose caBundle follows the serving CA.
+import type { Logger } from 'pino';
+import { resolveTls, servingHosts, watchTls, type ServingTls, type TlsFiles } from '../builder/tls.ts';
+import type { Controller } from '../controller/manager.ts';
+import type { KubeRest } from '../kube/rest.ts';
+import type { Metrics } from '../metrics/metrics.ts';
+import { parseAddress } from '../util/address.ts';
+import { errorMessage } from '../util/errors.ts';
+import type { WebhookSettings } from '../webhook/configuration.ts';
+import { WebhookKeeper } from '../webhook/keeper.ts';
+import { startWebhookServer, type WebhookServer } from '../webhook/server.ts';
+import { ConfigError, type Config } from './config.ts';
+
+export interface WebhookDeps {
+  controller: Controller;
+  metrics: Metrics;
+  log: Logger;
+  /** How often mounted TLS files are checked for changes; default watchTls's. */
+  tlsCheckMs?: number;
+}
+
+export interface Webhook {
+  server: WebhookServer;
+  /** Starts keeping the configuration (the leader only); `rest` is the leader's gated client. */
+  keep(rest: KubeRest): void;
+  close(): Promise<void>;
+}
+
+function tlsFiles(config: Config): TlsFiles | undefined {
+  if (!config.builderTlsCert || !config.builderTlsKey) return undefined;
+  return { certFile: config.builderTlsCert, keyFile: config.builderTlsKey, ...(config.builderTlsCa ? { caFile: config.builderTlsCa } : {}) };
+}
+
+/**
+ * What the API server trusts: the CA file when there is one, else the served chain itself (a chain whose
+ * root is included, or a self-signed certificate, verifies against itself).
+ */
+const caBundleOf = (tls: ServingTls): string => tls.ca ?? tls.cert;
+
+export async function startWebhook(config: Config, deps: WebhookDeps): Promise<Webhook> {
+  const log = deps.log.child({ component: 'webhook' });
+  const files = tlsFiles(config);
+  let tls = await resolveTls(files ?? {}, servingHosts({ name: config.builderService, namespace: config.namespace })).catch((err: unknown) => {
+    if (!files) throw err;
+    throw new ConfigError(`run: --builder-tls-cert ${files.certFile}, --builder-tls-key ${files.keyFile}: ${errorMessage(err)}`);
+  });
+  const view = deps.controller.admissionView();
+  const server = await startWebhookServer({
+    addr: config.webhookAddr, tls, port: view, ownNamespace: config.namespace, logger: log,
+    ready: () => deps.controller.cachesSynced(),
+    onAdmission: (outcome, seconds) => {
+      deps.metrics.admissionRequests.inc({ outcome });
+      deps.metrics.admissionDuration.observe(seconds);
+    },
+    onHurry: (resource, namespace) => { deps.controller.hurry(resource, namespace); },
+  });
+  const port = parseAddress(config.webhookAddr)?.port ?? server.port;
+  const settings = (): WebhookSettings => ({
+    name: `${config.builderService}.${config.namespace}`, namespace: config.namespace,
+    target: config.webhookUrl ? { url: config.webhookUrl } : { service: config.builderService, port },
+    caBundle: caBundleOf(tls), timeoutSeconds: config.webhookTimeoutMs / 1000,
+  });
+  let keeper: WebhookKeeper | undefined;
+  const stopWatch = files && watchTls(files, tls, {
+    ...(deps.tlsCheckMs === undefined ? {} : { intervalMs: deps.tlsCheckMs }),
+    onChange: (next) => {
+      tls = next;
+      server.setTls(next);
+      keeper?.poke();
+      log.info({ certFile: files.certFile }, 'webhook TLS certificate reloaded');
+    },
+    onError: (reason) => { log.warn({ reason }, 'webhook TLS files changed but cannot be used; serving the previous certificate'); },
+  });
+  const injected = (): string[] => view.injecting().map((ips) => ips.spec.target.secret.name);
+  deps.controller.caches.imagePullSecrets.on({ add: () => keeper?.poke(), update: () => keeper?.poke(), delete: () => keeper?.poke() });
+  return {
+    server,
+    keep(rest) {
+      keeper ??= new WebhookKeeper({ rest, settings, injected, log });
+      keeper.start();
+    },
+    close: async () => {
+      stopWatch?.();
+      await keeper?.stop();
+      await server.close();
+    },
+  };
+}

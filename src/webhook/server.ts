@@ -1,0 +1,141 @@
+// The admission webhook's HTTPS server, run by every replica on an address of its own (docs/adr/0011-admission-webhook.md).
+// `POST /mutate-pods` takes an AdmissionReview and answers from memory (admit.ts); nothing on the request
+// path calls the API server. Until the replica's caches have synced it answers every review "allowed,
+// unchanged" (outcome `error`), so a replica that is not ready never guesses. Bodies are capped at 4 MiB
+// (the API server's own request limit is 3 MiB); a body that is not an AdmissionReview gets 400 with a
+// JSON message, which the API server treats as a failed call and, with failurePolicy Ignore, admits the pod
+// unchanged. The serving certificate can be replaced while running (`setTls`).
+import { createServer, type Server } from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import { parseAddress } from '../util/address.ts';
+import { realClock, type Clock } from '../util/clock.ts';
+import { closeServer, listenOn } from '../util/server.ts';
+import { admit, type AdmissionPort, type Admitted, type Outcome } from './admit.ts';
+import { reviewResponse } from './review.ts';
+
+export const MUTATE_PATH = '/mutate-pods';
+export const MAX_REVIEW_BYTES = 4 * 1024 * 1024;
+/** A review arrives whole well within the API server's own timeout (at most 30 s). */
+const REQUEST_TIMEOUT_MS = 30_000;
+
+export interface WebhookTls { cert: string; key: string }
+
+export interface WebhookServerOptions {
+  /** `host:port` or `:port`; port 0 picks a free one. */
+  addr: string;
+  tls: WebhookTls;
+  port: AdmissionPort;
+  /** Whether the caches the answers come from have synced. */
+  ready: () => boolean;
+  ownNamespace: string;
+  logger: Logger;
+  clock?: Clock;
+  /** Called once per review with its outcome and how long the answer took. */
+  onAdmission?: (outcome: Outcome, seconds: number) => void;
+  /** A pod was admitted into a namespace that lacks the resource's Secret (never called for dry runs). */
+  onHurry?: (resource: string, namespace: string) => void;
+}
+
+export interface WebhookServer {
+  url: string;
+  port: number;
+  setTls(tls: WebhookTls): void;
+  close(): Promise<void>;
+}
+
+class BodyError extends Error {
+  constructor(readonly status: number, message: string) { super(message); }
+}
+
+function readBody(req: IncomingMessage): Promise<unknown> {
+  const declared = Number(req.headers['content-length'] ?? NaN);
+  const tooLarge = new BodyError(413, `the request body is larger than ${MAX_REVIEW_BYTES / 1024 / 1024} MiB`);
+  if (Number.isFinite(declared) && declared > MAX_REVIEW_BYTES) return Promise.reject(tooLarge);
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_REVIEW_BYTES) {
+        reject(tooLarge);
+        req.destroy();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('error', () => { reject(new BodyError(400, 'the request body did not arrive whole')); });
+    req.on('end', () => {
+      try {
+        resolve(JSON.parse(Buffer.concat(chunks, size).toString('utf8')));
+      } catch {
+        reject(new BodyError(400, 'the request body is not JSON')); // the parser's message would quote the body
+      }
+    });
+  });
+}
+
+function send(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+/** The uid to answer when the body is a review; for the answer a replica that is not ready gives. */
+function uidOf(body: unknown): string | undefined {
+  const request = (body as { request?: { uid?: unknown } } | null)?.request;
+  return typeof request?.uid === 'string' && request.uid !== '' ? request.uid : undefined;
+}
+
+export async function startWebhookServer(opts: WebhookServerOptions): Promise<WebhookServer> {
+  const clock = opts.clock ?? realClock;
+  const log = opts.logger;
+
+  async function answer(req: IncomingMessage): Promise<Admitted> {
+    const url = (req.url ?? '/').split('?')[0];
+    if (url !== MUTATE_PATH) return { status: 404, body: { message: `not found; reviews go to ${MUTATE_PATH}` }, outcome: 'error', reason: 'not found', hurry: [] };
+    if (req.method !== 'POST') return { status: 405, body: { message: 'use POST' }, outcome: 'error', reason: 'not POST', hurry: [] };
+    const body = await readBody(req);
+    if (!opts.ready()) {
+      const uid = uidOf(body);
+      const reason = 'this replica\'s caches have not synced yet; not mutated';
+      return { status: uid ? 200 : 400, body: uid ? reviewResponse(uid, [], reason) : { message: reason }, outcome: 'error', reason, hurry: [] };
+    }
+    return admit(body, { port: opts.port, ownNamespace: opts.ownNamespace });
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const started = clock.nowMs();
+    let result: Admitted;
+    try {
+      result = await answer(req);
+    } catch (err) {
+      const known = err instanceof BodyError ? err : undefined;
+      const reason = known?.message ?? 'internal error';
+      result = { status: known?.status ?? 500, body: { message: reason }, outcome: 'error', reason, hurry: [] };
+    }
+    if (!res.headersSent && !res.destroyed) send(res, result.status, result.body);
+    for (const { resource, namespace } of result.hurry) opts.onHurry?.(resource, namespace);
+    const seconds = (clock.nowMs() - started) / 1000;
+    opts.onAdmission?.(result.outcome, seconds);
+    const level = result.outcome === 'error' ? 'info' : 'debug';
+    log[level]({ status: result.status, outcome: result.outcome, durationMs: seconds * 1000, ...(result.reason ? { reason: result.reason } : {}) }, 'admission review');
+  }
+
+  const server: Server = createServer({ cert: opts.tls.cert, key: opts.tls.key, requestTimeout: REQUEST_TIMEOUT_MS }, (req, res) => {
+    res.on('error', () => undefined);
+    handle(req, res).catch(() => { res.destroy(); });
+  });
+  server.on('clientError', (_err, socket) => { socket.destroy(); });
+  const parsed = parseAddress(opts.addr);
+  if (!parsed) throw new Error(`invalid webhook address "${opts.addr}": want host:port or :port`);
+  const address = await listenOn(server, parsed.port, parsed.host);
+  const urlHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  log.info({ addr: `${urlHost}:${address.port}` }, 'admission webhook listening');
+  return {
+    url: `https://${urlHost}:${address.port}`,
+    port: address.port,
+    setTls(next) { server.setSecureContext({ cert: next.cert, key: next.key }); },
+    close: () => closeServer(server),
+  };
+}
