@@ -29,10 +29,13 @@ export interface Bed {
   stop(): Promise<void>;
 }
 
-/** A fresh control plane with the CRD installed: what earlier runs left would skew the figures. */
-export async function freshBed(): Promise<Bed> {
+/**
+ * A fresh control plane with the CRD installed: what earlier runs left would skew the figures. `extras`
+ * adds the bed's registry and its node (test/testbed/README.md, "The node"; needs root).
+ */
+export async function freshBed(extras: { registry?: boolean; node?: boolean } = {}): Promise<Bed> {
   const dir = mkdtempSync(join(tmpdir(), 'pullsecret-sync-bench-'));
-  const state = await startTestbed({ dir, log: (l) => { console.error(l); } });
+  const state = await startTestbed({ dir, ...extras, log: (l) => { console.error(l); } });
   const kc = new KubeConfig();
   kc.loadFromFile(state.kubeconfig);
   const rest = new KubeRest(kc, { qps: 5000, burst: 5000 });

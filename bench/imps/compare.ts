@@ -8,10 +8,10 @@
 // Each `--daemon=DIST[,node flags]` is a pullsecret-sync run of its own, on a fresh bed (default: this
 // checkout's dist/ with the image's node flags).
 // `npm run build && node --import tsx bench/imps/compare.ts [namespaces] [probes] [--daemon=DIST[,node flags]]…`
-import { execFileSync, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import { create, createSource, daemonArgs, freshBed, IMAGE_NODE_FLAGS, load, pool, root, startDaemon, until, type Bed } from '../support.ts';
+import { create, createSource, daemonArgs, freshBed, IMAGE_NODE_FLAGS, load, pool, root, startDaemon, until } from '../support.ts';
+import { installImpsCrd, startImps, type Controller } from './imps.ts';
 
 const args = process.argv.slice(2);
 const { positional: [nsArg, probeArg] } = daemonArgs(args);
@@ -29,31 +29,13 @@ function apiRequests(kubeconfig: string): number {
     .reduce((sum, l) => sum + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
 }
 
-interface Controller { peakMb(): number; stop(): Promise<void> }
-
-function startImps(bed: Bed): Controller {
-  const bin = execFileSync(join(root, 'bench/imps/build.sh'), { encoding: 'utf8' }).trim();
-  // Its logs (status-update conflicts at error level) go to stderr, not into the results on stdout.
-  const proc = spawn(bin, ['--metrics-addr=127.0.0.1:0'], { env: { ...process.env, KUBECONFIG: bed.state.kubeconfig, LOG_LEVEL: 'error' },
-    stdio: ['ignore', process.stderr, process.stderr] });
-  const exited = new Promise<void>((r) => { proc.once('exit', () => { r(); }); });
-  return {
-    peakMb: () => Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${String(proc.pid)}/status`, 'utf8'))?.[1] ?? 0) / 1024,
-    stop: async () => { proc.kill('SIGTERM'); await exited; },
-  };
-}
-
 type Daemon = (typeof daemons)[number];
 
 async function run(system: 'imps' | 'pullsecret-sync', daemon?: Daemon): Promise<Record<string, unknown>> {
   const bed = await freshBed();
   const { rest } = bed;
   const group = system === 'imps' ? 'images.banzaicloud.io/v1alpha1' : 'pullsecret-sync.dev/v1alpha1';
-  if (system === 'imps') {
-    execFileSync('kubectl', ['--kubeconfig', bed.state.kubeconfig, 'apply', '-f',
-      join(execFileSync(join(root, 'bench/imps/build.sh'), { encoding: 'utf8' }).trim(), '../../config/crd/bases')], { stdio: 'ignore' });
-    await until('the IMPS CRD', async () => (await rest.call({ method: 'GET', path: '/apis/images.banzaicloud.io/v1alpha1/imagepullsecrets' }).then(() => true, () => false)), 60_000, 500);
-  }
+  if (system === 'imps') await installImpsCrd(bed);
   await createSource(rest);
   const names = Array.from({ length: NAMESPACES }, (_, i) => `imps-bench-${String(i)}`);
   await pool(names, 32, (name) => create(rest, '/api/v1/namespaces', { metadata: { name, labels: { 'bench-group': String(Number(name.split('-').pop()) % RESOURCES) } } }));
