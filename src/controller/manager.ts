@@ -137,8 +137,8 @@ export class Controller {
   }
 
   /** The admission webhook's view: namespaces and the resources injecting into them, from the caches. */
-  admissionView(): AdmissionView {
-    return new AdmissionView(this.caches, this.selection);
+  admissionView(ownNamespace: string): AdmissionView {
+    return new AdmissionView(this.caches, ownNamespace);
   }
 
   /**

@@ -47,9 +47,9 @@ export async function startWebhook(config: Config, deps: WebhookDeps): Promise<W
     if (!files) throw err;
     throw new ConfigError(`run: --builder-tls-cert ${files.certFile}, --builder-tls-key ${files.keyFile}: ${errorMessage(err)}`);
   });
-  const view = deps.controller.admissionView();
+  const view = deps.controller.admissionView(config.namespace);
   const server = await startWebhookServer({
-    addr: config.webhookAddr, tls, port: view, ownNamespace: config.namespace, logger: log,
+    addr: config.webhookAddr, tls, port: view, logger: log,
     ready: () => deps.controller.cachesSynced(),
     onAdmission: (outcome, seconds) => {
       deps.metrics.admissionRequests.inc({ outcome });

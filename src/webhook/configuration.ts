@@ -1,8 +1,8 @@
 // The MutatingWebhookConfiguration the daemon keeps (docs/adr/0011-admission-webhook.md), built from
 // flags and the resources that ask for injection. Pure. Every field the API server would default is
 // written out, so the stored object equals the desired one and drift is a plain comparison.
-import { MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../api/v1alpha1/labels.ts';
-import { MIRROR_ANNOTATION, NEVER_NAMESPACES, OPT_OUT_LABEL, OPT_OUT_VALUE } from './admit.ts';
+import { INJECT_OPT_OUT_LABEL, INJECT_OPT_OUT_VALUE, MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../api/v1alpha1/labels.ts';
+import { KUBE_SYSTEM, MIRROR_POD_ANNOTATION, NODE_USER_PREFIX } from '../admission/index.ts';
 import { MUTATE_PATH } from './server.ts';
 
 export const WEBHOOK_NAME = 'pods.pullsecret-sync.dev';
@@ -27,7 +27,7 @@ export interface MutatingWebhookConfiguration {
   webhooks: unknown[];
 }
 
-const notOptedOut = { key: OPT_OUT_LABEL, operator: 'NotIn', values: [OPT_OUT_VALUE] };
+const notOptedOut = { key: INJECT_OPT_OUT_LABEL, operator: 'NotIn', values: [INJECT_OPT_OUT_VALUE] };
 
 const cel = (s: string): string => `'${s.replaceAll('\\', '\\\\').replaceAll('\'', '\\\'')}'`;
 
@@ -38,8 +38,8 @@ const cel = (s: string): string => `'${s.replaceAll('\\', '\\\\').replaceAll('\'
  */
 export function matchConditions(secrets: readonly string[]): { name: string; expression: string }[] {
   const conditions = [
-    { name: 'not-a-mirror-pod', expression: `!has(object.metadata.annotations) || !(${cel(MIRROR_ANNOTATION)} in object.metadata.annotations)` },
-    { name: 'not-from-a-node', expression: '!request.userInfo.username.startsWith(\'system:node:\')' },
+    { name: 'not-a-mirror-pod', expression: `!has(object.metadata.annotations) || !(${cel(MIRROR_POD_ANNOTATION)} in object.metadata.annotations)` },
+    { name: 'not-from-a-node', expression: `!request.userInfo.username.startsWith(${cel(NODE_USER_PREFIX)})` },
   ];
   if (secrets.length > 0) {
     const names = `[${[...new Set(secrets)].sort().map(cel).join(', ')}]`;
@@ -54,7 +54,7 @@ export function desiredConfiguration(s: WebhookSettings, secrets: readonly strin
   const clientConfig = 'url' in s.target
     ? { url: `${s.target.url.replace(/\/$/, '')}${MUTATE_PATH}`, caBundle }
     : { service: { namespace: s.namespace, name: s.target.service, path: MUTATE_PATH, port: s.target.port }, caBundle };
-  const never = [...new Set([...NEVER_NAMESPACES, s.namespace])].sort();
+  const never = [...new Set([KUBE_SYSTEM, s.namespace])].sort();
   return {
     apiVersion: MWC_API,
     kind: 'MutatingWebhookConfiguration',

@@ -12,7 +12,7 @@ import { parseAddress } from '../util/address.ts';
 import { realClock, type Clock } from '../util/clock.ts';
 import { closeServer, listenOn } from '../util/server.ts';
 import { admit, type AdmissionPort, type Admitted, type Outcome } from './admit.ts';
-import { reviewResponse } from './review.ts';
+import { reviewResponse } from '../admission/index.ts';
 
 export const MUTATE_PATH = '/mutate-pods';
 export const MAX_REVIEW_BYTES = 4 * 1024 * 1024;
@@ -28,7 +28,6 @@ export interface WebhookServerOptions {
   port: AdmissionPort;
   /** Whether the caches the answers come from have synced. */
   ready: () => boolean;
-  ownNamespace: string;
   logger: Logger;
   clock?: Clock;
   /** Called once per review with its outcome and how long the answer took. */
@@ -99,9 +98,9 @@ export async function startWebhookServer(opts: WebhookServerOptions): Promise<We
     if (!opts.ready()) {
       const uid = uidOf(body);
       const reason = 'this replica\'s caches have not synced yet; not mutated';
-      return { status: uid ? 200 : 400, body: uid ? reviewResponse(uid, [], reason) : { message: reason }, outcome: 'error', reason, hurry: [] };
+      return { status: uid ? 200 : 400, body: uid ? reviewResponse(uid, { outcome: 'error', add: [], reason }) : { message: reason }, outcome: 'error', reason, hurry: [] };
     }
-    return admit(body, { port: opts.port, ownNamespace: opts.ownNamespace });
+    return admit(body, opts.port);
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -119,7 +118,7 @@ export async function startWebhookServer(opts: WebhookServerOptions): Promise<We
     const seconds = (clock.nowMs() - started) / 1000;
     opts.onAdmission?.(result.outcome, seconds);
     const level = result.outcome === 'error' ? 'info' : 'debug';
-    log[level]({ status: result.status, outcome: result.outcome, durationMs: seconds * 1000, ...(result.reason ? { reason: result.reason } : {}) }, 'admission review');
+    log[level]({ status: result.status, outcome: result.outcome, durationMs: seconds * 1000, reason: result.reason }, 'admission review');
   }
 
   const server: Server = createServer({ cert: opts.tls.cert, key: opts.tls.key, requestTimeout: REQUEST_TIMEOUT_MS }, (req, res) => {

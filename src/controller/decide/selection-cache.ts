@@ -47,19 +47,6 @@ export class SelectionCache {
     return selected || !byPods || (this.caches.pods.running && this.caches.pods.hasSynced()) ? selected : undefined;
   }
 
-  /**
-   * Whether the resource selects the namespace once `pod` is in it (the pod being admitted counts for the
-   * pod rules before it exists); false when the selection is invalid. Reads the pod cache as it is, so
-   * never undefined: an admission cannot wait for a relist.
-   */
-  selectsWithPod(ips: ImagePullSecret, namespace: MetadataObject, pod: MetadataObject): boolean {
-    const entry = this.entry(ips);
-    if (!entry.target || entry.problems.length) return false;
-    const byPods = usesPods(entry.target);
-    const pods = byPods ? [...this.caches.pods.store.byIndex(BY_NAMESPACE, namespace.metadata.name), pod] : [];
-    return selectNamespace(entry.target, toSelectable(namespace), pods.map(toSelectable)).selected;
-  }
-
   /** Whether the resource's selection looks at pods. */
   usesPods(ips: ImagePullSecret): boolean {
     const target = this.entry(ips).target;
