@@ -197,5 +197,5 @@ test('deleting the leader pod: the standby leads, and pods created meanwhile sti
   assert.ok(handover < 5_000, `handover took ${handover} ms`);
   await allRunning(namespaces);
   const failures = (await Promise.all(namespaces.map(pullFailures))).flat();
-  t.diagnostic(`${failures.length} pull failures among the pods created during the hand-over`);
+  t.diagnostic(`${failures.length} pull failure events among the ${namespaces.length} pods created during the hand-over${failures.length ? `, e.g. ${failures[0] ?? ''}` : ''}`);
 });
