@@ -2,7 +2,8 @@
 // keeps a MutatingAdmissionPolicy and binding for a resource with target.pods.inject, and pods created
 // through the API server come back with the Secret's name exactly where the resource selects them; pods
 // anywhere else come back as they would without the policy, spec for spec. The objects are restored when
-// edited or deleted, and removed when inject is turned off and when the resource goes.
+// edited or deleted, and removed when inject is turned off and when the resource goes. With the daemon
+// stopped, the API server goes on injecting.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { adminKubeConfig } from '../testbed/clients.ts';
@@ -132,6 +133,18 @@ test('the policy and binding are labelled, owned by the resource, written once, 
   await eventually(async () => (await readInjectionObjects(resource)).binding?.metadata.uid !== binding.metadata.uid || undefined,
     { message: 'the deleted binding is recreated' });
   await untilInjecting(ns.byName, SECRET);
+});
+
+test('with the daemon stopped, pods still get the entry: the API server applies the policy itself', { timeout: 60_000 }, async () => {
+  await daemon.stop();
+  try {
+    const name = uniqueName('down');
+    const pod = await admitPod(ns.byLabel, name, {});
+    await rest.call({ method: 'DELETE', path: `/api/v1/namespaces/${ns.byLabel}/pods/${name}` }).catch(() => undefined);
+    assert.deepEqual(pullSecretNames(pod), [SECRET]);
+  } finally {
+    daemon = await startTestDaemon([`--namespace=${ns.own}`, '--admission-engine=policy']);
+  }
 });
 
 test('turning inject off removes both objects, and pods are no longer mutated; deleting the resource removes them too', { timeout: 90_000 }, async () => {
