@@ -106,3 +106,15 @@ test('the opt-out label on the pod or the namespace, and the daemon\'s own names
     assert.equal(d.patch, undefined);
   }), { numRuns: 200 });
 });
+
+// (A namespace's opt-out label cannot be read from a namespace the cache lacks: the webhook configuration's
+// namespaceSelector excludes such namespaces in the API server, before any request; `world` sets no such label.)
+test('a namespace not in the cache never adds what knowing it would not: the entries are a subset, and an unsure answer is an error', () => {
+  fc.assert(fc.property(world, (w) => {
+    const { pod, namespace } = inputs(w);
+    const known = decidePodAdmission({ pod, namespace, resources: w.resources, ownNamespace: 'pullsecret-sync' });
+    const unknown = decidePodAdmission({ pod, namespace: undefined, resources: w.resources, ownNamespace: 'pullsecret-sync' });
+    assert.ok(unknown.add.every((name) => known.add.includes(name)), `${unknown.add.join()} within ${known.add.join()}`);
+    if (unknown.outcome === 'not_selected' || unknown.outcome === 'already_present') assert.deepEqual(known.add, []);
+  }), { numRuns: 500 });
+});
