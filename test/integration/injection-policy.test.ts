@@ -78,8 +78,10 @@ test('the daemon is on the policy engine', () => {
 test('pods get the entry exactly where the resource selects them; every other pod comes back unchanged', { timeout: 120_000 }, async () => {
   // What the API server makes of each untouched pod without any policy: the reference, spec for spec.
   const before = await Promise.all(untouched.map(([, where, input], i) => admitPod(where, `ref-${String(i)}`, input, true)));
+  const started = performance.now();
   await createIps(resource, spec(true));
   await untilInjecting(ns.byName, SECRET);
+  console.log(`resource created -> the API server injects (dry-run probes every 100 ms): ${(performance.now() - started).toFixed(0)} ms`);
   await untilInjecting(ns.byLabel, SECRET);
   const suffix = uniqueName('p');
   const created: [string, string][] = [];
