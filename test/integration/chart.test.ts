@@ -151,7 +151,7 @@ test('the Deployment runs hardened, two replicas, with probes on the health port
   };
   assert.equal(container.args[0], 'run');
   assert.deepEqual(container.env.find((e) => e.name === 'POD_NAMESPACE')?.valueFrom, { fieldRef: { fieldPath: 'metadata.namespace' } });
-  assert.deepEqual(container.ports.map((p) => [p.name, p.containerPort]), [['metrics', 8080], ['health', 8081], ['builder', 8443]]);
+  assert.deepEqual(container.ports.map((p) => [p.name, p.containerPort]), [['metrics', 8080], ['health', 8081], ['builder', 8443], ['webhook', 9443]]);
   assert.deepEqual([container.livenessProbe.httpGet, container.readinessProbe.httpGet], [{ path: '/healthz', port: 'health' }, { path: '/readyz', port: 'health' }]);
   assert.deepEqual(container.securityContext, {
     runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532, readOnlyRootFilesystem: true, allowPrivilegeEscalation: false,
@@ -188,6 +188,29 @@ test('the admission engine is a chart value; the policy engine\'s RBAC rule only
   await assert.rejects(rendered('mutating'), /admissionEngine/);
 });
 
+test('the webhook engine (auto or webhook) gets its port, flags, Service port and RBAC limited to its one configuration; policy and off get none', async () => {
+  for (const [engine, on] of [[undefined, true], ['webhook', true], ['policy', false], ['off', false]] as const) {
+    const objects = parseObjects(await renderChart({ release: 'rel', namespace: 'ops',
+      set: { ...(engine ? { 'config.admissionEngine': engine } : {}), 'admissionWebhook.timeoutSeconds': '3' } }));
+    const deployment = objects.find((o) => o.kind === 'Deployment')?.spec as { template: { spec: { containers: { args: string[]; ports: { name: string }[] }[] } } };
+    const [container] = deployment.template.spec.containers;
+    assert.ok(container);
+    const service = objects.find((o) => o.kind === 'Service')?.spec as { ports: { name: string; port: number; targetPort: string }[] };
+    const role = objects.find((o) => o.kind === 'ClusterRole') as unknown as { rules: { resources: string[]; verbs: string[]; resourceNames?: string[] }[] };
+    const webhookRules = role.rules.filter((r) => r.resources.includes('mutatingwebhookconfigurations'));
+    const label = `engine ${engine ?? 'auto'}`;
+    assert.deepEqual(container.args.filter((a) => a.startsWith('--webhook-')), on ? ['--webhook-addr=:9443', '--webhook-timeout=3s'] : [], label);
+    assert.equal(container.ports.some((p) => p.name === 'webhook'), on, label);
+    assert.deepEqual(service.ports.filter((p) => p.name === 'webhook'), on ? [{ name: 'webhook', port: 9443, targetPort: 'webhook', protocol: 'TCP' }] : [], label);
+    assert.deepEqual(webhookRules, on ? [{ apiGroups: ['admissionregistration.k8s.io'], resources: ['mutatingwebhookconfigurations'], verbs: ['create'] },
+      { apiGroups: ['admissionregistration.k8s.io'], resources: ['mutatingwebhookconfigurations'], resourceNames: ['rel-pullsecret-sync.ops'],
+        verbs: ['list', 'watch', 'update', 'delete'] }] : [], label);
+  }
+  for (const bad of ['0', '31', '1.5']) {
+    await assert.rejects(renderChart({ release: 'rel', namespace: 'ops', set: { 'admissionWebhook.timeoutSeconds': bad } }), /timeoutSeconds/);
+  }
+});
+
 test('every RBAC rule is the documented one and says why it is needed', async () => {
   const rules = await chartRules();
   assert.deepEqual(rules.map((r) => `${r.kind} ${r.apiGroups.join(',')}/${r.resources.join(',')}: ${r.verbs.join(',')}`), [
@@ -200,6 +223,8 @@ test('every RBAC rule is the documented one and says why it is needed', async ()
     'ClusterRole events.k8s.io/events: create',
     'ClusterRole authentication.k8s.io/tokenreviews: create',
     'ClusterRole admissionregistration.k8s.io/mutatingadmissionpolicies,mutatingadmissionpolicybindings: list,watch,create,update,delete',
+    'ClusterRole admissionregistration.k8s.io/mutatingwebhookconfigurations: create',
+    'ClusterRole admissionregistration.k8s.io/mutatingwebhookconfigurations: list,watch,update,delete',
     'Role coordination.k8s.io/leases: get,create,update',
   ]);
   for (const r of rules) assert.ok(r.reason.length > 20, `${r.kind} rule ${r.index} has no comment`);

@@ -20,6 +20,8 @@ export interface ChartRule {
   apiGroups: string[];
   resources: string[];
   verbs: string[];
+  /** The only objects the rule applies to, when it names them. */
+  resourceNames?: string[];
   /** The template's comment naming the behaviour that needs the rule. */
   reason: string;
 }
@@ -46,7 +48,7 @@ interface K8sObject {
   apiVersion: string;
   kind: string;
   metadata: { name: string; namespace?: string };
-  rules?: { apiGroups?: string[]; resources?: string[]; verbs?: string[] }[];
+  rules?: { apiGroups?: string[]; resources?: string[]; verbs?: string[]; resourceNames?: string[] }[];
   [key: string]: unknown;
 }
 
@@ -73,7 +75,7 @@ export async function renderChartRbac(namespace: string, release = releaseFor(na
       const comment = (isMap(item) ? item.commentBefore : undefined) ?? (index === 0 ? seq.commentBefore : undefined);
       const rule = obj.rules?.[index] ?? {};
       rules.push({ kind: obj.kind as RoleKind, index, apiGroups: rule.apiGroups ?? [], resources: rule.resources ?? [],
-        verbs: rule.verbs ?? [], reason: (comment ?? '').split('\n').map((l) => l.trim()).join(' ').trim() });
+        verbs: rule.verbs ?? [], ...(rule.resourceNames ? { resourceNames: rule.resourceNames } : {}), reason: (comment ?? '').split('\n').map((l) => l.trim()).join(' ').trim() });
     });
   }
   return { objects, rules };
@@ -97,7 +99,7 @@ function pathOf(obj: K8sObject): string {
 }
 
 /** Whether the identity behind `rest` may do what `attrs` describe (SelfSubjectAccessReview). */
-export async function canDo(rest: KubeRest, attrs: { verb: string; group: string; resource: string; subresource?: string; namespace?: string }): Promise<boolean> {
+export async function canDo(rest: KubeRest, attrs: { verb: string; group: string; resource: string; subresource?: string; namespace?: string; name?: string }): Promise<boolean> {
   const review = await rest.call<{ status?: { allowed?: boolean } }>({
     method: 'POST', path: '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews',
     body: { apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectAccessReview', spec: { resourceAttributes: attrs } },
@@ -109,7 +111,7 @@ export async function canDo(rest: KubeRest, attrs: { verb: string; group: string
 function attrsOf(rule: ChartRule, namespace: string) {
   const [resource = '', subresource] = (rule.resources[0] ?? '').split('/');
   return { verb: rule.verbs[0] ?? '', group: rule.apiGroups[0] ?? '', resource, ...(subresource ? { subresource } : {}),
-    ...(rule.kind === 'Role' ? { namespace } : {}) };
+    ...(rule.kind === 'Role' ? { namespace } : {}), ...(rule.resourceNames?.[0] ? { name: rule.resourceNames[0] } : {}) };
 }
 
 const covers = (rules: ChartRule[], removed: ChartRule) => rules.some((r) => r.apiGroups.includes(removed.apiGroups[0] ?? '')

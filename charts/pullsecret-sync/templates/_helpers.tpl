@@ -74,3 +74,13 @@ its CA (then ca.crt is in the Secret and the daemon serves it at /v1/ca.crt).
 - {{ $svc }}.{{ .Release.Namespace }}.svc
 - {{ $svc }}.{{ .Release.Namespace }}.svc.cluster.local
 {{- end }}
+
+{{/* The MutatingWebhookConfiguration the daemon keeps: <service>.<namespace> (cluster-scoped, so unique per release). */}}
+{{- define "pullsecret-sync.webhookConfigurationName" -}}
+{{- printf "%s.%s" (include "pullsecret-sync.fullname" .) .Release.Namespace }}
+{{- end }}
+
+{{/* Whether the webhook may be the admission engine: --admission-engine auto (chosen by discovery) or webhook. */}}
+{{- define "pullsecret-sync.webhookEngine" -}}
+{{- if has .Values.config.admissionEngine (list "auto" "webhook") }}true{{- end }}
+{{- end }}
