@@ -5,7 +5,7 @@
 // created, unchanged (failurePolicy Ignore). The API server calls the webhook at https://127.0.0.1:<port>
 // (--webhook-url); in a cluster the configuration names the Service instead.
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
+import { createServer, type Socket } from 'node:net';
 import { after, before, test } from 'node:test';
 import { adminKubeConfig } from '../testbed/clients.ts';
 import { createIps, createNamespace, createSecret, deleteIpsAndWait, deleteNamespace, dockerConfigSecret, patchIps, rest, uniqueName } from '../support/cluster.ts';
@@ -142,6 +142,8 @@ test('pods get the entry where a resource injects, others come back byte for byt
   assert.ok(count('mutated') >= 4, 'mutated admissions are counted');
   assert.equal(count('present'), 0, 'a pod that names every injected Secret is skipped by matchConditions: no call at all');
   assert.equal(count('opted_out'), 0, 'opted-out pods and namespaces, kube-system and our own are left out by the selectors: no call');
+  const histogram = (suffix: string) => Number(new RegExp(`pullsecret_sync_admission_duration_seconds_${suffix} ([0-9.e+-]+)`).exec(scraped)?.[1] ?? NaN);
+  console.log(`webhook answers: ${String(histogram('count'))}, mean ${(1000 * histogram('sum') / histogram('count')).toFixed(2)} ms (daemon's own histogram)`);
   assert.ok(count('not_selected') >= 2, 'the unselected namespace is asked (dry run and create) and answered not_selected');
 
   // Every replica stopped: the configuration stays and the API server cannot reach the webhook.
@@ -157,4 +159,23 @@ test('pods get the entry where a resource injects, others come back byte for byt
   console.log(`pod creations with every replica stopped (ms): ${took.map((t) => t.toFixed(1)).join(' ')}`);
   // The product's promise: no creation waits longer than the configured timeout (2 s) and a margin.
   assert.ok(Math.max(...took) < 2000 + 1000, `each creation within the timeout: ${String(took)}`);
+
+  // A replica that accepts connections and never answers (hung): each creation waits out the timeout, no more.
+  const sockets = new Set<Socket>();
+  const hung = createServer((socket) => { sockets.add(socket); socket.on('error', () => undefined); });
+  await new Promise<void>((resolve) => { hung.listen(port, '127.0.0.1', resolve); });
+  try {
+    const waited: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const started = performance.now();
+      const pod = await createPod(selected, manifest(uniqueName('hung')));
+      waited.push(performance.now() - started);
+      assert.deepEqual(names(pod), [], 'created unchanged');
+    }
+    console.log(`pod creations with a hung replica (ms): ${waited.map((t) => t.toFixed(1)).join(' ')}`);
+    assert.ok(Math.max(...waited) < 2000 + 1000, `each creation within the timeout: ${String(waited)}`);
+  } finally {
+    for (const socket of sockets) socket.destroy();
+    await new Promise<void>((resolve) => { hung.close(() => { resolve(); }); });
+  }
 });
