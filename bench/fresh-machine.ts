@@ -61,7 +61,7 @@ await step('node', async () => {
   const { ensureNodeBinaries } = await import('../test/testbed/binaries.ts');
   await ensureNodeBinaries(log);
 });
-await step('imps', () => run(join(root, 'bench/imps/build.sh'), { maxBuffer: 64 << 20 }));
+await step('imps', async () => { await run(join(root, 'bench/imps/build.sh'), { maxBuffer: 64 << 20 }); });
 await step('apt', async () => {
   const archives = join(dir, 'apt');
   mkdirSync(join(archives, 'partial'), { recursive: true });
@@ -70,7 +70,9 @@ await step('apt', async () => {
   const { stdout } = await run('du', ['-sm', archives]);
   return { downloadedMb: Number(stdout.split('\t')[0]) };
 });
-await step('pip', () => run('python3', ['-m', 'pip', 'download', '--quiet', '--dest', join(dir, 'pip-dl'), 'moto[server]==5.2.1'], { maxBuffer: 64 << 20 }));
+await step('pip', async () => {
+  await run('python3', ['-m', 'pip', 'download', '--quiet', '--dest', join(dir, 'pip-dl'), 'moto[server]==5.2.1'], { maxBuffer: 64 << 20 });
+});
 await step('base', async () => {
   const { ensureBaseImages } = await import('../test/testbed/base-images.ts');
   await ensureBaseImages(log);

@@ -40,7 +40,13 @@ MSG
 if [ ! -x "$bin" ]; then
   archive=$(find_archive)
   mkdir -p "$cache"
-  tar -xzf "$archive" -C "$cache"
-  (cd "$cache/imps" && GOTOOLCHAIN=local CGO_ENABLED=0 go build -o bin/imps-controller ./cmd/controller/) >&2
+  # One build at a time (a test run builds it in its background while a test may ask for it).
+  exec 9>"$cache/.lock"
+  flock 9
+  if [ ! -x "$bin" ]; then
+    tar -xzf "$archive" -C "$cache"
+    (cd "$cache/imps" && GOTOOLCHAIN=local CGO_ENABLED=0 go build -o bin/imps-controller ./cmd/controller/) >&2
+  fi
+  exec 9>&-
 fi
 echo "$bin"

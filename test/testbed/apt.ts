@@ -20,7 +20,12 @@ const packages: Record<string, string> = {
   buildah: 'buildah',
   busybox: 'busybox-static',
   '/usr/lib/cni/bridge': 'containernetworking-plugins',
+  // The base image stand-ins (base-images.ts).
+  debootstrap: 'debootstrap',
 };
+
+/** Every command above: a whole test run installs their packages in one apt run (global-setup.ts). */
+export const TESTBED_COMMANDS: readonly string[] = Object.keys(packages);
 
 function onPath(command: string): boolean {
   try {

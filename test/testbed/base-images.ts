@@ -13,7 +13,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { ensurePackages } from './apt.ts';
-import { cacheRoot } from './binaries.ts';
+import { buildCommand, cacheRoot, withLock, type BuildOptions } from './binaries.ts';
 
 const run = promisify(execFile);
 
@@ -41,7 +41,16 @@ export function buildahStore(): string[] {
 
 /** buildah on that store. */
 export function buildah(...args: string[]): Promise<{ stdout: string }> {
-  return run('buildah', [...buildahStore(), ...args], { timeout: 20 * 60_000, maxBuffer: 64 * 1024 * 1024 });
+  return buildahWith({}, args);
+}
+
+/**
+ * buildah as `buildah()`, at the lowest priority for a background build. Never killed on an abort: a
+ * killed build leaves its working containers in the store.
+ */
+export function buildahWith(opts: BuildOptions, args: string[]): Promise<{ stdout: string }> {
+  const [command, argv] = buildCommand(opts, 'buildah', [...buildahStore(), ...args]);
+  return run(command, argv, { timeout: 20 * 60_000, maxBuffer: 64 * 1024 * 1024 });
 }
 
 async function imageExists(name: string): Promise<boolean> {
@@ -49,7 +58,7 @@ async function imageExists(name: string): Promise<boolean> {
 }
 
 /** A Debian minbase root filesystem with ca-certificates and tzdata, made once. */
-async function rootfs(log: (line: string) => void): Promise<string> {
+async function rootfs(log: (line: string) => void, opts: BuildOptions): Promise<string> {
   const dir = join(cacheRoot(), `rootfs-${SUITE}`);
   if (existsSync(join(dir, '.complete'))) return dir;
   const mirror = /^URIs:\s*(\S+)/m.exec(readFileSync('/etc/apt/sources.list.d/debian.sources', 'utf8'))?.[1]
@@ -57,8 +66,9 @@ async function rootfs(log: (line: string) => void): Promise<string> {
   log(`debootstrap ${SUITE} (minbase) from ${mirror} for the base image stand-ins`);
   const staging = `${dir}.tmp-${process.pid}`;
   rmSync(staging, { recursive: true, force: true });
-  await run('debootstrap', ['--variant=minbase', '--include=ca-certificates,tzdata', SUITE, staging, mirror],
-    { timeout: 15 * 60_000, maxBuffer: 64 * 1024 * 1024 });
+  const [command, args] = buildCommand(opts, 'debootstrap', ['--variant=minbase', '--include=ca-certificates,tzdata', SUITE, staging, mirror]);
+  // Never killed half way (it mounts /proc and /sys in the staging directory): an abort waits for it.
+  await run(command, args, { timeout: 15 * 60_000, maxBuffer: 64 * 1024 * 1024 });
   writeFileSync(join(staging, '.complete'), '');
   rmSync(dir, { recursive: true, force: true });
   renameSync(staging, dir);
@@ -120,16 +130,26 @@ async function runtimeImage(base: string): Promise<void> {
   });
 }
 
-/** Builds the two stand-ins once (kept in the build cache); later calls find them there. */
-export async function ensureBaseImages(log: (line: string) => void = () => undefined): Promise<void> {
+/**
+ * Builds the two stand-ins once (kept in the build cache); later calls find them there. Resolves whether
+ * it built them. A test run starts this in its background (global-setup.ts, `opts`); a lock makes the
+ * image test wait for it.
+ */
+export async function ensureBaseImages(log: (line: string) => void = () => undefined, opts: BuildOptions = {}): Promise<boolean> {
   ensurePackages(['buildah', 'debootstrap'], log);
   // The stand-ins change when Node does: their names stay, so the binary's hash is their cache key.
   const key = createHash('sha256').update(readFileSync(nodeBinary())).update(NPM_VERSION).digest('hex').slice(0, 12);
   const marker = join(cacheRoot(), `base-images-${key}`);
-  if (existsSync(marker) && await imageExists(BUILD_IMAGE) && await imageExists(RUNTIME_IMAGE)) return;
-  const base = await rootfs(log);
-  log('building the base image stand-ins (Node 24 build image, distroless-like runtime)');
-  await buildImage(base);
-  await runtimeImage(base);
-  writeFileSync(marker, '');
+  const built = async () => existsSync(marker) && await imageExists(BUILD_IMAGE) && await imageExists(RUNTIME_IMAGE);
+  if (await built()) return false;
+  return withLock('.lock-base-images', async () => {
+    if (await built()) return false;
+    const base = await rootfs(log, opts);
+    opts.signal?.throwIfAborted();
+    log('building the base image stand-ins (Node 24 build image, distroless-like runtime)');
+    await buildImage(base);
+    await runtimeImage(base);
+    writeFileSync(marker, '');
+    return true;
+  }, opts.signal);
 }

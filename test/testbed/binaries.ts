@@ -5,8 +5,8 @@
 // KUBEBUILDER_ASSETS (the envtest convention) supplies prebuilt binaries, used as they are.
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
-import { homedir } from 'node:os';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { getPriority, homedir, setPriority } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
@@ -109,43 +109,86 @@ async function goVersion(): Promise<string> {
   return (await run('go', ['env', 'GOVERSION'])).stdout.trim();
 }
 
-/** Builds (once) every binary of `mod` into a cache directory keyed by its inputs; returns the directory. */
-async function ensureBuilt(mod: Module, name: string, log: (line: string) => void): Promise<string> {
-  const inputs = [readFileSync(join(mod.dir, 'go.mod')), readFileSync(join(mod.dir, 'go.sum')), mod.ldflags, await goVersion()];
-  const key = createHash('sha256').update(inputs.join('\0')).digest('hex').slice(0, 12);
-  const target = join(cacheRoot(), `${name}-${mod.version}-${key}`);
-  if (Object.keys(mod.packages).every((bin) => existsSync(join(target, bin)))) return target;
-
-  const staging = `${target}.tmp-${process.pid}`;
-  rmSync(staging, { recursive: true, force: true });
-  mkdirSync(staging, { recursive: true });
-  log(`building ${name} ${mod.version} from the Go module proxy (first run only; several minutes on 2 cores)`);
-  const started = Date.now();
-  // With one package, -o names the file (go would otherwise name it after the last path element).
-  const entries = Object.entries(mod.packages);
-  const output = entries.length === 1 ? join(staging, entries[0]?.[0] ?? '') : `${staging}/`;
-  await run('go', ['build', '-mod=readonly', '-trimpath', '-ldflags', mod.ldflags, '-o', output, ...Object.values(mod.packages)], {
-    cwd: mod.dir,
-    env: { ...process.env, CGO_ENABLED: '0', GOTOOLCHAIN: 'local', GOFLAGS: '-mod=readonly -buildvcs=false' },
-    maxBuffer: 64 * 1024 * 1024,
-  });
-  log(`built ${name} ${mod.version} in ${Math.round((Date.now() - started) / 1000)} s`);
-  rmSync(target, { recursive: true, force: true });
-  renameSync(staging, target);
-  return target;
+/**
+ * How a build runs. A test run builds what later test files need in its background (global-setup.ts):
+ * at the lowest CPU priority, so the tests running meanwhile keep the cores, and abortable.
+ */
+export interface BuildOptions {
+  log?: (line: string) => void;
+  background?: boolean;
+  signal?: AbortSignal;
 }
 
-/** Serialises builds between processes (a test run and a `testbed up` started together). */
-async function withLock<T>(fn: () => Promise<T>): Promise<T> {
-  const lock = join(cacheRoot(), '.lock');
+/** The command line for `command`, at the lowest CPU priority for a background build. */
+export function buildCommand(opts: BuildOptions, command: string, args: string[]): [string, string[]] {
+  return opts.background ? ['nice', ['-n', '19', command, ...args]] : [command, args];
+}
+
+/** The cache directory of `mod`'s binaries, keyed by its inputs. */
+async function targetDir(mod: Module, name: string): Promise<string> {
+  const inputs = [readFileSync(join(mod.dir, 'go.mod')), readFileSync(join(mod.dir, 'go.sum')), mod.ldflags, await goVersion()];
+  const key = createHash('sha256').update(inputs.join('\0')).digest('hex').slice(0, 12);
+  return join(cacheRoot(), `${name}-${mod.version}-${key}`);
+}
+
+/** Builds (once) every binary of `mod` into its cache directory; returns the directory. */
+async function ensureBuilt(mod: Module, name: string, opts: BuildOptions): Promise<string> {
+  const target = await targetDir(mod, name);
+  const built = () => Object.keys(mod.packages).every((bin) => existsSync(join(target, bin)));
+  // Checked before the lock too: a build of other binaries holding it does not delay these.
+  if (built()) return target;
+  return withLock('.lock', async () => {
+    if (built()) return target;
+    const staging = `${target}.tmp-${process.pid}`;
+    rmSync(staging, { recursive: true, force: true });
+    mkdirSync(staging, { recursive: true });
+    opts.log?.(`building ${name} ${mod.version} from the Go module proxy (first run only; several minutes on 2 cores)`);
+    const started = Date.now();
+    // With one package, -o names the file (go would otherwise name it after the last path element).
+    const entries = Object.entries(mod.packages);
+    const output = entries.length === 1 ? join(staging, entries[0]?.[0] ?? '') : `${staging}/`;
+    const [command, args] = buildCommand(opts, 'go',
+      ['build', '-mod=readonly', '-trimpath', '-ldflags', mod.ldflags, '-o', output, ...Object.values(mod.packages)]);
+    try {
+      await run(command, args, {
+        cwd: mod.dir, signal: opts.signal,
+        env: { ...process.env, CGO_ENABLED: '0', GOTOOLCHAIN: 'local', GOFLAGS: '-mod=readonly -buildvcs=false' },
+        maxBuffer: 64 * 1024 * 1024,
+      });
+    } catch (err) {
+      rmSync(staging, { recursive: true, force: true });
+      throw err;
+    }
+    opts.log?.(`built ${name} ${mod.version} in ${Math.round((Date.now() - started) / 1000)} s`);
+    rmSync(target, { recursive: true, force: true });
+    renameSync(staging, target);
+    return target;
+  }, opts.signal);
+}
+
+/**
+ * Serialises builds between processes (a test run, its background builds and a `testbed up` started
+ * together): `name` is a lock directory in the cache, `.lock` for the Go builds.
+ */
+export async function withLock<T>(name: string, fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+  const lock = join(cacheRoot(), name);
   mkdirSync(cacheRoot(), { recursive: true });
   const deadline = Date.now() + 60 * 60 * 1000;
   for (;;) {
+    signal?.throwIfAborted();
     try {
       mkdirSync(lock);
+      writeFileSync(join(lock, 'pid'), String(process.pid));
       break;
     } catch {
       if (Date.now() > deadline) throw new Error(`testbed build lock ${lock} held for an hour; remove it if stale`);
+      const holder = lockHolder(lock);
+      if (holder === 'gone') {
+        rmSync(lock, { recursive: true, force: true });
+        continue;
+      }
+      // Someone waits for it now: a background build gets the priority of any other build.
+      if (holder !== undefined) boostBuilds(holder);
       await new Promise((r) => setTimeout(r, 1000));
     }
   }
@@ -156,22 +199,76 @@ async function withLock<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
+/** The pid that holds `lock`, `gone` when that process has exited, undefined while the lock is being taken. */
+function lockHolder(lock: string): number | 'gone' | undefined {
+  let pid: number;
+  try {
+    pid = Number(readFileSync(join(lock, 'pid'), 'utf8'));
+  } catch {
+    return undefined;
+  }
+  try {
+    process.kill(pid, 0);
+    return pid;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ESRCH' ? 'gone' : pid;
+  }
+}
+
+function tasks(pid: number): number[] {
+  try {
+    return readdirSync(`/proc/${String(pid)}/task`).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * Raises the background builds under `ancestor` (processes it started at a lower priority) to normal
+ * priority. Their children inherit it. Needs the privilege to lower a nice value (root); without it the
+ * builds keep theirs.
+ */
+export function boostBuilds(ancestor: number): void {
+  const parents = new Map<number, number>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      parents.set(Number(entry), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+    } catch {
+      /* exited meanwhile */
+    }
+  }
+  const under = (pid: number): boolean => {
+    for (let p = parents.get(pid); p !== undefined && p > 1; p = parents.get(p)) if (p === ancestor) return true;
+    return false;
+  };
+  // A nice value belongs to each thread: every thread of every such process.
+  for (const pid of [...parents.keys()].filter(under)) {
+    for (const tid of tasks(pid)) {
+      try {
+        if (getPriority(tid) > 0) setPriority(tid, 0);
+      } catch {
+        /* exited meanwhile, or not permitted */
+      }
+    }
+  }
+}
+
 function fromAssets(dir: string, binaries: string[]): Record<string, string> {
   return Object.fromEntries(binaries.filter((bin) => existsSync(join(dir, bin))).map((bin) => [bin, join(dir, bin)]));
 }
 
 /** Resolves the binaries of `modules`: prebuilt ones from KUBEBUILDER_ASSETS first, the rest built and cached. */
-async function resolveBinaries(modules: Record<string, Module>, log: (line: string) => void): Promise<(bin: string) => string> {
+async function resolveBinaries(modules: Record<string, Module>, opts: BuildOptions): Promise<(bin: string) => string> {
   const names = Object.values(modules).flatMap((mod) => Object.keys(mod.packages));
   const paths = process.env.KUBEBUILDER_ASSETS ? fromAssets(process.env.KUBEBUILDER_ASSETS, names) : {};
-  await withLock(async () => {
-    for (const [name, mod] of Object.entries(modules)) {
-      const missing = Object.keys(mod.packages).filter((bin) => !Object.hasOwn(paths, bin));
-      if (missing.length === 0) continue;
-      const dir = await ensureBuilt(mod, name, log);
-      for (const bin of missing) paths[bin] = join(dir, bin);
-    }
-  });
+  for (const [name, mod] of Object.entries(modules)) {
+    const missing = Object.keys(mod.packages).filter((bin) => !Object.hasOwn(paths, bin));
+    if (missing.length === 0) continue;
+    const dir = await ensureBuilt(mod, name, opts);
+    for (const bin of missing) paths[bin] = join(dir, bin);
+  }
   return (bin: string): string => {
     const found = paths[bin];
     if (!found) throw new Error(`no ${bin} binary was resolved`);
@@ -182,7 +279,7 @@ async function resolveBinaries(modules: Record<string, Module>, log: (line: stri
 /** The control plane's binaries. */
 export async function ensureBinaries(log: (line: string) => void = () => undefined): Promise<Binaries> {
   const modules = { etcd: etcdModule(), kubernetes: kubeModule(), helm: helmModule() };
-  const path = await resolveBinaries(modules, log);
+  const path = await resolveBinaries(modules, { log });
   return {
     etcd: path('etcd'),
     kubeApiserver: path('kube-apiserver'),
@@ -201,8 +298,8 @@ export interface NodeBinaries {
   kubeProxy: string;
 }
 
-/** The node's binaries, built on first use only. */
-export async function ensureNodeBinaries(log: (line: string) => void = () => undefined): Promise<NodeBinaries> {
-  const path = await resolveBinaries({ 'kubernetes-node': nodeModule() }, log);
+/** The node's binaries, built on first use only (or in a test run's background: `opts`). */
+export async function ensureNodeBinaries(log: (line: string) => void = () => undefined, opts: BuildOptions = {}): Promise<NodeBinaries> {
+  const path = await resolveBinaries({ 'kubernetes-node': nodeModule() }, { log, ...opts });
   return { kubelet: path('kubelet'), kubeScheduler: path('kube-scheduler'), kubeProxy: path('kube-proxy') };
 }

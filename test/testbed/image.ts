@@ -3,7 +3,8 @@
 // bundle for `npm ci` as a build secret, never as a layer. `npm run image` and the image tests use it.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BUILD_IMAGE, RUNTIME_IMAGE, buildah, ensureBaseImages } from './base-images.ts';
+import { BUILD_IMAGE, RUNTIME_IMAGE, buildah, buildahWith, ensureBaseImages } from './base-images.ts';
+import { withLock, type BuildOptions } from './binaries.ts';
 
 export const IMAGE = 'localhost/pullsecret-sync:dev';
 
@@ -15,11 +16,16 @@ export interface ImageConfig {
   cmd: string[];
 }
 
-/** Builds `IMAGE` from `<repo>/Dockerfile`; resolves its configuration. */
-export async function buildImage(repo: string, log: (line: string) => void = () => undefined): Promise<ImageConfig> {
-  await ensureBaseImages(log);
-  log(`building ${IMAGE} from ${join(repo, 'Dockerfile')}`);
-  await buildah('bud', '--quiet', ...standInBuildArgs(), '--tag', IMAGE, '--file', join(repo, 'Dockerfile'), repo);
+/**
+ * Builds `IMAGE` from `<repo>/Dockerfile`; resolves its configuration. One build at a time: a test run
+ * builds it in its background (global-setup.ts, `opts`), and a test's own build then reuses its layers.
+ */
+export async function buildImage(repo: string, log: (line: string) => void = () => undefined, opts: BuildOptions = {}): Promise<ImageConfig> {
+  await ensureBaseImages(log, opts);
+  await withLock('.lock-image', async () => {
+    log(`building ${IMAGE} from ${join(repo, 'Dockerfile')}`);
+    await buildahWith(opts, ['bud', '--quiet', ...standInBuildArgs(), '--tag', IMAGE, '--file', join(repo, 'Dockerfile'), repo]);
+  }, opts.signal);
   return imageConfig();
 }
 
