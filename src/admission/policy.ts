@@ -124,6 +124,27 @@ export function desiredInjection(ips: ImagePullSecret, daemonNamespace: string):
   };
 }
 
+/** The most code points the API server compiles in one CEL expression of an admission policy. */
+export const MAX_EXPRESSION_CODE_POINTS = 100_000;
+
+/**
+ * Why the API server would refuse `policy`, as a fix for the resource's author; undefined when it fits.
+ * The selection grows with the resource's name lists and selectors: the one limit they can reach is the
+ * size of one expression.
+ */
+export function policyProblem(policy: MutatingAdmissionPolicy): string | undefined {
+  const expressions = [...policy.spec.variables, ...policy.spec.mutations.map((m) => ({ name: 'mutation', expression: m.jsonPatch.expression }))];
+  for (const e of expressions) {
+    let size = 0;
+    for (const _codePoint of e.expression) size += 1;
+    if (size > MAX_EXPRESSION_CODE_POINTS) {
+      return `the namespace and pod rules compile to ${String(size)} characters of CEL, over the ${String(MAX_EXPRESSION_CODE_POINTS)} the API server `
+        + 'accepts in one admission policy expression: select by labels instead of long name lists, or split the resource; pods get no entry from it until then';
+    }
+  }
+  return undefined;
+}
+
 /** Structural equality of JSON values (key order ignored). */
 export function sameJson(a: unknown, b: unknown): boolean {
   if (a === b) return true;

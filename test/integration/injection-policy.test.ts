@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { adminKubeConfig } from '../testbed/clients.ts';
 import {
-  createIps, createNamespace, createSecret, deleteIpsAndWait, deleteNamespace, dockerConfigSecret, patchIps, readyCondition, rest, uniqueName,
+  createIps, createNamespace, createSecret, deleteIpsAndWait, deleteNamespace, dockerConfigSecret, eventsFor, patchIps, readyCondition, rest, uniqueName,
 } from '../support/cluster.ts';
 import { installCrd, startTestDaemon, type TestDaemon } from '../support/daemon.ts';
 import { eventually } from '../support/eventually.ts';
@@ -160,6 +160,23 @@ test('turning inject off removes both objects, and pods are no longer mutated; d
   await deleteIpsAndWait([resource], 30_000);
   await eventually(async () => { const o = await readInjectionObjects(resource); return !o.policy && !o.binding; },
     { message: 'deleting the resource removes the policy and the binding' });
+});
+
+test('a resource whose selection is too large for a policy gets a Warning Event and no policy; its Secrets are written all the same', { timeout: 60_000 }, async () => {
+  const big = uniqueName('inj-big');
+  const names = [ns.byName, ...Array.from({ length: 9000 }, (_, i) => `absent-${String(i)}`)];
+  try {
+    await createIps(big, { registry: { credentials: [{ name: 'hub', namespace: ns.source }] },
+      target: { namespaces: { names }, secret: { name: SECRET }, pods: { inject: true } } });
+    const event = await eventually(async () => (await eventsFor(big)).find((e) => e.reason === 'InjectionPolicyTooLarge'),
+      { timeoutMs: 20_000, message: 'the Warning Event' });
+    assert.equal(event.type, 'Warning');
+    assert.match(event.note ?? '', /select by labels instead of long name lists, or split the resource/);
+    await eventually(async () => (await readyCondition(big))?.reason === 'Synced', { timeoutMs: 20_000, message: 'the resource is Synced' });
+    assert.deepEqual(await readInjectionObjects(big), {});
+  } finally {
+    await deleteIpsAndWait([big], 30_000);
+  }
 });
 
 /** A pod spec as JSON with the ServiceAccount token volume's random suffix taken out. */

@@ -6,21 +6,37 @@ import type { ImagePullSecret } from '../../api/v1alpha1/types.ts';
 import type { ObjectMeta } from '../../kube/objects.ts';
 import { isStatus } from '../../kube/rest.ts';
 import type { Writes } from '../../kube/writes.ts';
-import { BINDINGS_PATH, desiredInjection, injectionPolicyName, isUpToDate, POLICIES_PATH } from '../../admission/policy.ts';
+import { BINDINGS_PATH, desiredInjection, injectionPolicyName, isUpToDate, policyProblem, POLICIES_PATH } from '../../admission/policy.ts';
 import type { InjectionPolicyWatch, LiveAdmissionObject } from '../watch/injection-policies.ts';
 
 interface Wanted { metadata: ObjectMeta; spec: unknown }
 
+/** Told once per resource and problem when its policy cannot be written (a Warning Event). */
+export type InjectionProblemReport = (ips: ImagePullSecret, message: string) => Promise<void>;
+
 export class InjectionPolicySync {
+  /** The last problem reported per resource, so each is told once. */
+  private readonly reported = new Map<string, string>();
+
   constructor(private readonly watch: InjectionPolicyWatch, private readonly daemonNamespace: string) {}
 
   /**
    * Converges resource `name`'s policy and binding to what desiredInjection says `ips` needs; with `ips`
    * undefined (the resource is gone or being finalized), removes them.
    */
-  async sync(writes: Writes, name: string, ips: ImagePullSecret | undefined): Promise<void> {
+  async sync(writes: Writes, name: string, ips: ImagePullSecret | undefined, report?: InjectionProblemReport): Promise<void> {
     const objectName = injectionPolicyName(name);
-    const desired = ips && desiredInjection(ips, this.daemonNamespace);
+    let desired = ips && desiredInjection(ips, this.daemonNamespace);
+    const problem = desired && policyProblem(desired.policy);
+    if (problem === undefined || !ips) {
+      this.reported.delete(name);
+    } else {
+      desired = undefined;
+      if (this.reported.get(name) !== problem) {
+        this.reported.set(name, problem);
+        await report?.(ips, problem);
+      }
+    }
     const live = { policy: this.watch.policies.store.get(objectName), binding: this.watch.bindings.store.get(objectName) };
     if (!desired) {
       // The binding first: a policy without one applies to nothing, a binding without its policy is an error.

@@ -56,7 +56,6 @@ export async function reconcileResource(deps: ResourceDeps, name: string): Promi
   }
   const state = deps.state.of(name);
   const invalid = deps.selection.problems(ips);
-  await deps.injection?.sync(deps.writes, name, ips);
   deps.caches.sourceSecrets.use(name, deps.resolver.references(ips));
   const now = deps.clock.now();
   const outcomes = invalid.length ? [] : await deps.resolver.resolve(ips, now);
@@ -68,6 +67,9 @@ export async function reconcileResource(deps: ResourceDeps, name: string): Promi
     managedNamespaces: managedNamespaces(deps, name), conflicts: state.conflicts, writeErrors: state.writeErrors,
     pendingTargets: state.pendingTargets.size,
   });
+  // After the status: a policy the API server refuses must not hold up the Secrets or their report.
+  await deps.injection?.sync(deps.writes, name, ips, (resource, message) => deps.events.record(
+    { apiVersion: API_VERSION, kind: KIND, name: resource.metadata.name, uid: resource.metadata.uid }, 'Warning', 'InjectionPolicyTooLarge', message, deps.signal));
   const refresh = deps.resolver.nextRefreshMs(name, deps.clock.nowMs());
   return refresh === undefined ? {} : { requeueAfter: refresh };
 }

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import fc from 'fast-check';
 import type { ImagePullSecret, Target } from '../../../src/api/v1alpha1/types.ts';
 import { celString, patchCel } from '../../../src/admission/policy-cel.ts';
-import { desiredInjection, injectionPolicyName, isUpToDate, sameJson } from '../../../src/admission/policy.ts';
+import { desiredInjection, injectionPolicyName, isUpToDate, policyProblem, sameJson } from '../../../src/admission/policy.ts';
 import { decidePodAdmission } from '../../../src/admission/index.ts';
 import { Environment } from '@marcbachmann/cel-js';
 import { admitThrough, type PolicyInput } from '../../support/policy-eval.ts';
@@ -75,6 +75,13 @@ test('exclusions: kube-system, the daemon\'s namespace, opted-out namespaces and
   assert.equal(admitted({ namespace: { name: 'team' }, pod: { labels: { 'pullsecret-sync.dev/inject': 'false' } } }), false);
   assert.equal(admitted({ namespace: { name: 'team' }, pod: { annotations: { 'kubernetes.io/config.mirror': 'abc' } } }), false);
   assert.equal(admitted({ namespace: { name: 'team' }, pod: {}, username: 'system:node:n1' }), false);
+});
+
+test('a selection too large for one API server expression is a problem that says how to fix it', () => {
+  const names = (n: number) => Array.from({ length: n }, (_, i) => `namespace-${String(i)}`);
+  assert.equal(policyProblem(policyOf(resource({ namespaces: { names: names(1000) } }))), undefined);
+  assert.match(policyProblem(policyOf(resource({ namespaces: { names: names(6000) } }))) ?? '',
+    /^the namespace and pod rules compile to \d+ characters of CEL, over the 100000 the API server accepts .*select by labels instead of long name lists, or split the resource/);
 });
 
 test('a live object is up to date only with the same spec, our labels and our ownerReference', () => {
