@@ -32,7 +32,7 @@ function promtool(rules: RuleGroup[]): ReturnType<typeof promtoolTestRules> {
 }
 
 test('every alert the chart ships passes its promtool unit tests', async () => {
-  assert.deepEqual([...alertsOf(groups).keys()].sort(), ['PullSecretSyncNoLeader', 'PullSecretSyncSyncFailing', 'PullSecretSyncTokenExpiringSoon']);
+  assert.deepEqual([...alertsOf(groups).keys()].sort(), ['PullSecretSyncAdmissionWebhookFailing', 'PullSecretSyncNoLeader', 'PullSecretSyncSyncFailing', 'PullSecretSyncTokenExpiringSoon']);
   const fixtureText = readFileSync(fixture, 'utf8');
   for (const name of alertsOf(groups).keys()) assert.ok(fixtureText.includes(`alertname: ${name}`), `${name} has test cases`);
   const result = await promtool(groups);
@@ -50,6 +50,9 @@ const broken: { what: string; alert: string; change: (expr: string, forDuration:
   { what: 'a shorter `for`', alert: 'PullSecretSyncSyncFailing', change: () => ({ for: '10m' }), fails: /not Ready for 15 min/ },
   { what: 'no absent() branch', alert: 'PullSecretSyncNoLeader',
     change: (expr) => ({ expr: expr.replace(/\s+or\s+absent\(.*\)\s*$/s, '') }), fails: /no replica scraped at all/ },
+  { what: 'a threshold that rare errors cross', alert: 'PullSecretSyncAdmissionWebhookFailing',
+    change: (expr) => ({ expr: expr.replace('> 0.05', '> 0.005') }), fails: /rare error/ },
+  { what: 'a shorter `for`', alert: 'PullSecretSyncAdmissionWebhookFailing', change: () => ({ for: '5m' }), fails: /fifth of its reviews/ },
 ];
 
 for (const b of broken) {

@@ -104,7 +104,7 @@ test('the PrometheusRule has the documented alerts', async () => {
   const rule = parseObjects(await renderChart({ release: 'rel', namespace: 'ops', set: monitoring })).find((o) => o.kind === 'PrometheusRule');
   const alerts = (rule?.spec as { groups: { rules: { alert: string; expr: string; for: string }[] }[] }).groups.flatMap((g) => g.rules);
   const byName = new Map(alerts.map((a) => [a.alert, a]));
-  assert.deepEqual([...byName.keys()].sort(), ['PullSecretSyncNoLeader', 'PullSecretSyncSyncFailing', 'PullSecretSyncTokenExpiringSoon']);
+  assert.deepEqual([...byName.keys()].sort(), ['PullSecretSyncAdmissionWebhookFailing', 'PullSecretSyncNoLeader', 'PullSecretSyncSyncFailing', 'PullSecretSyncTokenExpiringSoon']);
   const expiring = byName.get('PullSecretSyncTokenExpiringSoon');
   const failing = byName.get('PullSecretSyncSyncFailing');
   const noLeader = byName.get('PullSecretSyncNoLeader');
@@ -117,6 +117,9 @@ test('the PrometheusRule has the documented alerts', async () => {
   assert.equal(failing.for, '15m');
   assert.match(noLeader.expr, /max by \(namespace\) \(pullsecret_sync_leader\{namespace="ops"\}\) == 0/);
   assert.equal(noLeader.for, '5m');
+  const webhook = byName.get('PullSecretSyncAdmissionWebhookFailing');
+  assert.match(webhook?.expr ?? '', /pullsecret_sync_admission_requests_total\{namespace="ops",outcome="error"\}\[5m\]/);
+  assert.equal(webhook?.for, '10m');
 });
 
 test('the chart carries the CRDs of crds/ byte for byte', () => {

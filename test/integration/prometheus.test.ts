@@ -54,7 +54,8 @@ before(async () => {
   await createSecret(dockerConfigSecret(sourceNs, 'hub', { 'registry.example': { username: 'u', password: 'PROM-TEST-PASSWORD-1' } }));
   await createSecret({ metadata: { name: 'aws-keys', namespace: sourceNs }, type: 'Opaque',
     stringData: { accessKeyID: 'AKIAIOSFODNN7EXAMPLE', secretKey: `prom-test-${uniqueName('key')}` } } as never);
-  daemon = await startTestDaemon([], { tokenCache: { floorMs: 1000, backoff: { baseMs: 500, capMs: 2000 } } });
+  // The webhook engine (no resource injects, so no configuration is written): its metrics get data below.
+  daemon = await startTestDaemon(['--admission-engine=webhook', '--webhook-addr=127.0.0.1:0'], { tokenCache: { floorMs: 1000, backoff: { baseMs: 500, capMs: 2000 } } });
   leader = await spawnDaemon(uniqueName('leader'), ['--leader-elect=true', `--namespace=${leaseNs}`]);
   const [main, other] = [await chartRuleGroups(MAIN), await chartRuleGroups(LEADER)];
   const of = (groups: typeof main, name: string) => alertsOf(groups).get(name)?.expr ?? assert.fail(`the chart has ${name}`);
@@ -117,6 +118,21 @@ function builderRequest(): Promise<number> {
   });
 }
 
+/** A review of another kind: the webhook answers "allowed, unchanged" and counts an error, so its panels have data. */
+function admissionRequest(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = request(`${daemon.webhookUrl ?? assert.fail('the webhook is served')}/mutate-pods`, { method: 'POST', rejectUnauthorized: false, timeout: 5000,
+      headers: { 'Content-Type': 'application/json' } }, (res) => {
+      res.resume();
+      res.on('end', () => { resolve(res.statusCode ?? 0); });
+    });
+    req.on('error', reject);
+    req.on('timeout', () => { req.destroy(new Error('admission request timed out')); });
+    req.end(JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview',
+      request: { uid: 'prom-test', kind: { group: 'apps', version: 'v1', kind: 'Deployment' }, operation: 'CREATE', namespace: 'default', object: {} } }));
+  });
+}
+
 test('Prometheus scrapes the daemons: targets up, every family of docs/metrics.md present, the chart\'s rules loaded', async () => {
   // First scrapes first, so the observations below land between two samples (rate() sees them).
   const targets = await eventually(async () => {
@@ -139,6 +155,7 @@ test('Prometheus scrapes the daemons: targets up, every family of docs/metrics.m
   await waitForSecret(target, 'pull', 15_000);
   await waitForSecret(target, 'ecr-pull', 15_000);
   assert.equal(await builderRequest(), 401);
+  assert.equal(await admissionRequest(), 200);
 
   const documented = [...readFileSync(join(import.meta.dirname, '..', '..', 'docs', 'metrics.md'), 'utf8').matchAll(/^\| `(pullsecret_sync_[a-z_]+)`/gm)]
     .map((m) => m[1] ?? '');
@@ -156,9 +173,9 @@ test('Prometheus scrapes the daemons: targets up, every family of docs/metrics.m
   const rules = await eventually(async () => {
     const { groups } = await prometheus.api<{ groups: { file: string; rules: { name: string; health: string; lastError?: string }[] }[] }>('/api/v1/rules');
     const all = groups.flatMap((g) => g.rules);
-    return all.length === 6 && all.every((r) => r.health === 'ok') && all;
-  }, { timeoutMs: 10_000, message: 'both releases\' three alerts load and evaluate without error' });
-  assert.deepEqual([...new Set(rules.map((r) => r.name))].sort(), ['PullSecretSyncNoLeader', 'PullSecretSyncSyncFailing', 'PullSecretSyncTokenExpiringSoon']);
+    return all.length === 8 && all.every((r) => r.health === 'ok') && all;
+  }, { timeoutMs: 10_000, message: 'both releases\' four alerts load and evaluate without error' });
+  assert.deepEqual([...new Set(rules.map((r) => r.name))].sort(), ['PullSecretSyncAdmissionWebhookFailing', 'PullSecretSyncNoLeader', 'PullSecretSyncSyncFailing', 'PullSecretSyncTokenExpiringSoon']);
 });
 
 test('a source Secret made malformed: the SyncFailing expression returns its resource, which it did not before', async (t) => {
