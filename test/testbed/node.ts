@@ -15,7 +15,7 @@ import { bedNetwork } from './network.ts';
 import { buildPauseImage, PAUSE_IMAGE } from './images.ts';
 import type { Pki } from './pki.ts';
 import { ownsProcess, startProcess, stopProcess, waitFor, type Started } from './processes.ts';
-import { cleanupKubeProxy, startForwarder, startKubeProxy } from './service-network.ts';
+import { awaitNodeSlot, cleanupKubeProxy, startForwarder, startKubeProxy } from './service-network.ts';
 
 const run = promisify(execFile);
 
@@ -169,6 +169,7 @@ async function nodeReady(api: CoreV1Api, name: string): Promise<boolean> {
 export async function startNode(opts: NodeOptions): Promise<NodeInfo> {
   ensurePackages(['containerd', 'runc', 'ctr', 'ip', 'iptables', 'buildah', 'busybox', 'socat', CNI_PLUGIN], opts.log);
   const bin = await ensureNodeBinaries(opts.log);
+  await awaitNodeSlot(opts.bedDir, opts.log);
   const dir = opts.dir;
   mkdirSync(dir, { recursive: true });
   const net = bedNetwork(opts.bedDir);

@@ -34,17 +34,35 @@ function kubeProxies(): string[] {
   return found;
 }
 
+const otherKubeProxy = (bedDir: string): string | undefined => kubeProxies().find((cmdline) => !cmdline.includes(bedDir));
+
+function busy(other: string): Error {
+  return new Error(`another testbed's node runs kube-proxy (${other}); its NAT rules are the machine's, so only one bed ` +
+    'with a node can run at a time: stop that bed (`npm run testbed -- down` in its directory) and try again');
+}
+
 /**
- * Starts kube-proxy for the node. Its NAT chains (KUBE-SERVICES and the rest) are the host's, one set
- * per machine, so a second bed's kube-proxy would overwrite the first's rules: refuse that with a
- * message saying which bed to stop.
+ * kube-proxy's NAT chains (KUBE-SERVICES and the rest) are the host's, one set per machine, so a second
+ * bed's kube-proxy would overwrite the first's rules. A node waits, up to `timeoutMs`, for another bed's
+ * node to go (a benchmark's or another test run's), then gives up with a message saying which bed to stop.
  */
-export async function startKubeProxy(opts: { dir: string; bedDir: string; binary: string; kubeconfig: string; node: string; net: BedNetwork }): Promise<Started> {
-  const other = kubeProxies().find((cmdline) => !cmdline.includes(opts.bedDir));
-  if (other) {
-    throw new Error(`another testbed's node runs kube-proxy (${other}); its NAT rules are the machine's, so only one bed ` +
-      'with a node can run at a time: stop that bed (`npm run testbed -- down` in its directory) and try again');
+export async function awaitNodeSlot(bedDir: string, log: (line: string) => void, timeoutMs = 10 * 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let told = 0;
+  for (let other = otherKubeProxy(bedDir); other; other = otherKubeProxy(bedDir)) {
+    if (Date.now() > deadline) throw busy(other);
+    if (Date.now() - told > 60_000) {
+      log(`waiting for another testbed's node to stop (its kube-proxy: ${other})`);
+      told = Date.now();
+    }
+    await new Promise((r) => setTimeout(r, 2000));
   }
+}
+
+/** Starts kube-proxy for the node (after awaitNodeSlot: refuses if another bed's started meanwhile). */
+export async function startKubeProxy(opts: { dir: string; bedDir: string; binary: string; kubeconfig: string; node: string; net: BedNetwork }): Promise<Started> {
+  const other = otherKubeProxy(opts.bedDir);
+  if (other) throw busy(other);
   const config = join(opts.dir, 'kube-proxy.yaml');
   writeFileSync(config, [
     'apiVersion: kubeproxy.config.k8s.io/v1alpha1',
