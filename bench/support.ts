@@ -10,7 +10,7 @@ import type { ObjectMeta } from '../src/kube/objects.ts';
 import { KubeRest, METADATA_LIST_ACCEPT } from '../src/kube/rest.ts';
 import { installCrd } from '../test/support/daemon.ts';
 import { freePort } from '../test/testbed/processes.ts';
-import { startTestbed, stopTestbed, type TestbedState } from '../test/testbed/testbed.ts';
+import { readState, startTestbed, stopTestbed, type TestbedState } from '../test/testbed/testbed.ts';
 
 export const root = join(import.meta.dirname, '..');
 
@@ -39,15 +39,18 @@ export async function freshBed(extras: { registry?: boolean; node?: boolean } = 
   const kc = new KubeConfig();
   kc.loadFromFile(state.kubeconfig);
   const rest = new KubeRest(kc, { qps: 5000, burst: 5000 });
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> => stopping ??= (async () => {
+    rest.close();
+    await stopTestbed(readState(dir) ?? state);
+    rmSync(dir, { recursive: true, force: true });
+  })();
+  // The bed's processes are detached: a benchmark interrupted with Ctrl-C or SIGTERM stops them first.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => { void stop().finally(() => process.exit(128 + (signal === 'SIGINT' ? 2 : 15))); });
+  }
   await installCrd(kc);
-  return {
-    state, kc, rest,
-    stop: async () => {
-      rest.close();
-      await stopTestbed(state);
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
+  return { state, kc, rest, stop };
 }
 
 /** Runs `work` over `items` with `width` calls in flight; a failed call is retried after 200 ms (up to 20 times). */
