@@ -1,30 +1,34 @@
 // New namespace → its first pod Running with a private image, on the testbed's node: what a user waits
-// for. One fresh bed with its registry and node; for each system (IMPS, built by bench/imps/build.sh,
-// then pullsecret-sync, the built daemon with the image's node flags, both out of cluster with the bed's
-// admin kubeconfig), a resource selecting namespaces by label with the registry's login as its source,
+// for. One fresh bed with its registry and node; for each system (`imps`: IMPS, built by
+// bench/imps/build.sh, out of cluster with the bed's admin kubeconfig; `pullsecret-sync`: the built
+// daemon with the image's node flags, likewise; `in-cluster`: pullsecret-sync's image built from the
+// Dockerfile and the chart installed on the node, bench/in-cluster.ts), a resource selecting namespaces by label with the registry's login as its source,
 // a warm-up namespace whose pod pulls the image once (the node then holds its layers), and then N
 // namespaces, K in flight: each created with its pod right behind it (naming the Secret the system is to
 // write, `imagePullPolicy: Always`, so every pull asks the registry with that Secret), timed from the
 // namespace create call's response to the pod seen Running by a watch, then deleted. Also counted: the
 // kubelet's failed pulls (`ErrImagePull`, `ImagePullBackOff` events) and the namespace → Secret time.
-// `npm run bench:pods -- [namespaces=100] [in flight=5] [--system=imps|pullsecret-sync]…` (needs root)
+// `npm run bench:pods -- [namespaces=100] [in flight=5] [--system=imps|pullsecret-sync|in-cluster]…` (needs root)
 import { join } from 'node:path';
 import { isStatus } from '../src/kube/rest.ts';
 import { installImpsCrd, startImps, type Controller } from './imps/imps.ts';
+import { installChart } from './in-cluster.ts';
 import { createPod, pushImage, registrySecret, watchPods, type PodWatch } from './pods.ts';
 import { create, freshBed, IMAGE_NODE_FLAGS, load, pool, root, startDaemon, until, type Bed } from './support.ts';
 
 const args = process.argv.slice(2);
 if (args.includes('--help') || args.includes('-h')) {
-  console.log(`usage: npm run bench:pods -- [namespaces=100] [in-flight=5] [--system=imps|pullsecret-sync]…
-A fresh bed with a registry and a node (needs root); per system, namespace created -> its pod Running,
-p50/p99, and the kubelet's failed pulls. Results as one JSON line per system on stdout.`);
+  console.log(`usage: npm run bench:pods -- [namespaces=100] [in-flight=5] [--system=imps|pullsecret-sync|in-cluster]…
+A fresh bed with a registry and a node (needs root); per system (default: all three, in that order),
+namespace created -> its pod Running, p50/p99, and the kubelet's failed pulls. imps and pullsecret-sync
+run out of cluster; in-cluster installs the chart with the image built from the Dockerfile. Results as
+one JSON line per system on stdout.`);
   process.exit(0);
 }
 const positional = args.filter((a) => !a.startsWith('--'));
 const NAMESPACES = Number(positional[0] ?? 100);
 const IN_FLIGHT = Number(positional[1] ?? 5);
-const SYSTEMS = ['imps', 'pullsecret-sync'] as const;
+const SYSTEMS = ['imps', 'pullsecret-sync', 'in-cluster'] as const;
 type System = (typeof SYSTEMS)[number];
 const asked = args.filter((a) => a.startsWith('--system=')).map((a) => a.slice('--system='.length));
 for (const s of asked) if (!(SYSTEMS as readonly string[]).includes(s)) throw new Error(`--system=${s}: expected one of ${SYSTEMS.join(', ')}`);
@@ -49,6 +53,7 @@ function watchSecrets(bed: Bed, name: string, signal: AbortSignal): Map<string, 
 
 async function startController(system: System, bed: Bed): Promise<Controller> {
   if (system === 'imps') return startImps(bed);
+  if (system === 'in-cluster') return installChart(bed, (line) => { console.error(line); });
   const daemon = await startDaemon(bed, [], IMAGE_NODE_FLAGS, join(root, 'dist/main.js'));
   return { peakMb: () => daemon.memory().peakMb, stop: () => daemon.stop() };
 }
@@ -104,7 +109,7 @@ async function run(bed: Bed, system: System, image: string, pods: PodWatch): Pro
     failedPullsAdmittedBeforeSecret: results.filter((r) => admittedFirst(r) && r.errImagePull > 0).length,
     podCreatedMs: { p50: ms(percentile(results.map((r) => r.podCreatedMs), 50)), p99: ms(percentile(results.map((r) => r.podCreatedMs), 99)) },
     secretMs: { p50: ms(percentile(secretLatencies, 50)), p99: ms(percentile(secretLatencies, 99)), missing: results.length - secretLatencies.length },
-    peakRssMb: Number(controller.peakMb().toFixed(1)), load: { before: loadBefore, after: load() },
+    ...(system === 'in-cluster' ? {} : { peakRssMb: Number(controller.peakMb().toFixed(1)) }), load: { before: loadBefore, after: load() },
   };
   console.log(JSON.stringify(result));
   await controller.stop();

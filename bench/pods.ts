@@ -22,14 +22,16 @@ export async function pushImage(state: TestbedState, repo: string): Promise<{ im
   const registry = state.registry;
   const user = registry?.users[0];
   if (!registry || !user) throw new Error('the bed runs no registry: start it with one (startTestbed({ registry: true }) or `npm run testbed -- up`)');
-  const image = `${registry.host}/private/${repo}:1`;
+  // The name pods reach the registry by where the bed has one (the node's containerd trusts both).
+  const host = state.node?.registryHost ?? registry.host;
+  const image = `${host}/private/${repo}:1`;
   const work = state.node ? undefined : mkdtempSync(join(tmpdir(), 'pod-pull-image-'));
   try {
     await pushPrivateImage(work ?? join(state.node?.dir ?? '', 'images'), image, registry.certDir, user);
   } finally {
     if (work) rmSync(work, { recursive: true, force: true });
   }
-  return { image, host: registry.host, user };
+  return { image, host, user };
 }
 
 /** A dockerconfigjson Secret body with one login for `host`. */
