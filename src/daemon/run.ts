@@ -18,7 +18,7 @@ import { OutboundPolicy } from '../util/outbound.ts';
 import type { FetchLike } from '../util/fetch.ts';
 import type { BuilderServer } from '../builder/server.ts';
 import { startBuilder } from './builder.ts';
-import { startWebhook, type Webhook, type WebhookDeps } from './webhook.ts';
+import { startWebhook, webhookCleaner, type Webhook, type WebhookDeps } from './webhook.ts';
 import { ConfigError, type Config } from './config.ts';
 import { guardProcess } from './process-guard.ts';
 import { commandKubeConfig } from '../cli/kube-access.ts';
@@ -97,8 +97,14 @@ async function listening<T>(flag: string, addr: string, start: () => Promise<T>)
   }
 }
 
-/** The webhook's server on this replica, when the webhook is the engine (docs/adr/0011-admission-webhook.md). */
+const webhookUrlOf = (webhook: Webhook | undefined): { webhookUrl?: string } => (webhook?.server ? { webhookUrl: webhook.server.url } : {});
+
+/**
+ * The webhook's server on this replica when the webhook is the engine; when `auto` chose the policy engine,
+ * only the leader's removal of a configuration an earlier webhook engine left (docs/adr/0011-admission-webhook.md).
+ */
 async function startWebhookEngine(admission: EngineDecision, config: Config, deps: WebhookDeps): Promise<Webhook | undefined> {
+  if (admission.engine === 'policy' && config.admissionEngine === 'auto') return webhookCleaner(config, deps.log);
   if (admission.engine !== 'webhook') return undefined;
   return listening('webhook-addr', config.webhookAddr, () => startWebhook(config, deps));
 }
@@ -219,7 +225,7 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
   return {
     controller, metrics, metricsPort: servers[0]?.port ?? 0, healthPort: servers[1]?.port ?? 0, builderUrl: builder.url,
     admissionEngine: admission.engine,
-    ...(webhook ? { webhookUrl: webhook.server.url } : {}),
+    ...webhookUrlOf(webhook),
     isLeader: () => (elector ? elector.isLeader() : true),
     lostLeadership: lost.promise,
     stop: async () => {

@@ -23,7 +23,8 @@ export interface WebhookDeps {
 }
 
 export interface Webhook {
-  server: WebhookServer;
+  /** The HTTPS server; absent for the cleaner (webhookCleaner). */
+  server?: WebhookServer;
   /** Starts keeping the configuration (the leader only); `rest` is the leader's gated client. */
   keep(rest: KubeRest): void;
   close(): Promise<void>;
@@ -39,6 +40,27 @@ function tlsFiles(config: Config): TlsFiles | undefined {
  * root is included, or a self-signed certificate, verifies against itself).
  */
 const caBundleOf = (tls: ServingTls): string => tls.ca ?? tls.cert;
+
+/** The configuration's name: `<service>.<namespace>` (the chart's RBAC names it so). */
+const configurationName = (config: Config): string => `${config.builderService}.${config.namespace}`;
+
+/**
+ * With `--admission-engine=auto` choosing the policy engine, a configuration an earlier webhook engine
+ * left (a cluster upgraded to MutatingAdmissionPolicy) is deleted by the leader, so the API server stops
+ * calling a webhook nobody serves. No server is started. The chart grants the rules for it with `auto`.
+ */
+export function webhookCleaner(config: Config, log: Logger): Webhook {
+  let keeper: WebhookKeeper | undefined;
+  const settings = (): WebhookSettings => ({ name: configurationName(config), namespace: config.namespace, target: { url: 'https://unused.invalid' },
+    caBundle: '', timeoutSeconds: config.webhookTimeoutMs / 1000 });
+  return {
+    keep(rest) {
+      keeper ??= new WebhookKeeper({ rest, settings, injected: () => [], log: log.child({ component: 'webhook' }) });
+      keeper.start();
+    },
+    close: async () => { await keeper?.stop(); },
+  };
+}
 
 export async function startWebhook(config: Config, deps: WebhookDeps): Promise<Webhook> {
   const log = deps.log.child({ component: 'webhook' });
@@ -59,7 +81,7 @@ export async function startWebhook(config: Config, deps: WebhookDeps): Promise<W
   });
   const port = parseAddress(config.webhookAddr)?.port ?? server.port;
   const settings = (): WebhookSettings => ({
-    name: `${config.builderService}.${config.namespace}`, namespace: config.namespace,
+    name: configurationName(config), namespace: config.namespace,
     target: config.webhookUrl ? { url: config.webhookUrl } : { service: config.builderService, port },
     caBundle: caBundleOf(tls), timeoutSeconds: config.webhookTimeoutMs / 1000,
   });

@@ -115,6 +115,14 @@ test('pods get the entry where a resource injects, others come back byte for byt
   const config = await eventually(() => rest.call<{ webhooks: { failurePolicy: string; timeoutSeconds: number }[] }>({ method: 'GET', path: `${MWC}/${configName}` })
     .catch(() => undefined), { timeoutMs: 15_000, message: 'the MutatingWebhookConfiguration is written' });
   assert.equal(config.webhooks[0]?.failurePolicy, 'Ignore');
+  // Edited or deleted, the configuration is restored.
+  const stored = await rest.call<{ metadata: { resourceVersion: string }; webhooks: Record<string, unknown>[] }>({ method: 'GET', path: `${MWC}/${configName}` });
+  await rest.call({ method: 'PUT', path: `${MWC}/${configName}`, body: { ...stored, webhooks: stored.webhooks.map((w) => ({ ...w, failurePolicy: 'Fail' })) } });
+  await eventually(async () => (await rest.call<{ webhooks: { failurePolicy: string }[] }>({ method: 'GET', path: `${MWC}/${configName}` }))
+    .webhooks[0]?.failurePolicy === 'Ignore', { timeoutMs: 10_000, message: 'an edited configuration is restored' });
+  await rest.call({ method: 'DELETE', path: `${MWC}/${configName}` });
+  await eventually(() => rest.call({ method: 'GET', path: `${MWC}/${configName}` }).catch(() => undefined),
+    { timeoutMs: 10_000, message: 'a deleted configuration is written again' });
   // The API server's webhook cache picks the configuration up within moments.
   await eventually(async () => names(await createPod(selected, manifest(uniqueName('probe')), true)).includes('pull'),
     { timeoutMs: 15_000, message: 'the API server calls the webhook' });
@@ -177,5 +185,26 @@ test('pods get the entry where a resource injects, others come back byte for byt
   } finally {
     for (const socket of sockets) socket.destroy();
     await new Promise<void>((resolve) => { hung.close(() => { resolve(); }); });
+  }
+});
+
+test('when auto chooses the policy engine, the leader deletes the webhook configuration an earlier webhook engine left', { timeout: 60_000 }, async () => {
+  const ns = uniqueName('inj-auto');
+  const name = `pullsecret-sync.${ns}`;
+  const leftover = { apiVersion: 'admissionregistration.k8s.io/v1', kind: 'MutatingWebhookConfiguration',
+    metadata: { name, labels: { 'app.kubernetes.io/managed-by': 'pullsecret-sync' } },
+    webhooks: [{ name: 'pods.pullsecret-sync.dev', admissionReviewVersions: ['v1'], sideEffects: 'None', failurePolicy: 'Ignore', timeoutSeconds: 1,
+      clientConfig: { url: 'https://127.0.0.1:1/mutate-pods' }, objectSelector: { matchLabels: { 'inject-test': 'matches-no-pod' } },
+      rules: [{ operations: ['CREATE'], apiGroups: [''], apiVersions: ['v1'], resources: ['pods'] }] }] };
+  await rest.call({ method: 'POST', path: MWC, body: leftover });
+  const cleaner = await startTestDaemon([`--namespace=${ns}`], { identityOf: 'admin' });
+  try {
+    assert.equal(cleaner.admissionEngine, 'policy', 'the testbed serves MutatingAdmissionPolicy');
+    assert.equal(cleaner.webhookUrl, undefined, 'no webhook is served');
+    await eventually(async () => (await rest.call({ method: 'GET', path: `${MWC}/${name}` }).catch((err: unknown) => (isStatus(err, 404) ? 'gone' : undefined))) === 'gone',
+      { timeoutMs: 10_000, message: 'the leftover configuration is deleted' });
+  } finally {
+    await cleaner.stop();
+    await rest.call({ method: 'DELETE', path: `${MWC}/${name}` }).catch(() => undefined);
   }
 });
