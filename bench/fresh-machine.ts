@@ -6,7 +6,10 @@
 // packages already installed cannot be removed: they are downloaded again (`--reinstall
 // --download-only`) into DIR, and their download size and time stand in for the install.
 // Prints one JSON line per step: wall seconds, CPU seconds of its processes, load average before/after.
-// `node --import tsx bench/fresh-machine.ts DIR [step…]` (needs root; steps: npm go node imps apt pip base image)
+// The step `setup` instead times a test run's global setup as `npm test` runs it: the bed ready (the
+// control plane's Go build, with the base images and image building beside it), then its background
+// builds done (test/testbed/global-setup.ts); run it alone, in a DIR of its own.
+// `node --import tsx bench/fresh-machine.ts DIR [step…]` (needs root; steps: npm go node imps apt pip base image setup)
 import { execFile } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -17,8 +20,9 @@ import { root } from './support.ts';
 const run = promisify(execFile);
 const [dirArg, ...only] = process.argv.slice(2);
 if (!dirArg || dirArg === '--help' || dirArg === '-h') {
-  console.log('usage: node --import tsx bench/fresh-machine.ts DIR [npm|go|node|imps|apt|pip|base|image]…\n'
-    + '  times each cold step with empty caches under DIR (which should not exist yet); needs root');
+  console.log('usage: node --import tsx bench/fresh-machine.ts DIR [npm|go|node|imps|apt|pip|base|image|setup]…\n'
+    + '  times each cold step with empty caches under DIR (which should not exist yet); needs root\n'
+    + '  setup (alone): the global setup of a test run, then its background builds');
   process.exit(dirArg ? 0 : 2);
 }
 const dir = dirArg;
@@ -81,3 +85,16 @@ await step('image', async () => {
   const { buildImage } = await import('../test/testbed/image.ts');
   await buildImage(root, log);
 });
+
+// Only when asked for by name: it starts (and stops) a bed.
+if (only.includes('setup')) {
+  const setup = await import('../test/testbed/global-setup.ts');
+  await step('setup', async () => {
+    const started = performance.now();
+    await setup.globalSetup();
+    const bedReadySeconds = Math.round((performance.now() - started) / 1000);
+    await setup.backgroundBuilds();
+    return { bedReadySeconds };
+  });
+  await setup.globalTeardown();
+}

@@ -4,8 +4,8 @@
 //
 // A run that starts its own bed (`npm test`, CI) also builds, in its background, what later test files
 // need and a fresh machine lacks: from the start, the base image stand-ins (and then the container
-// image), mostly downloads and disk beside the control plane's CPU-bound Go build; once the bed is up,
-// the node's binaries and IMPS, while the first test files run. Background builds run at the lowest
+// image), whose downloads overlap the control plane's Go build; once the bed is up, the node's binaries
+// and IMPS, while the first test files run. Background builds run at the lowest
 // CPU priority (raised as soon as a test waits for one), every one is cached and locked, so a test that
 // needs one finds it built or waits for it; a background failure is only logged (the test's own call
 // then fails with the message). PULLSECRET_SYNC_PREBUILD=0 turns this off.
@@ -80,6 +80,11 @@ export async function globalSetup(): Promise<void> {
       .then(() => background('IMPS', () => buildImps(abort.signal), abort.signal));
     prebuild.done = Promise.all([prebuild.done, rest]);
   }
+}
+
+/** The background builds of this run, done or failed (bench/fresh-machine.ts times them). */
+export async function backgroundBuilds(): Promise<void> {
+  await prebuild?.done;
 }
 
 export async function globalTeardown(): Promise<void> {
