@@ -46,6 +46,24 @@ async function podsOf(bed: Bed, namespace: string): Promise<PodObject[]> {
   return (await bed.rest.call<{ items: PodObject[] }>({ method: 'GET', path: `/api/v1/namespaces/${namespace}/pods` })).items;
 }
 
+/**
+ * Ready says the resource's Secrets are written, not that the API server applies its admission policy
+ * yet (the policy reaches the API server's cache a few hundred ms later): a platform team applies the
+ * resource before the namespaces it serves, so wait until a dry-run pod in a selected namespace gets the
+ * entry, as node-inject does.
+ */
+async function injecting(bed: Bed, label: string, image: string): Promise<void> {
+  const probe = `${label}-probe`;
+  await create(bed.rest, '/api/v1/namespaces', { metadata: { name: probe, labels: { [label]: 'yes' } } });
+  await until('admission injects the entry', async () => {
+    const pod = await bed.rest.call<PodObject>({ method: 'POST', path: `/api/v1/namespaces/${probe}/pods`, query: { dryRun: 'All' }, body: {
+      metadata: { name: 'probe' }, spec: { containers: [{ name: 'app', image }], automountServiceAccountToken: false },
+    } }).catch(() => undefined);
+    return (pod?.spec?.imagePullSecrets ?? []).some((s) => s.name === SECRET);
+  }, 60_000, 100);
+  await bed.rest.call({ method: 'DELETE', path: `/api/v1/namespaces/${probe}` });
+}
+
 async function runPhase(bed: Bed, phase: Phase, image: string, source: string): Promise<object> {
   const label = `bench-inject-${phase}`;
   const target = phase === 'inject' ? { pods: { inject: true } } : { serviceAccounts: { names: ['default'] } };
@@ -58,6 +76,7 @@ async function runPhase(bed: Bed, phase: Phase, image: string, source: string): 
     const ips = await bed.rest.call<{ status?: { conditions?: { type: string; status: string }[] } }>({ method: 'GET', path: `/apis/pullsecret-sync.dev/v1alpha1/imagepullsecrets/${label}` });
     return ips.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
   }, 60_000, 200);
+  if (phase === 'inject') await injecting(bed, label, image);
   const watch = watchPods(bed.rest);
   const names = Array.from({ length: NAMESPACES }, (_, i) => `${label}-${String(i)}`);
   const created = new Map<string, number>();
