@@ -109,9 +109,12 @@ async function deletePods(bed: Bed): Promise<void> {
 
 let generation = 0;
 
+/** The labels of the selected namespaces resource i of `count` selects: every selected namespace is selected by one. */
+const shareOf = (i: number, count: number): string[] => selectedNs.map((_, j) => j).filter((j) => j % count === i).map(String);
+
 /**
  * Replaces the resources by `count` new ones (new names: a deleted resource lingers while the daemon
- * finalizes it), resource i selecting the namespaces labelled i, and waits until the old ones are gone.
+ * finalizes it) that together select every selected namespace, and waits until the old ones are gone.
  */
 async function setResources(bed: Bed, count: number, inject: boolean): Promise<void> {
   const list = async () => {
@@ -130,7 +133,7 @@ async function setResources(bed: Bed, count: number, inject: boolean): Promise<v
   generation++;
   for (let i = 0; i < count; i++) {
     await create(bed.rest, IPS, { apiVersion: 'pullsecret-sync.dev/v1alpha1', kind: 'ImagePullSecret', metadata: { name: `adm-${String(generation)}-${String(i)}` },
-      spec: { registry: { credentials: [{ ...SOURCE }] }, target: { namespaces: { labels: [{ matchLabels: { [LABEL]: String(i) } }] },
+      spec: { registry: { credentials: [{ ...SOURCE }] }, target: { namespaces: { labels: [{ matchExpressions: [{ key: LABEL, operator: 'In', values: shareOf(i, count) }] }] },
         secret: { name: `pull-${String(i)}` }, ...(inject ? { pods: { inject: true } } : {}) } } });
   }
   await until('the previous resources finalized', async () => (await list()).every((name) => !old.includes(name)), 60_000, 200);
@@ -184,7 +187,7 @@ async function main(): Promise<void> {
   try {
     await createSource(bed.rest);
     await create(bed.rest, '/api/v1/namespaces', { metadata: { name: OWN } });
-    for (const [i, ns] of selectedNs.entries()) await create(bed.rest, '/api/v1/namespaces', { metadata: { name: ns, labels: { [LABEL]: String(i % Math.max(...COUNTS)) } } });
+    for (const [i, ns] of selectedNs.entries()) await create(bed.rest, '/api/v1/namespaces', { metadata: { name: ns, labels: { [LABEL]: String(i) } } });
     for (const ns of unselectedNs) await create(bed.rest, '/api/v1/namespaces', { metadata: { name: ns } });
     // Admission refuses pods until the namespace's default ServiceAccount exists.
     for (const ns of namespaces) {

@@ -1,22 +1,28 @@
 // The admission webhook's HTTPS server, run by every replica on an address of its own (docs/adr/0011-admission-webhook.md).
 // `POST /mutate-pods` takes an AdmissionReview and answers from memory (admit.ts); nothing on the request
 // path calls the API server. Until the replica's caches have synced it answers every review "allowed,
-// unchanged" (outcome `error`), so a replica that is not ready never guesses. Bodies are capped at 4 MiB
+// unchanged" (outcome `error`), so a replica that is not ready never guesses. HTTP/2 is offered (and
+// HTTP/1.1 still answered): the API server then sends every review over one multiplexed connection
+// instead of opening a connection, with its TLS handshake, for each review beyond its idle pool, which
+// at 200 pod creations per second made the API server wait on the handshakes (BENCHMARKS.md, "Admission
+// latency"). Bodies are capped at 4 MiB
 // (the API server's own request limit is 3 MiB); a body that is not an AdmissionReview gets 400 with a
 // JSON message, which the API server treats as a failed call and, with failurePolicy Ignore, admits the pod
 // unchanged. The serving certificate can be replaced while running (`setTls`).
-import { createServer, type Server } from 'node:https';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createSecureServer } from 'node:http2';
+import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
+import type { Readable } from 'node:stream';
+import type { TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
 import { parseAddress } from '../util/address.ts';
 import { realClock, type Clock } from '../util/clock.ts';
-import { closeServer, listenOn } from '../util/server.ts';
+import { listenOn } from '../util/server.ts';
 import { admit, type AdmissionPort, type Admitted, type Outcome } from './admit.ts';
 import { reviewResponse } from '../admission/index.ts';
 
 export const MUTATE_PATH = '/mutate-pods';
 export const MAX_REVIEW_BYTES = 4 * 1024 * 1024;
-/** A review arrives whole well within the API server's own timeout (at most 30 s). */
+/** A review arrives whole well within the API server's own timeout (at most 30 s); a body slower than this is dropped. */
 const REQUEST_TIMEOUT_MS = 30_000;
 
 export interface WebhookTls { cert: string; key: string }
@@ -43,17 +49,34 @@ export interface WebhookServer {
   close(): Promise<void>;
 }
 
+/** What the handler uses of a request and a response, over HTTP/1.1 or HTTP/2 (node:http2's compatibility API). */
+type Request = Readable & { headers: IncomingHttpHeaders; url?: string; method?: string };
+interface Response {
+  headersSent: boolean;
+  /** HTTP/1.1: the response's socket is gone; HTTP/2: `stream.destroyed` says so. */
+  destroyed?: boolean;
+  stream?: { destroyed: boolean };
+  writeHead(status: number, headers: OutgoingHttpHeaders): unknown;
+  end(text: string): unknown;
+  on(event: 'error', listener: () => void): unknown;
+}
+
 class BodyError extends Error {
   constructor(readonly status: number, message: string) { super(message); }
 }
 
-function readBody(req: IncomingMessage): Promise<unknown> {
+function readBody(req: Request): Promise<unknown> {
   const declared = Number(req.headers['content-length'] ?? NaN);
   const tooLarge = new BodyError(413, `the request body is larger than ${MAX_REVIEW_BYTES / 1024 / 1024} MiB`);
   if (Number.isFinite(declared) && declared > MAX_REVIEW_BYTES) return Promise.reject(tooLarge);
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
+    const slow = setTimeout(() => {
+      reject(new BodyError(408, 'the request body did not arrive in time'));
+      req.destroy();
+    }, REQUEST_TIMEOUT_MS);
+    req.on('close', () => { clearTimeout(slow); });
     req.on('data', (chunk: Buffer) => {
       size += chunk.length;
       if (size > MAX_REVIEW_BYTES) {
@@ -74,7 +97,7 @@ function readBody(req: IncomingMessage): Promise<unknown> {
   });
 }
 
-function send(res: ServerResponse, status: number, body: unknown): void {
+function send(res: Response, status: number, body: unknown): void {
   const text = JSON.stringify(body);
   res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
   res.end(text);
@@ -90,7 +113,7 @@ export async function startWebhookServer(opts: WebhookServerOptions): Promise<We
   const clock = opts.clock ?? realClock;
   const log = opts.logger;
 
-  async function answer(req: IncomingMessage): Promise<Admitted> {
+  async function answer(req: Request): Promise<Admitted> {
     const url = (req.url ?? '/').split('?')[0];
     if (url !== MUTATE_PATH) return { status: 404, body: { message: `not found; reviews go to ${MUTATE_PATH}` }, outcome: 'error', reason: 'not found', hurry: [] };
     if (req.method !== 'POST') return { status: 405, body: { message: 'use POST' }, outcome: 'error', reason: 'not POST', hurry: [] };
@@ -103,7 +126,7 @@ export async function startWebhookServer(opts: WebhookServerOptions): Promise<We
     return admit(body, opts.port);
   }
 
-  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  async function handle(req: Request, res: Response): Promise<void> {
     const started = clock.nowMs();
     let result: Admitted;
     try {
@@ -113,7 +136,7 @@ export async function startWebhookServer(opts: WebhookServerOptions): Promise<We
       const reason = known?.message ?? 'internal error';
       result = { status: known?.status ?? 500, body: { message: reason }, outcome: 'error', reason, hurry: [] };
     }
-    if (!res.headersSent && !res.destroyed) send(res, result.status, result.body);
+    if (!res.headersSent && !res.destroyed && !res.stream?.destroyed) send(res, result.status, result.body);
     for (const { resource, namespace } of result.hurry) opts.onHurry?.(resource, namespace);
     const seconds = (clock.nowMs() - started) / 1000;
     opts.onAdmission?.(result.outcome, seconds);
@@ -121,11 +144,26 @@ export async function startWebhookServer(opts: WebhookServerOptions): Promise<We
     log[level]({ status: result.status, outcome: result.outcome, durationMs: seconds * 1000, reason: result.reason }, 'admission review');
   }
 
-  const server: Server = createServer({ cert: opts.tls.cert, key: opts.tls.key, requestTimeout: REQUEST_TIMEOUT_MS }, (req, res) => {
+  const server = createSecureServer({ cert: opts.tls.cert, key: opts.tls.key, allowHTTP1: true }, (req, res) => {
     res.on('error', () => undefined);
-    handle(req, res).catch(() => { res.destroy(); });
+    handle(req, res).catch(() => { req.destroy(); });
   });
-  server.on('clientError', (_err, socket) => { socket.destroy(); });
+  server.on('clientError', (_err: Error, socket: { destroy(): void }) => { socket.destroy(); });
+  server.on('sessionError', () => undefined);
+  // Closing drops every connection, idle HTTP/1.1 keep-alives and HTTP/2 sessions alike.
+  // A connection accepted just before close() whose handshake ends after it is dropped as it arrives.
+  const open = new Set<{ destroy(): void; once(event: 'close', listener: () => void): unknown }>();
+  let closing = false;
+  const track = (conn: { destroy(): void; once(event: 'close', listener: () => void): unknown }) => {
+    if (closing) {
+      conn.destroy();
+      return;
+    }
+    open.add(conn);
+    conn.once('close', () => { open.delete(conn); });
+  };
+  server.on('session', track);
+  server.on('secureConnection', (socket: TLSSocket) => { if (socket.alpnProtocol !== 'h2') track(socket); });
   const parsed = parseAddress(opts.addr);
   if (!parsed) throw new Error(`invalid webhook address "${opts.addr}": want host:port or :port`);
   const address = await listenOn(server, parsed.port, parsed.host);
@@ -135,6 +173,10 @@ export async function startWebhookServer(opts: WebhookServerOptions): Promise<We
     url: `https://${urlHost}:${address.port}`,
     port: address.port,
     setTls(next) { server.setSecureContext({ cert: next.cert, key: next.key }); },
-    close: () => closeServer(server),
+    close: () => new Promise<void>((resolve) => {
+      closing = true;
+      server.close(() => { resolve(); });
+      for (const conn of open) conn.destroy();
+    }),
   };
 }
