@@ -50,7 +50,12 @@ export function buildah(...args: string[]): Promise<{ stdout: string }> {
  */
 export function buildahWith(opts: BuildOptions, args: string[]): Promise<{ stdout: string }> {
   const [command, argv] = buildCommand(opts, 'buildah', [...buildahStore(), ...args]);
-  return run(command, argv, { timeout: 20 * 60_000, maxBuffer: 64 * 1024 * 1024 });
+  return run(command, argv, { timeout: backgroundTimeout(opts, 20 * 60_000), maxBuffer: 64 * 1024 * 1024 });
+}
+
+/** A build's bound: `ms`, or the build lock's hour for a background build (niced, it waits for idle CPU). */
+function backgroundTimeout(opts: BuildOptions, ms: number): number {
+  return opts.background ? 60 * 60_000 : ms;
 }
 
 async function imageExists(name: string): Promise<boolean> {
@@ -67,8 +72,9 @@ async function rootfs(log: (line: string) => void, opts: BuildOptions): Promise<
   const staging = `${dir}.tmp-${process.pid}`;
   rmSync(staging, { recursive: true, force: true });
   const [command, args] = buildCommand(opts, 'debootstrap', ['--variant=minbase', '--include=ca-certificates,tzdata', SUITE, staging, mirror]);
-  // Never killed half way (it mounts /proc and /sys in the staging directory): an abort waits for it.
-  await run(command, args, { timeout: 15 * 60_000, maxBuffer: 64 * 1024 * 1024 });
+  // Never killed half way by an abort (it mounts /proc and /sys in the staging directory). In the
+  // background it may wait long for idle CPU: its bound is the build lock's hour, not 15 minutes.
+  await run(command, args, { timeout: backgroundTimeout(opts, 15 * 60_000), maxBuffer: 64 * 1024 * 1024 });
   writeFileSync(join(staging, '.complete'), '');
   rmSync(dir, { recursive: true, force: true });
   renameSync(staging, dir);
