@@ -40,7 +40,7 @@ export interface ChartRbac {
   kubeConfig: KubeConfig;
   /** The rules applied (without the removed one). */
   rules: ChartRule[];
-  /** Deletes what was applied, cluster-scoped objects included. */
+  /** Deletes what was applied, cluster-scoped objects included, and the namespace when this created it (bounded: 10 s). */
   cleanup(): Promise<void>;
 }
 
@@ -117,11 +117,14 @@ function attrsOf(rule: ChartRule, namespace: string) {
 const covers = (rules: ChartRule[], removed: ChartRule) => rules.some((r) => r.apiGroups.includes(removed.apiGroups[0] ?? '')
   && r.resources.includes(removed.resources[0] ?? '') && r.verbs.includes(removed.verbs[0] ?? ''));
 
-async function ensureNamespace(rest: KubeRest, name: string): Promise<void> {
+/** Creates namespace `name` when absent; whether this call created it (and so its cleanup deletes it). */
+async function ensureNamespace(rest: KubeRest, name: string): Promise<boolean> {
   try {
     await rest.call({ method: 'POST', path: '/api/v1/namespaces', body: { metadata: { name } } });
+    return true;
   } catch (err) {
     if (!isStatus(err, 409)) throw err;
+    return false;
   }
 }
 
@@ -134,40 +137,50 @@ export async function applyChartRbac(opts: ChartRbacOptions): Promise<ChartRbac>
   const rules = rendered.rules.filter((r) => r !== removed);
   const objects = rendered.objects.map((obj) => removed && obj.kind === removed.kind
     ? { ...obj, rules: obj.rules?.filter((_, i) => i !== removed.index) } : obj);
+  let createdNamespace = false;
+  const cleanup = () => deleteAll(objects, createdNamespace ? opts.namespace : undefined);
   try {
-    await ensureNamespace(admin, opts.namespace);
+    createdNamespace = await ensureNamespace(admin, opts.namespace);
     for (const obj of objects) {
       await admin.call({ method: 'PATCH', path: pathOf(obj), body: obj, contentType: 'application/apply-patch+yaml',
         query: { fieldManager: 'chart-rbac-test', force: true } });
     }
+    const sa = objects.find((o) => o.kind === 'ServiceAccount');
+    if (!sa) throw new Error('chart-rbac: the chart rendered no ServiceAccount');
+    const kubeConfig = tokenKubeConfig(await mintToken({ namespace: opts.namespace, serviceAccount: sa.metadata.name }));
+    await enforced(kubeConfig, rules, removed, opts.namespace);
+    return { namespace: opts.namespace, serviceAccount: sa.metadata.name, kubeConfig, rules, cleanup };
+  } catch (err) {
+    // A half-applied install is removed too: nothing of a failed start stays on the bed.
+    await cleanup().catch(() => undefined);
+    throw err;
   } finally {
     admin.close();
   }
-  const sa = objects.find((o) => o.kind === 'ServiceAccount');
-  if (!sa) throw new Error('chart-rbac: the chart rendered no ServiceAccount');
-  const kubeConfig = tokenKubeConfig(await mintToken({ namespace: opts.namespace, serviceAccount: sa.metadata.name }));
+}
+
+/** Resolves once the RBAC authorizer (it reads from a cache) enforces every rule in `rules` and no longer `removed`. */
+async function enforced(kubeConfig: KubeConfig, rules: ChartRule[], removed: ChartRule | undefined, namespace: string): Promise<void> {
   const asSa = new KubeRest(kubeConfig, { qps: 100, burst: 100 });
   try {
-    // The RBAC authorizer reads from a cache: wait until every applied rule (and the removal) is in force.
-    await eventually(async () => (await Promise.all(rules.map((r) => canDo(asSa, attrsOf(r, opts.namespace))))).every(Boolean),
+    await eventually(async () => (await Promise.all(rules.map((r) => canDo(asSa, attrsOf(r, namespace))))).every(Boolean),
       { timeoutMs: 15_000, message: 'chart RBAC takes effect' });
     if (removed && !covers(rules, removed)) {
-      await eventually(async () => !(await canDo(asSa, attrsOf(removed, opts.namespace))), { timeoutMs: 15_000, message: 'removed rule stops applying' });
+      await eventually(async () => !(await canDo(asSa, attrsOf(removed, namespace))), { timeoutMs: 15_000, message: 'removed rule stops applying' });
     }
   } finally {
     asSa.close();
   }
-  return { namespace: opts.namespace, serviceAccount: sa.metadata.name, kubeConfig, rules, cleanup: () => deleteAll(objects) };
 }
 
-async function deleteAll(objects: K8sObject[]): Promise<void> {
-  const admin = new KubeRest(adminKubeConfig(), { qps: 100, burst: 100 });
+/** Deletes `objects` and the namespace (when given), all at once, each call within 10 s; never waits for the namespace to finish terminating. */
+async function deleteAll(objects: K8sObject[], namespace: string | undefined): Promise<void> {
+  const admin = new KubeRest(adminKubeConfig(), { qps: 100, burst: 100, timeoutMs: 10_000 });
+  const paths = [...objects.map(pathOf), ...(namespace ? [`/api/v1/namespaces/${namespace}`] : [])];
   try {
-    for (const obj of [...objects].reverse()) {
-      await admin.call({ method: 'DELETE', path: pathOf(obj) }).catch((err: unknown) => {
-        if (!isStatus(err, 404)) throw err;
-      });
-    }
+    await Promise.all(paths.map((path) => admin.call({ method: 'DELETE', path }).catch((err: unknown) => {
+      if (!isStatus(err, 404)) throw err;
+    })));
   } finally {
     admin.close();
   }

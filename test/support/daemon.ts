@@ -44,7 +44,8 @@ export async function installCrd(kc: KubeConfig): Promise<void> {
 
 /**
  * A kubeconfig of the Helm chart's ServiceAccount, bound by exactly the chart's RBAC: the controller's
- * integration tests run with the privileges a real install has, so a missing rule fails them.
+ * integration tests run with the privileges a real install has, so a missing rule fails them. Its cleanup
+ * (run by the daemon's stop) deletes the namespace and the cluster-scoped RBAC it created.
  */
 async function chartKubeconfig(): Promise<{ file: string; cleanup: () => Promise<void> }> {
   const rbac = await applyChartRbac({ namespace: uniqueName('pullsecret-sync') });
@@ -68,10 +69,17 @@ export async function startTestDaemon(extraArgs: string[] = [], opts: TestDaemon
   const sink = new Writable({ write(chunk: Buffer, _enc, done) { logs.push(chunk.toString()); done(); } });
   const config = parseConfig(['--kubeconfig', access.file, '--leader-elect=false', '--log-level=debug',
     '--metrics-addr=127.0.0.1:0', '--health-addr=127.0.0.1:0', '--builder-addr=127.0.0.1:0', ...LOCAL_OUTBOUND_ARGS, ...extraArgs], {});
-  const daemon = await startDaemon(config, createLogger('debug', sink), { identity: 'test-daemon', ...opts });
+  // A daemon that fails to start leaves nothing behind either: its namespace and RBAC go at once.
+  const daemon = await startDaemon(config, createLogger('debug', sink), { identity: 'test-daemon', ...opts }).catch(async (err: unknown) => {
+    await access.cleanup().catch(() => undefined);
+    throw err;
+  });
   return { ...daemon, logs, stop: async () => {
-    await daemon.stop();
-    await access.cleanup();
+    try {
+      await daemon.stop();
+    } finally {
+      await access.cleanup();
+    }
     assertNoCredentials(logs.join(''), 'the test daemon\'s logs');
   } };
 }
