@@ -19,6 +19,7 @@ import type { FetchLike } from '../util/fetch.ts';
 import type { BuilderServer } from '../builder/server.ts';
 import { startBuilder } from './builder.ts';
 import { startWebhook, webhookCleaner, type Webhook, type WebhookDeps } from './webhook.ts';
+import { removeStalePolicies } from './stale-admission.ts';
 import { ConfigError, type Config } from './config.ts';
 import { guardProcess } from './process-guard.ts';
 import { commandKubeConfig } from '../cli/kube-access.ts';
@@ -100,12 +101,11 @@ async function listening<T>(flag: string, addr: string, start: () => Promise<T>)
 const webhookUrlOf = (webhook: Webhook | undefined): { webhookUrl?: string } => (webhook?.server ? { webhookUrl: webhook.server.url } : {});
 
 /**
- * The webhook's server on this replica when the webhook is the engine; when `auto` chose the policy engine,
- * only the leader's removal of a configuration an earlier webhook engine left (docs/adr/0011-admission-webhook.md).
+ * The webhook's server on this replica when the webhook is the engine; with any other engine, only the
+ * leader's removal of a configuration an earlier webhook engine left (docs/adr/0011-admission-webhook.md).
  */
 async function startWebhookEngine(admission: EngineDecision, config: Config, deps: WebhookDeps): Promise<Webhook | undefined> {
-  if (admission.engine === 'policy' && config.admissionEngine === 'auto') return webhookCleaner(config, deps.log);
-  if (admission.engine !== 'webhook') return undefined;
+  if (admission.engine !== 'webhook') return webhookCleaner(config, deps.log);
   return listening('webhook-addr', config.webhookAddr, () => startWebhook(config, deps));
 }
 
@@ -191,8 +191,15 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
   await controller.startCaches();
 
   const lost = Promise.withResolvers<undefined>();
-  /** What the leader runs: the workers and the webhook's configuration. */
-  const lead = () => { metrics.leader.set(1); controller.startWorkers(); webhook?.keep(rest); };
+  // Aborted when this replica stops or stops leading: the removal of the inactive engines' objects ends with it.
+  const leading = new AbortController();
+  /** What the leader runs: the workers, the webhook's configuration, and the removal of what other engines left. */
+  const lead = () => {
+    metrics.leader.set(1);
+    controller.startWorkers();
+    webhook?.keep(rest);
+    void removeStalePolicies({ rest, engine: admission.engine, log, signal: leading.signal });
+  };
   if (config.leaderElect) {
     // The Lease's own client (connection and rate limit): a renewal never queues behind controller or builder calls.
     leaseRest = new KubeRest(kc, { ...LEASE_CLIENT, ...restHooks });
@@ -204,6 +211,7 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
       // exits within moments instead of the shutdown deadline.
       onStoppedLeading: () => {
         metrics.leader.set(0);
+        leading.abort();
         rest.close();
         leaseRest?.close();
         void controller.stopWorkers();
@@ -233,6 +241,7 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
       // every token request, release the Lease (every write is gated by leadership, so none can follow),
       // then close the client, which fails whatever is still in flight (a relist, a watch) at once.
       const workers = controller.stopWorkers();
+      leading.abort();
       cache.close();
       await elector?.stop();
       rest.close();

@@ -45,9 +45,9 @@ const caBundleOf = (tls: ServingTls): string => tls.ca ?? tls.cert;
 const configurationName = (config: Config): string => `${config.builderService}.${config.namespace}`;
 
 /**
- * With `--admission-engine=auto` choosing the policy engine, a configuration an earlier webhook engine
- * left (a cluster upgraded to MutatingAdmissionPolicy) is deleted by the leader, so the API server stops
- * calling a webhook nobody serves. No server is started. The chart grants the rules for it with `auto`.
+ * With any engine but the webhook (`auto` choosing the policy engine, `policy`, `off`), a configuration an
+ * earlier webhook engine left is deleted by the leader, so the API server stops calling a webhook nobody
+ * serves. No server is started. The chart grants the rules for it with every engine.
  */
 export function webhookCleaner(config: Config, log: Logger): Webhook {
   let keeper: WebhookKeeper | undefined;

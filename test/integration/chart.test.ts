@@ -175,23 +175,25 @@ test('the outbound policy and IMPS adoption are chart values, passed as the flag
   await assert.rejects(renderChart({ release: 'rel', namespace: 'ops', set: { 'config.outboundFiles': '{relative/dir}' } }), /outboundFiles/);
 });
 
-test('the admission engine is a chart value; the policy engine\'s RBAC rule only where it may run', async () => {
+test('the admission engine is a chart value; the policy engine\'s full RBAC rule only where it may run, else list and delete to remove its leftovers', async () => {
   const rendered = async (engine?: string) => parseObjects(await renderChart({ release: 'rel', namespace: 'ops',
     set: engine ? { 'config.admissionEngine': engine } : {} }));
   const engineArg = (objects: Awaited<ReturnType<typeof rendered>>) => {
     const spec = objects.find((o) => o.kind === 'Deployment')?.spec as { template: { spec: { containers: { args: string[] }[] } } };
     return spec.template.spec.containers[0]?.args.filter((a) => a.startsWith('--admission-engine'));
   };
-  const policyRule = (objects: Awaited<ReturnType<typeof rendered>>) => JSON.stringify(objects.find((o) => o.kind === 'ClusterRole')).includes('mutatingadmissionpolicies');
-  for (const [engine, rule] of [[undefined, true], ['policy', true], ['webhook', false], ['off', false]] as const) {
+  const policyVerbs = (objects: Awaited<ReturnType<typeof rendered>>) => (objects.find((o) => o.kind === 'ClusterRole') as unknown as
+    { rules: { resources: string[]; verbs: string[] }[] }).rules.filter((r) => r.resources.includes('mutatingadmissionpolicies')).map((r) => r.verbs);
+  const full = ['list', 'watch', 'create', 'update', 'delete'];
+  for (const [engine, verbs] of [[undefined, full], ['policy', full], ['webhook', ['list', 'delete']], ['off', ['list', 'delete']]] as const) {
     const objects = await rendered(engine);
     assert.deepEqual(engineArg(objects), [`--admission-engine=${engine ?? 'auto'}`]);
-    assert.equal(policyRule(objects), rule, `engine ${engine ?? 'auto'}`);
+    assert.deepEqual(policyVerbs(objects), [verbs], `engine ${engine ?? 'auto'}`);
   }
   await assert.rejects(rendered('mutating'), /admissionEngine/);
 });
 
-test('the webhook engine (auto or webhook) gets its port, flags, Service port and RBAC limited to its one configuration; policy and off get none', async () => {
+test('the webhook engine (auto or webhook) gets its port, flags, Service port and RBAC limited to its one configuration; policy and off only watch and delete that one', async () => {
   for (const [engine, on] of [[undefined, true], ['webhook', true], ['policy', false], ['off', false]] as const) {
     const objects = parseObjects(await renderChart({ release: 'rel', namespace: 'ops',
       set: { ...(engine ? { 'config.admissionEngine': engine } : {}), 'admissionWebhook.timeoutSeconds': '3' } }));
@@ -207,7 +209,9 @@ test('the webhook engine (auto or webhook) gets its port, flags, Service port an
     assert.deepEqual(service.ports.filter((p) => p.name === 'webhook'), on ? [{ name: 'webhook', port: 9443, targetPort: 'webhook', protocol: 'TCP' }] : [], label);
     assert.deepEqual(webhookRules, on ? [{ apiGroups: ['admissionregistration.k8s.io'], resources: ['mutatingwebhookconfigurations'], verbs: ['create'] },
       { apiGroups: ['admissionregistration.k8s.io'], resources: ['mutatingwebhookconfigurations'], resourceNames: ['rel-pullsecret-sync.ops'],
-        verbs: ['list', 'watch', 'update', 'delete'] }] : [], label);
+        verbs: ['list', 'watch', 'update', 'delete'] }]
+      : [{ apiGroups: ['admissionregistration.k8s.io'], resources: ['mutatingwebhookconfigurations'], resourceNames: ['rel-pullsecret-sync.ops'],
+        verbs: ['list', 'watch', 'delete'] }], label);
   }
   for (const bad of ['0', '31', '1.5']) {
     await assert.rejects(renderChart({ release: 'rel', namespace: 'ops', set: { 'admissionWebhook.timeoutSeconds': bad } }), /timeoutSeconds/);
