@@ -26,7 +26,7 @@ const pem = join(dir, 'present.pem');
 writeFileSync(pem, 'not a PEM certificate, nor a key');
 const missing = join(dir, 'missing.pem');
 /** Should a case start the daemon after all, it binds nothing fixed and finds no cluster: it cannot pass. */
-const SAFE = [`--kubeconfig=${kubeconfig}`, '--metrics-addr=127.0.0.1:0', '--health-addr=127.0.0.1:0', '--builder-addr=127.0.0.1:0'];
+const SAFE = [`--kubeconfig=${kubeconfig}`, '--metrics-addr=127.0.0.1:0', '--health-addr=127.0.0.1:0', '--builder-addr=127.0.0.1:0', '--webhook-addr=127.0.0.1:0'];
 
 interface Ran { code: number | string; stdout: string; stderr: string }
 
@@ -86,6 +86,9 @@ const RUN_FLAGS: Record<string, { args: string[]; expect: RegExp }> = {
   'gcp-universe-domain': { args: ['--gcp-universe-domain=Bad_Domain'], expect: /run: --gcp-universe-domain must be a DNS name .*; got "Bad_Domain"/ },
   'adopt-imps-secrets': { args: ['--adopt-imps-secrets=maybe'], expect: /run: --adopt-imps-secrets must be true or false; got "maybe"/ },
   'admission-engine': { args: ['--admission-engine=mutating'], expect: /run: --admission-engine must be one of auto, policy, webhook, off; got "mutating"/ },
+  'webhook-addr': { args: ['--webhook-addr=9443'], expect: /run: --webhook-addr must be \[host\]:port .*, such as :8080 or 127\.0\.0\.1:8080; got "9443"/ },
+  'webhook-timeout': { args: ['--webhook-timeout=45s'], expect: /run: --webhook-timeout must be whole seconds from 1s to 30s, such as 2s; got "45s"/ },
+  'webhook-url': { args: ['--webhook-url=http://x'], expect: /run: --webhook-url must be an https URL without query, fragment or user.*; got "http:\/\/x"/ },
 };
 
 test('the table has a case for every flag of run', () => {
