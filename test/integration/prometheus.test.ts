@@ -180,7 +180,8 @@ test('Prometheus scrapes the daemons: targets up, every family of docs/metrics.m
 
 test('a source Secret made malformed: the SyncFailing expression returns its resource, which it did not before', async (t) => {
   await eventually(async () => {
-    const ready = await forResource('pullsecret_sync_resource_ready', secretSource);
+    // The main daemon's series: the one the SyncFailing expression reads (the leader's release has its own).
+    const ready = await forResource(`pullsecret_sync_resource_ready{namespace="${MAIN}"}`, secretSource);
     if (ready[0]?.value[1] !== '1') throw new Error(`resource_ready is ${JSON.stringify(ready)}; status ${JSON.stringify((await readIps(secretSource))?.status?.conditions)}`);
     return true;
   }, { timeoutMs: 15_000, message: 'Prometheus sees the resource Ready' });
