@@ -17,6 +17,7 @@ import { standInBuildArgs } from '../testbed/image.ts';
 import { pushPrivateImage } from '../testbed/images.ts';
 import { NODE_TOLERATION } from '../testbed/node.ts';
 import { currentTestbed, ensureNode } from '../testbed/testbed.ts';
+import { isStatus } from '../../src/kube/rest.ts';
 import { deleteIps, deleteNamespace, readIps, rest, uniqueName } from '../support/cluster.ts';
 import { eventually } from '../support/eventually.ts';
 import { allRunning, createNodePod, pullFailures, type Pod } from '../support/node-pods.ts';
@@ -60,8 +61,25 @@ async function runBlock(block: string, timeoutMs: number): Promise<string> {
   }
 }
 
+/**
+ * README's blocks create namespaces with fixed names; an earlier test file may have used one and still
+ * be deleting it (imps-examples applies examples/ with `registry-access`). Wait for them to be gone.
+ */
+async function readmeNamespacesAbsent(): Promise<void> {
+  for (const name of [NAMESPACE, ...README_NAMESPACES]) {
+    await eventually(async () => {
+      const found = await rest.call({ method: 'GET', path: `/api/v1/namespaces/${name}` }).then(() => true, (err: unknown) => {
+        if (isStatus(err, 404)) return false;
+        throw err;
+      });
+      return !found;
+    }, { timeoutMs: 120_000, intervalMs: 250, message: `namespace ${name}, which README's blocks create, does not exist (an earlier test's is still being deleted)` });
+  }
+}
+
 before(async () => {
   const node = await ensureNode();
+  await readmeNamespacesAbsent();
   const bed = currentTestbed();
   const registry = bed.registry;
   const user = registry?.users[0];
