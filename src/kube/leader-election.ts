@@ -17,6 +17,12 @@
 // old leader has stopped writing >= 5 s before a new one starts. A takeover based on a stale read fails on
 // the resourceVersion precondition. Losing the Lease is final: the elector stops campaigning and the
 // process is expected to exit.
+//
+// A standby also watches the Lease, so a leader's release (SIGTERM, a rollout) is taken within moments
+// instead of at the standby's next attempt up to a retry period later: during that gap nobody writes, and
+// a pod created meanwhile in a new namespace pulls before its Secret exists. The watch only wakes the
+// standby early; every decision is still the attempt's own read and optimistic write, and without the
+// watch (refused by RBAC, cut, ended) the attempts every retry period remain.
 import { exponentialBackoff } from '../util/backoff.ts';
 import type { Clock } from '../util/clock.ts';
 import { sleep } from '../util/clock.ts';
@@ -25,9 +31,10 @@ import { isStatus, KubeApiError, KubeTimeoutError, type KubeRest } from './rest.
 
 /**
  * What the elector needs of an API client. The daemon gives it a KubeRest of its own, with its own small
- * rate limit (LEASE_CLIENT), so a renewal never waits behind controller or builder calls.
+ * rate limit (LEASE_CLIENT), so a renewal never waits behind controller or builder calls. Without `watch`
+ * a standby notices a release at its next attempt.
  */
-export type LeaseApi = Pick<KubeRest, 'call'>;
+export type LeaseApi = Pick<KubeRest, 'call'> & Partial<Pick<KubeRest, 'watch'>>;
 
 export interface LeaderElectionOptions {
   namespace: string;
@@ -82,6 +89,13 @@ export class LeaderElector {
   private blockedAttempts = 0;
   /** When the last successful acquire/renew attempt started (our clock). */
   private lastRenewMs = 0;
+  /** A standby's watch on the Lease while it runs; never started again once refused (RBAC). */
+  private watching: AbortController | undefined;
+  private watchRefused = false;
+  /** The watch saw the Lease released or deleted: the next pause is skipped. */
+  private released = false;
+  /** The pause between attempts, which a release cuts short. */
+  private nap: AbortController | undefined;
 
   constructor(private readonly rest: LeaseApi, private readonly opts: LeaderElectionOptions) {}
 
@@ -138,8 +152,53 @@ export class LeaderElector {
         this.opts.onStoppedLeading();
         return;
       }
-      await sleep(this.opts.clock, this.nextDelayMs(outcome === 'blocked'), this.abort.signal);
+      if (this.leading || outcome === 'blocked') this.unwatch();
+      else this.watchForRelease();
+      await this.pause(this.nextDelayMs(outcome === 'blocked'));
     }
+    this.unwatch();
+  }
+
+  /** Waits `ms` before the next attempt; not at all, or no longer, once a standby saw the Lease released. */
+  private async pause(ms: number): Promise<void> {
+    const skip = this.released && !this.leading;
+    this.released = false;
+    if (skip) return;
+    const nap = new AbortController();
+    this.nap = nap;
+    await sleep(this.opts.clock, ms, AbortSignal.any([this.abort.signal, nap.signal]));
+    this.nap = undefined;
+  }
+
+  /**
+   * While a standby: watches the Lease and wakes the loop when it is released (no holder) or deleted. A
+   * watch that ends is started again after the next attempt, so at most once per retry period.
+   */
+  private watchForRelease(): void {
+    if (this.watching || this.watchRefused || !this.rest.watch) return;
+    const own = new AbortController();
+    this.watching = own;
+    const query = { fieldSelector: `metadata.name=${this.opts.name}`, timeoutSeconds: 300 };
+    this.rest.watch({ path: this.path, query }, (event) => {
+      const lease = event.object as Lease | undefined;
+      const free = event.type === 'DELETED' || ((event.type === 'ADDED' || event.type === 'MODIFIED') && !lease?.spec?.holderIdentity);
+      if (free && !this.leading) {
+        this.released = true;
+        this.nap?.abort();
+      }
+    }, AbortSignal.any([this.abort.signal, own.signal])).catch((err: unknown) => {
+      if (!isStatus(err, 403)) return;
+      this.watchRefused = true;
+      this.opts.log?.('info', 'Watching the Lease is not permitted; a released Lease is taken at the next attempt instead (grant watch on leases)',
+        { error: err instanceof Error ? err.message : String(err) });
+    }).finally(() => {
+      if (this.watching === own) this.watching = undefined;
+    });
+  }
+
+  private unwatch(): void {
+    this.watching?.abort();
+    this.watching = undefined;
   }
 
   /**

@@ -232,7 +232,7 @@ test('every RBAC rule is the documented one and says why it is needed', async ()
     'ClusterRole admissionregistration.k8s.io/mutatingadmissionpolicies,mutatingadmissionpolicybindings: list,watch,create,update,delete',
     'ClusterRole admissionregistration.k8s.io/mutatingwebhookconfigurations: create',
     'ClusterRole admissionregistration.k8s.io/mutatingwebhookconfigurations: list,watch,update,delete',
-    'Role coordination.k8s.io/leases: get,create,update',
+    'Role coordination.k8s.io/leases: get,create,update,watch',
   ]);
   for (const r of rules) assert.ok(r.reason.length > 20, `${r.kind} rule ${r.index} has no comment`);
 });

@@ -20,7 +20,7 @@ interface Lease {
   spec?: { holderIdentity?: string; leaseDurationSeconds?: number; acquireTime?: string; renewTime?: string; leaseTransitions?: number };
 }
 
-interface Write { atMs: number; by: string; holder: string | undefined }
+interface Write { atMs: number; by: string; holder: string | undefined; durationSeconds: number | undefined }
 
 const status = (code: number, reason: string) => new KubeApiError(code, reason, `leases "pullsecret-sync": ${reason}`);
 
@@ -28,6 +28,8 @@ const status = (code: number, reason: string) => new KubeApiError(code, reason, 
 class LeaseStore {
   lease: Lease | undefined;
   readonly writes: Write[] = [];
+  /** Open watches: each hears every stored change. */
+  readonly watchers = new Set<(event: { type: string; object: unknown }) => void>();
   private rv = 0;
 
   constructor(private readonly clock: FakeClock) {}
@@ -48,8 +50,10 @@ class LeaseStore {
     if (spec.method === 'POST' && this.lease) throw status(409, 'AlreadyExists');
     if (spec.method === 'PUT' && body.metadata.resourceVersion !== this.lease?.metadata.resourceVersion) throw status(409, 'Conflict');
     body.metadata.resourceVersion = String(++this.rv);
+    const type = this.lease ? 'MODIFIED' : 'ADDED';
     this.lease = body;
-    this.writes.push({ atMs: this.clock.nowMs(), by, holder: body.spec?.holderIdentity });
+    this.writes.push({ atMs: this.clock.nowMs(), by, holder: body.spec?.holderIdentity, durationSeconds: body.spec?.leaseDurationSeconds });
+    for (const hear of this.watchers) hear({ type, object: structuredClone(body) });
     return structuredClone(body);
   }
 
@@ -72,6 +76,9 @@ class Link implements LeaseApi {
   calls = 0;
   /** A client-side rate limiter the calls wait in first, as KubeRest's does. */
   limiter: TokenBucket | undefined;
+  /** Refuses watches with 403, as RBAC without `watch` on leases does. */
+  refuseWatch = false;
+  watches = 0;
 
   constructor(private readonly store: LeaseStore, private readonly clock: FakeClock, private readonly who: string) {}
 
@@ -92,6 +99,23 @@ class Link implements LeaseApi {
     await sleep(this.clock, this.latencyMs / 2, spec.signal);
     if (spec.signal?.aborted) throw spec.signal.reason;
     return answer();
+  }
+
+  /**
+   * A watch as the API server gives one: the current Lease first, then every change, until the signal
+   * aborts. While the link is cut nothing arrives.
+   */
+  async watch(_spec: Omit<RequestSpec, 'method'>, onEvent: (event: { type: string; object: unknown }) => void, signal: AbortSignal): Promise<void> {
+    if (this.refuseWatch) throw status(403, 'Forbidden');
+    this.watches++;
+    const hear = (event: { type: string; object: unknown }) => { if (!this.cut) onEvent(event); };
+    if (this.store.lease && !this.cut) onEvent({ type: 'ADDED', object: structuredClone(this.store.lease) });
+    this.store.watchers.add(hear);
+    await new Promise<void>((resolve) => {
+      if (signal.aborted) resolve();
+      signal.addEventListener('abort', () => { resolve(); }, { once: true });
+    });
+    this.store.watchers.delete(hear);
   }
 
   private never<T>(signal: AbortSignal | undefined): Promise<T> {
@@ -291,26 +315,65 @@ test('a free Lease is created and led at once', guard, async () => {
   await w.stopAll();
 });
 
-test('stop releases the Lease and a standby takes it at its next attempt', guard, async () => {
+/** a leads, b stands by (it has just made an attempt: the worst phase for a standby that only polls), a stops. */
+async function handOver(w: ReturnType<typeof world>, b: Replica): Promise<{ released: number }> {
+  const a = w.replica('a');
+  a.elector.start();
+  await w.run(100);
+  b.elector.start();
+  await w.run(5_030);
+  const stopping = a.elector.stop();
+  const release = () => w.store.writes.find((x) => x.by === 'a' && x.holder === '');
+  while (release() === undefined) await w.run(50);
+  await stopping;
+  assert.equal(a.elector.isLeader(), false);
+  assert.equal(release()?.durationSeconds, 1, 'released with a 1-second duration');
+  return { released: release()?.atMs ?? NaN };
+}
+
+test('stop releases the Lease and a standby watching it takes it at once', guard, async () => {
+  const w = world();
+  const b = w.replica('b');
+  const { released } = await handOver(w, b);
+  await w.run(100);
+  const [taken] = w.store.writesBy('b');
+  assert.ok(taken && taken.atMs - released <= 50, `the standby took the released Lease ${taken ? taken.atMs - released : NaN} ms after the release`);
+  assert.equal(w.store.spec().holderIdentity, 'b');
+  assert.deepEqual(b.startedAt, [taken.atMs]);
+  await w.stopAll();
+});
+
+test('a standby refused the watch (no RBAC for it) takes a released Lease at its next attempt, and asks for the watch once', guard, async () => {
+  const w = world();
+  const b = w.replica('b');
+  b.link.refuseWatch = true;
+  const { released } = await handOver(w, b);
+  await w.run(RETRY + 100);
+  const [taken] = w.store.writesBy('b');
+  assert.ok(taken && taken.atMs - released <= RETRY, `the standby took the released Lease ${taken ? taken.atMs - released : NaN} ms after the release`);
+  assert.ok(taken.atMs - released > 50, 'not through a watch');
+  assert.equal(w.store.spec().holderIdentity, 'b');
+  assert.equal(b.link.watches, 0);
+  await w.stopAll();
+});
+
+test('only a standby watches: the leader stops its watch, and a renewal does not wake the standby', guard, async () => {
   const w = world();
   const a = w.replica('a');
   const b = w.replica('b');
   a.elector.start();
   await w.run(100);
   b.elector.start();
-  await w.run(5_030);
-  const stopping = a.elector.stop();
-  await w.run(50);
-  await stopping;
-  const stoppedMs = w.clock.nowMs();
-  assert.equal(a.elector.isLeader(), false);
-  assert.equal(w.store.spec().holderIdentity, '');
-  assert.equal(w.store.spec().leaseDurationSeconds, 1);
-  await w.run(RETRY + 100);
-  const [taken] = w.store.writesBy('b');
-  assert.ok(taken && taken.atMs - stoppedMs <= RETRY, `the standby took the released Lease ${taken ? taken.atMs - stoppedMs : NaN} ms after the stop`);
-  assert.equal(w.store.spec().holderIdentity, 'b');
+  await w.run(100);
+  const callsBefore = b.link.calls;
+  await w.run(10 * RETRY);
+  // Ten retry periods of renewals seen through the watch: b still makes one attempt per retry period.
+  assert.ok(b.link.calls - callsBefore <= 11, `${String(b.link.calls - callsBefore)} calls in ten retry periods`);
+  assert.equal(a.link.watches, 0, 'the leader never watched');
+  assert.equal(b.link.watches, 1, 'one watch, kept open');
+  assert.equal(w.store.watchers.size, 1);
   await w.stopAll();
+  assert.equal(w.store.watchers.size, 0, 'stop ends the watch');
 });
 
 test('a leader cut off when it stops gives up the release at its renew deadline and the stop ends', guard, async () => {
