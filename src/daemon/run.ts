@@ -197,7 +197,7 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
   const lead = () => {
     metrics.leader.set(1);
     controller.startWorkers();
-    webhook?.keep(rest);
+    webhook?.keep(rest, leading.signal);
     void removeStalePolicies({ rest, engine: admission.engine, log, signal: leading.signal });
   };
   if (config.leaderElect) {

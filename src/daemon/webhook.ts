@@ -25,8 +25,11 @@ export interface WebhookDeps {
 export interface Webhook {
   /** The HTTPS server; absent for the cleaner (webhookCleaner). */
   server?: WebhookServer;
-  /** Starts keeping the configuration (the leader only); `rest` is the leader's gated client. */
-  keep(rest: KubeRest): void;
+  /**
+   * Starts keeping the configuration (the leader only) until `leading` aborts; `rest` is the leader's
+   * gated client. Stopped with leadership, before that client closes, so its watch ends quietly.
+   */
+  keep(rest: KubeRest, leading: AbortSignal): void;
   close(): Promise<void>;
 }
 
@@ -54,9 +57,10 @@ export function webhookCleaner(config: Config, log: Logger): Webhook {
   const settings = (): WebhookSettings => ({ name: configurationName(config), namespace: config.namespace, target: { url: 'https://unused.invalid' },
     caBundle: '', timeoutSeconds: config.webhookTimeoutMs / 1000 });
   return {
-    keep(rest) {
-      keeper ??= new WebhookKeeper({ rest, settings, injected: () => [], log: log.child({ component: 'webhook' }) });
-      keeper.start();
+    keep(rest, leading) {
+      const kept = keeper ??= new WebhookKeeper({ rest, settings, injected: () => [], log: log.child({ component: 'webhook' }) });
+      kept.start();
+      leading.addEventListener('abort', () => { void kept.stop(); }, { once: true });
     },
     close: async () => { await keeper?.stop(); },
   };
@@ -100,9 +104,10 @@ export async function startWebhook(config: Config, deps: WebhookDeps): Promise<W
   deps.controller.caches.imagePullSecrets.on({ add: () => keeper?.poke(), update: () => keeper?.poke(), delete: () => keeper?.poke() });
   return {
     server,
-    keep(rest) {
-      keeper ??= new WebhookKeeper({ rest, settings, injected, log });
-      keeper.start();
+    keep(rest, leading) {
+      const kept = keeper ??= new WebhookKeeper({ rest, settings, injected, log });
+      kept.start();
+      leading.addEventListener('abort', () => { void kept.stop(); }, { once: true });
     },
     close: async () => {
       stopWatch?.();

@@ -129,6 +129,9 @@ test('two replicas: one writes; SIGTERM hands over within a retry period, SIGKIL
   const term = Date.now();
   a.child.kill('SIGTERM');
   assert.equal(await a.exited, 0);
+  const warnings = a.logs().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { level: string; time: string; msg: string })
+    .filter((l) => Date.parse(l.time) >= term && (l.level === 'warn' || l.level === 'error')).map((l) => l.msg);
+  assert.deepEqual(warnings, [], 'a clean shutdown logs no warning');
   await eventually(async () => (await holder(leaseNs)) === b.name, { timeoutMs: AFTER_SIGKILL_MS, intervalMs: 50, message: 'b leads after SIGTERM' });
   const afterTerm = (await leadingSince(b)) - term;
   assert.ok(afterTerm <= AFTER_SIGTERM_MS, `b led ${String(afterTerm)} ms after SIGTERM; the bound is ${String(AFTER_SIGTERM_MS)} ms`);
