@@ -55,6 +55,8 @@ export interface Config {
   webhookAddr: string;
   /** The configuration's timeoutSeconds, in ms (whole seconds, 1 to 30). */
   webhookTimeoutMs: number;
+  /** How long a stopping replica still answers reviews after asking its clients to move on (src/webhook/server.ts); at most half the shutdown timeout. */
+  webhookDrainMs: number;
   /** Where the API server calls the webhook instead of the Service (outside a cluster, tests). */
   webhookUrl?: string;
 }
@@ -110,6 +112,9 @@ export const flags: Record<string, FlagSpec> = {
     help: 'address of the admission webhook; the Service port the configuration names is this port' },
   'webhook-timeout': { env: 'PULLSECRET_SYNC_WEBHOOK_TIMEOUT', default: '2s',
     help: 'timeoutSeconds of the webhook: the most a pod creation waits for it when no replica answers' },
+  'webhook-drain': { env: 'PULLSECRET_SYNC_WEBHOOK_DRAIN', default: '3s',
+    help: 'how long a stopping replica still answers reviews after telling the API server to move to another '
+      + 'replica (the route to a deleted pod outlives its removal from the Service by a moment); at most half of --shutdown-timeout' },
   'webhook-url': { env: 'PULLSECRET_SYNC_WEBHOOK_URL',
     help: 'https URL the API server calls instead of the Service --builder-service (outside a cluster)' },
 };
@@ -175,11 +180,14 @@ function identityAndClouds(read: <T>(name: string, kind: ValueKind<T>) => T | un
 
 type Read = <T>(name: string, kind: ValueKind<T>) => T | undefined;
 
-function webhookSettings(read: Read, must: <T>(name: string, kind: ValueKind<T>) => T): Pick<Config, 'webhookAddr' | 'webhookTimeoutMs' | 'webhookUrl'> {
+function webhookSettings(read: Read, must: <T>(name: string, kind: ValueKind<T>) => T): Pick<Config, 'webhookAddr' | 'webhookTimeoutMs' | 'webhookDrainMs' | 'webhookUrl'> {
   const webhookUrl = read('webhook-url', httpsUrl);
+  // The rest of the shutdown (releasing the Lease, ending the reconciles) must fit before the deadline too.
+  const webhookDrainMs = Math.min(must('webhook-drain', duration), must('shutdown-timeout', duration) / 2);
   return {
     webhookAddr: must('webhook-addr', address),
     webhookTimeoutMs: must('webhook-timeout', webhookTimeout),
+    webhookDrainMs,
     ...(webhookUrl ? { webhookUrl } : {}),
   };
 }

@@ -12,7 +12,7 @@ import { createLogger } from '../log/logger.ts';
 import { registerResourceCollectors } from '../metrics/collectors.ts';
 import { serveHealth, serveMetrics, type HttpServer } from '../metrics/http.ts';
 import { Metrics } from '../metrics/metrics.ts';
-import { realClock } from '../util/clock.ts';
+import { realClock, sleep } from '../util/clock.ts';
 import { errorMessage } from '../util/errors.ts';
 import { OutboundPolicy } from '../util/outbound.ts';
 import type { FetchLike } from '../util/fetch.ts';
@@ -239,7 +239,10 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
     stop: async () => {
       // In this order, so that nothing in flight delays the hand-over: cancel every reconcile's calls and
       // every token request, release the Lease (every write is gated by leadership, so none can follow),
-      // then close the client, which fails whatever is still in flight (a relist, a watch) at once.
+      // then close the client, which fails whatever is still in flight (a relist, a watch) at once. The
+      // webhook drains meanwhile and closes last, answering from the caches as they were (src/webhook/server.ts).
+      const drained = webhook?.server ? sleep(realClock, config.webhookDrainMs) : undefined;
+      webhook?.server?.drain();
       const workers = controller.stopWorkers();
       leading.abort();
       cache.close();
@@ -248,7 +251,9 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
       leaseRest?.close();
       await workers;
       await controller.stop();
-      await Promise.all([...servers.map((s) => s.close()), builder.close(), webhook?.close()]);
+      await Promise.all([...servers.map((s) => s.close()), builder.close()]);
+      await drained;
+      await webhook?.close();
     },
   };
 }

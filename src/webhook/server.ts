@@ -9,7 +9,13 @@
 // (the API server's own request limit is 3 MiB); a body that is not an AdmissionReview gets 400 with a
 // JSON message, which the API server treats as a failed call and, with failurePolicy Ignore, admits the pod
 // unchanged. The serving certificate can be replaced while running (`setTls`).
-import { createSecureServer } from 'node:http2';
+//
+// A replica that is shutting down drains before it closes (`drain`): its HTTP/2 clients get a GOAWAY, so
+// the API server finishes the reviews it sent and opens a new connection for the next ones, through the
+// Service, to a replica that stays; meanwhile the listener still accepts and answers, because the route
+// to a pod being deleted outlives its removal from the Service by a moment (kube-proxy's next sync). A
+// review the API server cannot deliver is a pod admitted without its entry (failurePolicy Ignore).
+import { createSecureServer, type ServerHttp2Session } from 'node:http2';
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
@@ -46,6 +52,9 @@ export interface WebhookServer {
   url: string;
   port: number;
   setTls(tls: WebhookTls): void;
+  /** GOAWAY to every open HTTP/2 connection, `Connection: close` on HTTP/1.1 answers; the listener stays open. */
+  drain(): void;
+  /** Closes the listener and drops every connection, whatever is in flight. */
   close(): Promise<void>;
 }
 
@@ -97,10 +106,17 @@ function readBody(req: Request): Promise<unknown> {
   });
 }
 
-function send(res: Response, status: number, body: unknown): void {
+function send(res: Response, status: number, body: unknown, lastOnConnection = false): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
+  res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text), ...(lastOnConnection ? { Connection: 'close' } : {}) });
   res.end(text);
+}
+
+/** Sends the answer unless the client is gone; while draining, an HTTP/1.1 connection is closed after it (HTTP/2 forbids the header: drain() sent its GOAWAY). */
+function reply(req: Request, res: Response, result: Admitted, draining: boolean): void {
+  if (res.headersSent || res.destroyed || res.stream?.destroyed) return;
+  const http1 = !(req as { httpVersion?: string }).httpVersion?.startsWith('2');
+  send(res, result.status, result.body, draining && http1);
 }
 
 /** The uid to answer when the body is a review; for the answer a replica that is not ready gives. */
@@ -112,6 +128,7 @@ function uidOf(body: unknown): string | undefined {
 export async function startWebhookServer(opts: WebhookServerOptions): Promise<WebhookServer> {
   const clock = opts.clock ?? realClock;
   const log = opts.logger;
+  let draining = false;
 
   async function answer(req: Request): Promise<Admitted> {
     const url = (req.url ?? '/').split('?')[0];
@@ -136,7 +153,7 @@ export async function startWebhookServer(opts: WebhookServerOptions): Promise<We
       const reason = known?.message ?? 'internal error';
       result = { status: known?.status ?? 500, body: { message: reason }, outcome: 'error', reason, hurry: [] };
     }
-    if (!res.headersSent && !res.destroyed && !res.stream?.destroyed) send(res, result.status, result.body);
+    reply(req, res, result, draining);
     for (const { resource, namespace } of result.hurry) opts.onHurry?.(resource, namespace);
     const seconds = (clock.nowMs() - started) / 1000;
     opts.onAdmission?.(result.outcome, seconds);
@@ -162,7 +179,14 @@ export async function startWebhookServer(opts: WebhookServerOptions): Promise<We
     open.add(conn);
     conn.once('close', () => { open.delete(conn); });
   };
-  server.on('session', track);
+  /** The HTTP/2 connections opened before the drain began: those are asked to go away. */
+  const sessions = new Set<ServerHttp2Session>();
+  server.on('session', (session: ServerHttp2Session) => {
+    track(session);
+    if (draining) return;
+    sessions.add(session);
+    session.once('close', () => { sessions.delete(session); });
+  });
   server.on('secureConnection', (socket: TLSSocket) => { if (socket.alpnProtocol !== 'h2') track(socket); });
   const parsed = parseAddress(opts.addr);
   if (!parsed) throw new Error(`invalid webhook address "${opts.addr}": want host:port or :port`);
@@ -173,6 +197,13 @@ export async function startWebhookServer(opts: WebhookServerOptions): Promise<We
     url: `https://${urlHost}:${address.port}`,
     port: address.port,
     setTls(next) { server.setSecureContext({ cert: next.cert, key: next.key }); },
+    drain() {
+      if (draining) return;
+      draining = true;
+      log.info({ connections: sessions.size }, 'admission webhook draining');
+      for (const session of sessions) session.close();
+      sessions.clear();
+    },
     close: () => new Promise<void>((resolve) => {
       closing = true;
       server.close(() => { resolve(); });

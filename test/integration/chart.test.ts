@@ -204,7 +204,7 @@ test('the webhook engine (auto or webhook) gets its port, flags, Service port an
     const role = objects.find((o) => o.kind === 'ClusterRole') as unknown as { rules: { resources: string[]; verbs: string[]; resourceNames?: string[] }[] };
     const webhookRules = role.rules.filter((r) => r.resources.includes('mutatingwebhookconfigurations'));
     const label = `engine ${engine ?? 'auto'}`;
-    assert.deepEqual(container.args.filter((a) => a.startsWith('--webhook-')), on ? ['--webhook-addr=:9443', '--webhook-timeout=3s'] : [], label);
+    assert.deepEqual(container.args.filter((a) => a.startsWith('--webhook-')), on ? ['--webhook-addr=:9443', '--webhook-timeout=3s', '--webhook-drain=3s'] : [], label);
     assert.equal(container.ports.some((p) => p.name === 'webhook'), on, label);
     assert.deepEqual(service.ports.filter((p) => p.name === 'webhook'), on ? [{ name: 'webhook', port: 9443, targetPort: 'webhook', protocol: 'TCP' }] : [], label);
     assert.deepEqual(webhookRules, on ? [{ apiGroups: ['admissionregistration.k8s.io'], resources: ['mutatingwebhookconfigurations'], verbs: ['create'] },

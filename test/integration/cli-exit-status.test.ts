@@ -88,6 +88,7 @@ const RUN_FLAGS: Record<string, { args: string[]; expect: RegExp }> = {
   'admission-engine': { args: ['--admission-engine=mutating'], expect: /run: --admission-engine must be one of auto, policy, webhook, off; got "mutating"/ },
   'webhook-addr': { args: ['--webhook-addr=9443'], expect: /run: --webhook-addr must be \[host\]:port .*, such as :8080 or 127\.0\.0\.1:8080; got "9443"/ },
   'webhook-timeout': { args: ['--webhook-timeout=45s'], expect: /run: --webhook-timeout must be whole seconds from 1s to 30s, such as 2s; got "45s"/ },
+  'webhook-drain': { args: ['--webhook-drain=soon'], expect: /run: --webhook-drain must be a duration .*; got "soon"/ },
   'webhook-url': { args: ['--webhook-url=http://x'], expect: /run: --webhook-url must be an https URL without query, fragment or user.*; got "http:\/\/x"/ },
 };
 

@@ -217,3 +217,54 @@ test('deleting the leader pod: the standby leads, and pods created meanwhile sti
   const failures = (await Promise.all(namespaces.map(pullFailures))).flat();
   t.diagnostic(`${failures.length} pull failure events among the ${namespaces.length} pods created during the hand-over${failures.length ? `, e.g. ${failures[0] ?? ''}` : ''}`);
 });
+
+const MWC = '/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations';
+
+interface DryRunPod { spec?: { imagePullSecrets?: { name: string }[] } }
+
+/** A dry-run pod creation in team-a: whether it came back with the entry; undefined when the create failed. */
+async function admitted(): Promise<boolean | undefined> {
+  const pod = await rest.call<DryRunPod>({ method: 'POST', path: '/api/v1/namespaces/team-a/pods', query: { dryRun: 'All' }, timeoutMs: 10_000,
+    body: { metadata: { generateName: 'probe-' }, spec: { automountServiceAccountToken: false, containers: [{ name: 'app', image: privateImage }] } } })
+    .catch(() => undefined);
+  return pod && (pod.spec?.imagePullSecrets ?? []).some((e) => e.name === PULL_SECRET);
+}
+
+test('with the webhook engine, a rollout that restarts every replica while pods are created: every pod gets its entry', { timeout: 8 * 60_000 }, async (t) => {
+  t.after(async () => {
+    // The leader removes the configuration once no resource injects; if it could not, the bed keeps none.
+    await rest.call({ method: 'PATCH', path: `/apis/pullsecret-sync.dev/v1alpha1/imagepullsecrets/${README_RESOURCE}`, contentType: 'application/merge-patch+json',
+      body: { spec: { target: { pods: null } } } }).catch(() => undefined);
+    await rest.call({ method: 'DELETE', path: `${MWC}/${RELEASE}.${NAMESPACE}` }).catch(() => undefined);
+  });
+  await runBlock(`helm upgrade ${RELEASE} charts/pullsecret-sync --namespace ${NAMESPACE} --reuse-values --set config.admissionEngine=webhook --wait --timeout 5m`, 6 * 60_000);
+  await rest.call({ method: 'PATCH', path: `/apis/pullsecret-sync.dev/v1alpha1/imagepullsecrets/${README_RESOURCE}`, contentType: 'application/merge-patch+json',
+    body: { spec: { target: { pods: { inject: true } } } } });
+  await eventually(async () => (await admitted()) === true, { timeoutMs: 60_000, intervalMs: 250, message: 'the webhook injects into team-a' });
+
+  // Pods created at a steady 20 a second (dry runs: admitted, never stored) through a restart of both replicas.
+  const outcomes: (boolean | undefined)[] = [];
+  const creating = { on: true };
+  const generator = (async () => {
+    const inFlight: Promise<void>[] = [];
+    while (creating.on) {
+      inFlight.push(admitted().then((o) => { outcomes.push(o); }));
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await Promise.all(inFlight);
+  })();
+  const started = Date.now();
+  try {
+    await runBlock(`kubectl --namespace ${NAMESPACE} rollout restart deployment/${RELEASE}\nkubectl --namespace ${NAMESPACE} rollout status deployment/${RELEASE} --timeout=4m`, 5 * 60_000);
+    // The last old replica is still draining when the rollout reports done: go on until it has exited.
+    await eventually(async () => (await daemonPods()).length === 2, { timeoutMs: 60_000, intervalMs: 250, message: 'only the two new replicas are left' });
+  } finally {
+    creating.on = false;
+    await generator;
+  }
+  const missed = outcomes.filter((o) => o === false).length;
+  const failed = outcomes.filter((o) => o === undefined).length;
+  t.diagnostic(`${String(outcomes.length)} pods created during a ${String(Date.now() - started)} ms rollout: ${String(missed)} without the entry, ${String(failed)} creations failed`);
+  assert.equal(failed, 0, 'no pod creation failed');
+  assert.equal(missed, 0, 'every pod admitted during the rollout carries the entry');
+});

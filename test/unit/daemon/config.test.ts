@@ -58,6 +58,7 @@ const BAD: Record<string, { values: string[]; expect: RegExp; with?: string[] }>
   'admission-engine': { values: ['', 'Auto', 'webhooks', 'none'], expect: /must be one of auto, policy, webhook, off/ },
   'webhook-addr': { values: ['9443', ':70000'], expect: EXPECT.address },
   'webhook-timeout': { values: ['', '0s', '500ms', '1.5s', '31s', '1m', 'abc'], expect: /must be whole seconds from 1s to 30s, such as 2s/ },
+  'webhook-drain': { values: ['', '0s', 'abc', '25h'], expect: EXPECT.duration },
   'webhook-url': { values: ['', 'http://127.0.0.1:9443', 'https://u:p@h', 'https://h/?q=1', 'not a url'],
     expect: /must be an https URL without query, fragment or user, such as https:\/\/127\.0\.0\.1:9443/ },
 };
@@ -81,6 +82,14 @@ test('outbound flags: none by default; lists from the flag or its variable', () 
   assert.match(refusal(['--outbound-hosts=a/b']), /got "a\/b" \("a\/b" is not one\)/);
   assert.match(usage(), /--outbound-hosts .*\(env PULLSECRET_SYNC_OUTBOUND_HOSTS\)/);
   assert.match(usage(), /--outbound-files .*\(env PULLSECRET_SYNC_OUTBOUND_FILES\)/);
+});
+
+test('the webhook drains for 3 s by default, and for at most half the shutdown timeout', () => {
+  assert.equal(parseConfig([], {}).webhookDrainMs, 3000);
+  assert.equal(parseConfig(['--webhook-drain=500ms'], {}).webhookDrainMs, 500);
+  assert.equal(parseConfig(['--webhook-drain=10s'], {}).webhookDrainMs, 5000);
+  assert.equal(parseConfig(['--webhook-drain=10s', '--shutdown-timeout=30s'], {}).webhookDrainMs, 10_000);
+  assert.equal(parseConfig(['--shutdown-timeout=2s'], {}).webhookDrainMs, 1000);
 });
 
 function refusal(args: string[], env: NodeJS.ProcessEnv = {}): string {

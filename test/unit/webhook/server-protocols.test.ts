@@ -1,6 +1,7 @@
 // The webhook's server answers reviews over HTTP/2 (what the API server negotiates when offered: every
 // review on one connection) and over HTTP/1.1, both on many requests of one connection; a body that is not
-// JSON gets 400 on either; closing the server drops open connections instead of waiting for them.
+// JSON gets 400 on either; closing the server drops open connections instead of waiting for them; draining
+// sends open HTTP/2 connections away while new ones are still answered.
 import assert from 'node:assert/strict';
 import { connect } from 'node:http2';
 import { Agent, request } from 'node:https';
@@ -110,4 +111,60 @@ test('closing the server drops an open HTTP/2 connection instead of waiting for 
   session.on('error', () => undefined);
   await other.close();
   await closed;
+});
+
+test('draining asks an open HTTP/2 connection to go away, finishes its review in flight, and still answers a new connection and HTTP/1.1', { timeout: 10_000 }, async () => {
+  const tls = await generateTls({ hosts: ['127.0.0.1'] });
+  const other = await startWebhookServer({ addr: '127.0.0.1:0', tls, port, ready: () => true, logger: pino({ level: 'silent' }) });
+  const otherCa = tls.ca ?? tls.cert;
+  const session = connect(other.url, { ca: otherCa });
+  session.on('error', () => undefined);
+  const away = new Promise<void>((resolve) => { session.once('goaway', () => { resolve(); }); });
+  try {
+    // A review whose body is half sent when the drain begins.
+    const body = review('in-flight');
+    const stream = session.request({ ':method': 'POST', ':path': MUTATE_PATH, 'content-type': 'application/json' });
+    const answered = new Promise<Reply>((resolve, reject) => {
+      let status = 0;
+      let text = '';
+      stream.on('response', (headers) => { status = Number(headers[':status']); });
+      stream.setEncoding('utf8');
+      stream.on('data', (c: string) => { text += c; });
+      stream.on('end', () => { resolve({ status, body: JSON.parse(text) as Reply['body'] }); });
+      stream.on('error', reject);
+    });
+    stream.write(body.slice(0, 40));
+    await new Promise((r) => setTimeout(r, 50));
+    other.drain();
+    await away;
+    stream.end(body.slice(40));
+    const inFlight = await answered;
+    assert.deepEqual([inFlight.status, inFlight.body.response?.uid], [200, 'in-flight'], 'the review in flight is answered');
+
+    const fresh = connect(other.url, { ca: otherCa });
+    fresh.on('error', () => undefined);
+    try {
+      const after = await overHttp2(fresh, review('during-drain'));
+      assert.deepEqual([after.status, after.body.response?.uid, after.body.response?.patchType], [200, 'during-drain', 'JSONPatch'], 'a new connection is answered');
+    } finally {
+      fresh.close();
+    }
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      const h1 = await new Promise<{ status: number; connection: string | undefined }>((resolve, reject) => {
+        const req = request(`${other.url}${MUTATE_PATH}`, { method: 'POST', agent, ca: otherCa, headers: { 'content-type': 'application/json' } }, (res) => {
+          res.resume();
+          res.on('end', () => { resolve({ status: res.statusCode ?? 0, connection: res.headers.connection }); });
+        });
+        req.on('error', reject);
+        req.end(review('h1-during-drain'));
+      });
+      assert.deepEqual(h1, { status: 200, connection: 'close' }, 'an HTTP/1.1 answer closes its connection');
+    } finally {
+      agent.destroy();
+    }
+  } finally {
+    session.destroy();
+    await other.close();
+  }
 });
