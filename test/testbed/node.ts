@@ -269,14 +269,20 @@ async function serviceRuleExists(): Promise<boolean> {
 
 /**
  * The chains a kubelet makes in the host's iptables even with makeIPTablesUtilChains off: its canaries
- * (how it notices a flush) and the hint kube-proxy reads. This machine runs no kubelet but the bed's.
+ * (how it notices a flush) and the hint kube-proxy reads; and KUBE-FIREWALL in the filter table, with
+ * the jumps to it from INPUT and OUTPUT, which the node leaves behind and `kube-proxy --cleanup` does not
+ * remove. This machine runs no kubelet but the bed's.
  */
 async function removeKubeletChains(): Promise<void> {
   const chains: [string, string][] = [
     ['mangle', 'KUBE-KUBELET-CANARY'], ['nat', 'KUBE-KUBELET-CANARY'], ['filter', 'KUBE-KUBELET-CANARY'],
-    ['mangle', 'KUBE-IPTABLES-HINT'], ['nat', 'KUBE-IPTABLES-HINT'],
+    ['mangle', 'KUBE-IPTABLES-HINT'], ['nat', 'KUBE-IPTABLES-HINT'], ['filter', 'KUBE-FIREWALL'],
   ];
   for (const tool of ['iptables', 'ip6tables']) {
+    for (const from of ['INPUT', 'OUTPUT']) {
+      // One jump per start of a node at most, but a crashed bed's next start may have added another.
+      for (let i = 0; i < 10; i++) if (!await run(tool, ['-w', '5', '-D', from, '-j', 'KUBE-FIREWALL']).then(() => true, () => false)) break;
+    }
     for (const [table, chain] of chains) {
       await run(tool, ['-w', '5', '-t', table, '-F', chain]).catch(() => undefined);
       await run(tool, ['-w', '5', '-t', table, '-X', chain]).catch(() => undefined);
