@@ -190,8 +190,9 @@ test('the policy engine and the webhook engine add exactly what the daemon\'s se
       for (const path of [BINDINGS_PATH, POLICIES_PATH]) await rest.call({ method: 'DELETE', path, query: { labelSelector: selector } });
       await quiet(w, 'once the policies are deleted');
       const port = await freePort();
+      // The drain is node-install.test.ts's subject; here it would only hold each stop for 3 s.
       const byWebhook = await withDaemon(['--admission-engine=webhook', `--webhook-addr=127.0.0.1:${String(port)}`,
-        `--webhook-url=https://127.0.0.1:${String(port)}`], true, async () => {
+        `--webhook-url=https://127.0.0.1:${String(port)}`, '--webhook-drain=100ms'], true, async () => {
         const got = await settle(w, want);
         await deleteIpsAndWait(resources, 30_000);
         return got;

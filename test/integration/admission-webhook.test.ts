@@ -102,7 +102,9 @@ test('pods get the entry where a resource injects, others come back byte for byt
   const url = `https://127.0.0.1:${port}`;
   await createIps(ips, { registry: { credentials: [{ name: 'hub', namespace: source }] },
     target: { namespaces: { labels: [{ matchLabels: { 'inject-test': run } }] }, secret: { name: 'pull' } } });
-  daemon = await startTestDaemon([`--namespace=${own}`, '--admission-engine=webhook', `--webhook-addr=127.0.0.1:${port}`, `--webhook-url=${url}`, '--webhook-timeout=2s'],
+  daemon = await startTestDaemon([`--namespace=${own}`, '--admission-engine=webhook', `--webhook-addr=127.0.0.1:${port}`, `--webhook-url=${url}`, '--webhook-timeout=2s',
+    // The drain is node-install.test.ts's subject; here it would only hold each stop for 3 s.
+    '--webhook-drain=100ms'],
     // The chart's RBAC names the configuration after its release; chart-rbac.test.ts proves those rules.
     { identityOf: 'admin' });
 

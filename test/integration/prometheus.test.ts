@@ -55,7 +55,7 @@ before(async () => {
   await createSecret({ metadata: { name: 'aws-keys', namespace: sourceNs }, type: 'Opaque',
     stringData: { accessKeyID: 'AKIAIOSFODNN7EXAMPLE', secretKey: `prom-test-${uniqueName('key')}` } } as never);
   // The webhook engine (no resource injects, so no configuration is written): its metrics get data below.
-  daemon = await startTestDaemon(['--admission-engine=webhook', '--webhook-addr=127.0.0.1:0'], { tokenCache: { floorMs: 1000, backoff: { baseMs: 500, capMs: 2000 } } });
+  daemon = await startTestDaemon(['--admission-engine=webhook', '--webhook-addr=127.0.0.1:0', '--webhook-drain=100ms'], { tokenCache: { floorMs: 1000, backoff: { baseMs: 500, capMs: 2000 } } });
   leader = await spawnDaemon(uniqueName('leader'), ['--leader-elect=true', `--namespace=${leaseNs}`]);
   const [main, other] = [await chartRuleGroups(MAIN), await chartRuleGroups(LEADER)];
   const of = (groups: typeof main, name: string) => alertsOf(groups).get(name)?.expr ?? assert.fail(`the chart has ${name}`);
