@@ -44,6 +44,12 @@ function tlsFiles(config: Config): TlsFiles | undefined {
  */
 const caBundleOf = (tls: ServingTls): string => tls.ca ?? tls.cert;
 
+/** Starts `keeper` and stops it when leadership ends (before the leader's client closes, so its watch ends quietly). */
+function keepWhileLeading(keeper: WebhookKeeper, leading: AbortSignal): void {
+  keeper.start();
+  leading.addEventListener('abort', () => { void keeper.stop(); }, { once: true });
+}
+
 /** The configuration's name: `<service>.<namespace>` (the chart's RBAC names it so). */
 const configurationName = (config: Config): string => `${config.builderService}.${config.namespace}`;
 
@@ -58,9 +64,7 @@ export function webhookCleaner(config: Config, log: Logger): Webhook {
     caBundle: '', timeoutSeconds: config.webhookTimeoutMs / 1000 });
   return {
     keep(rest, leading) {
-      const kept = keeper ??= new WebhookKeeper({ rest, settings, injected: () => [], log: log.child({ component: 'webhook' }) });
-      kept.start();
-      leading.addEventListener('abort', () => { void kept.stop(); }, { once: true });
+      keepWhileLeading(keeper ??= new WebhookKeeper({ rest, settings, injected: () => [], log: log.child({ component: 'webhook' }) }), leading);
     },
     close: async () => { await keeper?.stop(); },
   };
@@ -105,9 +109,7 @@ export async function startWebhook(config: Config, deps: WebhookDeps): Promise<W
   return {
     server,
     keep(rest, leading) {
-      const kept = keeper ??= new WebhookKeeper({ rest, settings, injected, log });
-      kept.start();
-      leading.addEventListener('abort', () => { void kept.stop(); }, { once: true });
+      keepWhileLeading(keeper ??= new WebhookKeeper({ rest, settings, injected, log }), leading);
     },
     close: async () => {
       stopWatch?.();

@@ -161,7 +161,18 @@ function world() {
     }
   };
   const at = (ms: number) => ms - t0;
-  return { clock, store, t0, replica, run, at, leaders, stopAll: () => Promise.all(replicas.map((r) => r.elector.stop())) };
+  /** `a` starts and leads, `b` starts 100 ms later as its standby (`prepare` readies b's link first), then `ms` more pass. */
+  const leaderAndStandby = async (ms: number, prepare: (b: Replica) => void = () => undefined) => {
+    const a = replica('a');
+    const b = replica('b');
+    prepare(b);
+    a.elector.start();
+    await run(100);
+    b.elector.start();
+    await run(ms);
+    return { a, b };
+  };
+  return { clock, store, t0, replica, run, at, leaders, leaderAndStandby, stopAll: () => Promise.all(replicas.map((r) => r.elector.stop())) };
 }
 
 test('a standby cut off for 30 s and healed never takes the Lease its leader kept renewing', guard, async () => {
@@ -316,25 +327,20 @@ test('a free Lease is created and led at once', guard, async () => {
 });
 
 /** a leads, b stands by (it has just made an attempt: the worst phase for a standby that only polls), a stops. */
-async function handOver(w: ReturnType<typeof world>, b: Replica): Promise<{ released: number }> {
-  const a = w.replica('a');
-  a.elector.start();
-  await w.run(100);
-  b.elector.start();
-  await w.run(5_030);
+async function handOver(w: ReturnType<typeof world>, prepare?: (b: Replica) => void): Promise<{ b: Replica; released: number }> {
+  const { a, b } = await w.leaderAndStandby(5_030, prepare);
   const stopping = a.elector.stop();
   const release = () => w.store.writes.find((x) => x.by === 'a' && x.holder === '');
   while (release() === undefined) await w.run(50);
   await stopping;
   assert.equal(a.elector.isLeader(), false);
   assert.equal(release()?.durationSeconds, 1, 'released with a 1-second duration');
-  return { released: release()?.atMs ?? NaN };
+  return { b, released: release()?.atMs ?? NaN };
 }
 
 test('stop releases the Lease and a standby watching it takes it at once', guard, async () => {
   const w = world();
-  const b = w.replica('b');
-  const { released } = await handOver(w, b);
+  const { b, released } = await handOver(w);
   await w.run(100);
   const [taken] = w.store.writesBy('b');
   assert.ok(taken && taken.atMs - released <= 50, `the standby took the released Lease ${taken ? taken.atMs - released : NaN} ms after the release`);
@@ -345,9 +351,7 @@ test('stop releases the Lease and a standby watching it takes it at once', guard
 
 test('a standby refused the watch (no RBAC for it) takes a released Lease at its next attempt, and asks for the watch once', guard, async () => {
   const w = world();
-  const b = w.replica('b');
-  b.link.refuseWatch = true;
-  const { released } = await handOver(w, b);
+  const { b, released } = await handOver(w, (standby) => { standby.link.refuseWatch = true; });
   await w.run(RETRY + 100);
   const [taken] = w.store.writesBy('b');
   assert.ok(taken && taken.atMs - released <= RETRY, `the standby took the released Lease ${taken ? taken.atMs - released : NaN} ms after the release`);
@@ -359,12 +363,7 @@ test('a standby refused the watch (no RBAC for it) takes a released Lease at its
 
 test('only a standby watches: the leader stops its watch, and a renewal does not wake the standby', guard, async () => {
   const w = world();
-  const a = w.replica('a');
-  const b = w.replica('b');
-  a.elector.start();
-  await w.run(100);
-  b.elector.start();
-  await w.run(100);
+  const { a, b } = await w.leaderAndStandby(100);
   const callsBefore = b.link.calls;
   await w.run(10 * RETRY);
   // Ten retry periods of renewals seen through the watch: b still makes one attempt per retry period.

@@ -43,9 +43,10 @@ after(async () => { await server.close(); });
 
 interface Reply { status: number; body: { response?: { uid: string; allowed: boolean; patchType?: string }; message?: string } }
 
-function overHttp2(session: ReturnType<typeof connect>, body: string): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const stream = session.request({ ':method': 'POST', ':path': MUTATE_PATH, 'content-type': 'application/json' });
+/** A review's stream on `session`; its answer resolves once the caller has sent the body. */
+function reviewStream(session: ReturnType<typeof connect>): { stream: ReturnType<ReturnType<typeof connect>['request']>; reply: Promise<Reply> } {
+  const stream = session.request({ ':method': 'POST', ':path': MUTATE_PATH, 'content-type': 'application/json' });
+  const reply = new Promise<Reply>((resolve, reject) => {
     let status = 0;
     let text = '';
     stream.on('response', (headers) => { status = Number(headers[':status']); });
@@ -53,8 +54,14 @@ function overHttp2(session: ReturnType<typeof connect>, body: string): Promise<R
     stream.on('data', (c: string) => { text += c; });
     stream.on('end', () => { resolve({ status, body: JSON.parse(text) as Reply['body'] }); });
     stream.on('error', reject);
-    stream.end(body);
   });
+  return { stream, reply };
+}
+
+function overHttp2(session: ReturnType<typeof connect>, body: string): Promise<Reply> {
+  const { stream, reply } = reviewStream(session);
+  stream.end(body);
+  return reply;
 }
 
 function overHttp1(agent: Agent, body: string): Promise<Reply & { protocol: string }> {
@@ -123,18 +130,11 @@ test('draining asks an open HTTP/2 connection to go away, finishes its review in
   try {
     // A review whose body is half sent when the drain begins.
     const body = review('in-flight');
-    const stream = session.request({ ':method': 'POST', ':path': MUTATE_PATH, 'content-type': 'application/json' });
-    const answered = new Promise<Reply>((resolve, reject) => {
-      let status = 0;
-      let text = '';
-      stream.on('response', (headers) => { status = Number(headers[':status']); });
-      stream.setEncoding('utf8');
-      stream.on('data', (c: string) => { text += c; });
-      stream.on('end', () => { resolve({ status, body: JSON.parse(text) as Reply['body'] }); });
-      stream.on('error', reject);
-    });
+    await new Promise<void>((resolve) => { if (session.connecting) session.once('connect', () => { resolve(); }); else resolve(); });
+    const { stream, reply: answered } = reviewStream(session);
     stream.write(body.slice(0, 40));
-    await new Promise((r) => setTimeout(r, 50));
+    // The server answers a PING after every frame sent before it: the stream has reached it.
+    await new Promise<void>((resolve, reject) => { session.ping((err) => { if (err) reject(err); else resolve(); }); });
     other.drain();
     await away;
     stream.end(body.slice(40));
