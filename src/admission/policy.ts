@@ -1,4 +1,4 @@
-// The admission rule (decide.ts) compiled for the API server: the MutatingAdmissionPolicy and binding that
+// The admission rule (decide.ts) compiled for the API server: the MutatingAdmissionPolicy and bindings that
 // inject a resource's Secret name into pods at admission (admissionregistration.k8s.io/v1;
 // docs/adr/0008-admission-engines.md), what the daemon wants to exist for a resource with
 // `target.pods.inject: true`, and whether what exists is that. The API server evaluates it, so nothing
@@ -7,14 +7,14 @@ import { INJECT_OPT_OUT_LABEL, INJECT_OPT_OUT_VALUE, MANAGED_BY_LABEL, MANAGED_B
 import { API_VERSION, KIND, type ImagePullSecret } from '../api/v1alpha1/types.ts';
 import { KUBE_SYSTEM, MIRROR_POD_ANNOTATION, NODE_USER_PREFIX } from './pod.ts';
 import { mapVariableExpression, patchCel, selectionCel } from './policy-cel.ts';
+import { bindingMatch, bindingSelectors, injectionBindingName, NAMESPACE_NAME_LABEL, type BindingMatch } from './policy-bindings.ts';
 import { injectingTarget } from './selection.ts';
+
+export { injectionBindingName, NAMESPACE_NAME_LABEL };
 
 export const ADMISSION_API = 'admissionregistration.k8s.io/v1';
 export const POLICIES_PATH = `/apis/${ADMISSION_API}/mutatingadmissionpolicies`;
 export const BINDINGS_PATH = `/apis/${ADMISSION_API}/mutatingadmissionpolicybindings`;
-
-/** The label the API server sets on every namespace to its name. */
-export const NAMESPACE_NAME_LABEL = 'kubernetes.io/metadata.name';
 
 /** The metadata the daemon sets and reads on these objects. */
 export interface ObjectMeta {
@@ -55,15 +55,16 @@ export interface MutatingAdmissionPolicyBinding {
   apiVersion: typeof ADMISSION_API;
   kind: 'MutatingAdmissionPolicyBinding';
   metadata: ObjectMeta;
-  spec: { policyName: string };
+  spec: { policyName: string; matchResources?: BindingMatch };
 }
 
 export interface InjectionObjects {
   policy: MutatingAdmissionPolicy;
-  binding: MutatingAdmissionPolicyBinding;
+  /** Each named injectionBindingName(resource, index), in index order. */
+  bindings: MutatingAdmissionPolicyBinding[];
 }
 
-/** Name of the policy and of its binding for resource `name`. */
+/** Name of the policy (and of its first binding) for resource `name`. */
 export const injectionPolicyName = (name: string): string => `pullsecret-sync-${name}`;
 
 /**
@@ -84,14 +85,33 @@ export function exclusions(daemonNamespace: string): { namespaceSelector: Select
   };
 }
 
-const metadataFor = (ips: ImagePullSecret): ObjectMeta => ({
-  name: injectionPolicyName(ips.metadata.name),
+const metadataFor = (ips: ImagePullSecret, name = injectionPolicyName(ips.metadata.name)): ObjectMeta => ({
+  name,
   labels: { [MANAGED_BY_LABEL]: MANAGED_BY_VALUE, [OWNER_LABEL]: ips.metadata.name },
   ownerReferences: [{ apiVersion: API_VERSION, kind: KIND, name: ips.metadata.name, uid: ips.metadata.uid ?? '' }],
 });
 
 /**
- * The policy and binding resource `ips` needs: undefined when it injects nothing (selection.ts's
+ * The one binding, without a namespace selector, of `ips`'s policy: where no selector can express the
+ * selection, or where the API server refused the selectors (reconcile/injection-policies.ts).
+ */
+export const catchAllBinding = (ips: ImagePullSecret): MutatingAdmissionPolicyBinding => ({
+  apiVersion: ADMISSION_API, kind: 'MutatingAdmissionPolicyBinding', metadata: metadataFor(ips),
+  spec: { policyName: injectionPolicyName(ips.metadata.name) },
+});
+
+/** The bindings of `ips`'s policy: one per namespace selector bindingSelectors gives, else the catch-all. */
+function bindingsFor(ips: ImagePullSecret): MutatingAdmissionPolicyBinding[] {
+  const selectors = bindingSelectors(ips.spec.target);
+  if (!selectors) return [catchAllBinding(ips)];
+  return selectors.map((s, index) => ({
+    apiVersion: ADMISSION_API, kind: 'MutatingAdmissionPolicyBinding', metadata: metadataFor(ips, injectionBindingName(ips.metadata.name, index)),
+    spec: { policyName: injectionPolicyName(ips.metadata.name), matchResources: bindingMatch(s) },
+  }));
+}
+
+/**
+ * The policy and bindings resource `ips` needs: undefined when it injects nothing (selection.ts's
  * injectingTarget: it asks for no injection, is being deleted, or is invalid).
  */
 export function desiredInjection(ips: ImagePullSecret, daemonNamespace: string): InjectionObjects | undefined {
@@ -99,7 +119,6 @@ export function desiredInjection(ips: ImagePullSecret, daemonNamespace: string):
   if (!injectingTarget(ips)) return undefined;
   const selection = selectionCel(target);
   const excluded = exclusions(daemonNamespace);
-  const name = injectionPolicyName(ips.metadata.name);
   return {
     policy: {
       apiVersion: ADMISSION_API, kind: 'MutatingAdmissionPolicy', metadata: metadataFor(ips),
@@ -120,7 +139,7 @@ export function desiredInjection(ips: ImagePullSecret, daemonNamespace: string):
         mutations: [{ patchType: 'JSONPatch', jsonPatch: { expression: patchCel(target.secret.name, 'kubernetes') } }],
       },
     },
-    binding: { apiVersion: ADMISSION_API, kind: 'MutatingAdmissionPolicyBinding', metadata: metadataFor(ips), spec: { policyName: name } },
+    bindings: bindingsFor(ips),
   };
 }
 

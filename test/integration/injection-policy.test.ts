@@ -1,5 +1,5 @@
 // The policy engine against the real API server: the daemon (chart RBAC, --admission-engine=policy)
-// keeps a MutatingAdmissionPolicy and binding for a resource with target.pods.inject, and pods created
+// keeps a MutatingAdmissionPolicy and its bindings for a resource with target.pods.inject, and pods created
 // through the API server come back with the Secret's name exactly where the resource selects them; pods
 // anywhere else come back as they would without the policy, spec for spec. The objects are restored when
 // edited or deleted, and removed when inject is turned off and when the resource goes. With the daemon
@@ -12,7 +12,7 @@ import {
 } from '../support/cluster.ts';
 import { installCrd, startTestDaemon, type TestDaemon } from '../support/daemon.ts';
 import { eventually } from '../support/eventually.ts';
-import { admitPod, INJECT_OPT_OUT_LABEL, pullSecretNames, readInjectionObjects, untilInjecting, type PodInput } from '../support/admission.ts';
+import { admitPod, INJECT_OPT_OUT_LABEL, pullSecretNames, readInjectionBindings, readInjectionObjects, untilInjecting, type PodInput } from '../support/admission.ts';
 import { BINDINGS_PATH, injectionPolicyName, POLICIES_PATH } from '../../src/admission/policy.ts';
 import type { ImagePullSecretSpec } from '../../src/api/v1alpha1/types.ts';
 
@@ -24,7 +24,9 @@ const ns = {
   byLabel: uniqueName('inj-label'),
   unselected: uniqueName('inj-none'),
   optedOut: uniqueName('inj-out'),
+  boundByLabel: uniqueName('inj-bound'),
 };
+const bindLabel = uniqueName('tier');
 const resource = uniqueName('inj');
 const SECRET = 'injected-pull';
 let daemon: TestDaemon;
@@ -46,6 +48,7 @@ before(async () => {
   await createNamespace(ns.byLabel, { team });
   await createNamespace(ns.unselected);
   await createNamespace(ns.optedOut, { team, [INJECT_OPT_OUT_LABEL]: 'false' });
+  await createNamespace(ns.boundByLabel, { tier: bindLabel });
   await createSecret(dockerConfigSecret(ns.source, 'hub', { 'r.example': { username: 'u', password: 'injection' } }));
   daemon = await startTestDaemon([`--namespace=${ns.own}`, '--admission-engine=policy']);
 });
@@ -163,6 +166,46 @@ test('turning inject off removes both objects, and pods are no longer mutated; d
   await deleteIpsAndWait([resource], 30_000);
   await eventually(async () => { const o = await readInjectionObjects(resource); return !o.policy && !o.binding; },
     { message: 'deleting the resource removes the policy and the binding' });
+});
+
+test('a resource selecting by names and labels gets one binding per rule, scoped to its namespaces; a rule removed removes its binding', { timeout: 90_000 }, async () => {
+  const scoped = uniqueName('inj-scoped');
+  const SCOPED = 'scoped-pull';
+  const scopedSpec: ImagePullSecretSpec = { registry: { credentials: [{ name: 'hub', namespace: ns.source }] },
+    target: { namespaces: { names: [ns.byName], labels: [{ matchLabels: { tier: bindLabel } }] }, secret: { name: SCOPED }, pods: { inject: true } } };
+  const byName = { matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'In', values: [ns.byName] }] };
+  const byLabel = { matchLabels: { tier: bindLabel }, matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: [ns.byName] }] };
+  const selectors = async () => (await readInjectionBindings(scoped)).map((b) => [b.metadata.name, (b.spec.matchResources as { namespaceSelector?: unknown } | undefined)?.namespaceSelector]);
+  try {
+    await createIps(scoped, scopedSpec);
+    // Stored as compiled: the API server accepts the selectors and adds no defaults the daemon would take for drift.
+    await eventually(async () => JSON.stringify(await selectors()) === JSON.stringify([[`pullsecret-sync-${scoped}`, byName], [`pullsecret-sync.${scoped}.2`, byLabel]]) || undefined,
+      { message: 'a binding for the names and one for the label selector', timeoutMs: 20_000 });
+    await untilInjecting(ns.byName, SCOPED);
+    await untilInjecting(ns.boundByLabel, SCOPED);
+    const name = uniqueName('scoped');
+    const outside = await admitPod(ns.unselected, name, {});
+    await rest.call({ method: 'DELETE', path: `/api/v1/namespaces/${ns.unselected}/pods/${name}` }).catch(() => undefined);
+    assert.equal(pullSecretNames(outside), undefined, 'a pod outside the bound namespaces is untouched');
+
+    const second = (await readInjectionBindings(scoped))[1] ?? assert.fail('no second binding');
+    await rest.call({ method: 'DELETE', path: `${BINDINGS_PATH}/${second.metadata.name}` });
+    await eventually(async () => (await readInjectionBindings(scoped))[1]?.metadata.uid !== second.metadata.uid || undefined,
+      { message: 'the deleted second binding is recreated' });
+
+    // A merge patch: `null` removes the label selectors.
+    await rest.call({ method: 'PATCH', path: `/apis/pullsecret-sync.dev/v1alpha1/imagepullsecrets/${scoped}`, contentType: 'application/merge-patch+json',
+      body: { spec: { target: { namespaces: { labels: null } } } } });
+    await eventually(async () => JSON.stringify(await selectors()) === JSON.stringify([[`pullsecret-sync-${scoped}`, byName]]) || undefined,
+      { message: 'the label selector\'s binding is removed', timeoutMs: 20_000 });
+    await eventually(async () => !pullSecretNames(await admitPod(ns.boundByLabel, 'canary', {}, true))?.includes(SCOPED),
+      { message: 'pods in the namespace selected by the label alone no longer get the entry' });
+    await untilInjecting(ns.byName, SCOPED);
+    assert.equal(await writes('mutatingadmissionpolicybindings', 'update'), 0, 'no binding of this file was ever rewritten: what is stored is what the daemon compiles');
+  } finally {
+    await deleteIpsAndWait([scoped], 30_000);
+  }
+  await eventually(async () => (await readInjectionBindings(scoped)).length === 0, { message: 'deleting the resource removes its bindings' });
 });
 
 test('a resource whose selection is too large for a policy gets a Warning Event and no policy; its Secrets are written all the same', { timeout: 60_000 }, async () => {

@@ -1,6 +1,6 @@
 // Pods through the API server's admission, for the injection tests: created (or dry-run created) with
 // the fields injection looks at, and the daemon's admission policies read back.
-import { INJECT_OPT_OUT_LABEL } from '../../src/api/v1alpha1/labels.ts';
+import { INJECT_OPT_OUT_LABEL, OWNER_LABEL } from '../../src/api/v1alpha1/labels.ts';
 import { BINDINGS_PATH, injectionPolicyName, POLICIES_PATH } from '../../src/admission/policy.ts';
 import { isStatus } from '../../src/kube/rest.ts';
 import { rest } from './cluster.ts';
@@ -48,6 +48,12 @@ export async function readInjectionObjects(resource: string): Promise<{ policy?:
     .catch((err: unknown) => { if (isStatus(err, 404)) return undefined; throw err; });
   const [policy, binding] = await Promise.all([read(POLICIES_PATH), read(BINDINGS_PATH)]);
   return { ...(policy ? { policy } : {}), ...(binding ? { binding } : {}) };
+}
+
+/** The bindings labelled as resource `resource`'s, by name. */
+export async function readInjectionBindings(resource: string): Promise<LivePolicyObject[]> {
+  const list = await rest.call<{ items: LivePolicyObject[] }>({ method: 'GET', path: BINDINGS_PATH, query: { labelSelector: `${OWNER_LABEL}=${resource}` } });
+  return list.items.sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
 }
 
 /** Waits until a dry-run pod in `namespace` comes back with `secret`: the API server applies the policy. */

@@ -67,9 +67,9 @@ export async function reconcileResource(deps: ResourceDeps, name: string): Promi
     managedNamespaces: managedNamespaces(deps, name), conflicts: state.conflicts, writeErrors: state.writeErrors,
     pendingTargets: state.pendingTargets.size,
   });
-  // After the status: a policy the API server refuses must not hold up the Secrets or their report.
-  await deps.injection?.sync(deps.writes, name, ips, (resource, message) => deps.events.record(
-    { apiVersion: API_VERSION, kind: KIND, name: resource.metadata.name, uid: resource.metadata.uid }, 'Warning', 'InjectionPolicyTooLarge', message, deps.signal));
+  // After the status: a policy or binding the API server refuses must not hold up the Secrets or their report.
+  await deps.injection?.sync(deps.writes, name, ips, (resource, reason, message) => deps.events.record(
+    { apiVersion: API_VERSION, kind: KIND, name: resource.metadata.name, uid: resource.metadata.uid }, 'Warning', reason, message, deps.signal));
   const refresh = deps.resolver.nextRefreshMs(name, deps.clock.nowMs());
   return refresh === undefined ? {} : { requeueAfter: refresh };
 }

@@ -6,6 +6,7 @@ import { Informer, type InformerLog } from '../../kube/informer.ts';
 import type { ObjectMeta } from '../../kube/objects.ts';
 import type { KubeRest } from '../../kube/rest.ts';
 import { BINDINGS_PATH, POLICIES_PATH } from '../../admission/policy.ts';
+import { ownValue } from '../../util/own.ts';
 
 /** A policy or binding as the cache keeps it: metadata without managedFields, and the spec. */
 export interface LiveAdmissionObject {
@@ -19,6 +20,13 @@ function trimmed(obj: unknown): LiveAdmissionObject {
   return { metadata: { name, uid, resourceVersion, labels, annotations, ownerReferences, finalizers, deletionTimestamp }, spec: o.spec };
 }
 
+const OWNER_INDEX = 'owner';
+
+function ownerOf(o: LiveAdmissionObject): string[] {
+  const owner = ownValue(o.metadata.labels, OWNER_LABEL);
+  return owner ? [owner] : [];
+}
+
 export class InjectionPolicyWatch {
   readonly policies: Informer<LiveAdmissionObject>;
   readonly bindings: Informer<LiveAdmissionObject>;
@@ -27,6 +35,12 @@ export class InjectionPolicyWatch {
     const common = { ...opts, labelSelector: `${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE}`, transform: trimmed };
     this.policies = new Informer(rest, { ...common, resource: 'mutatingadmissionpolicies', path: POLICIES_PATH });
     this.bindings = new Informer(rest, { ...common, resource: 'mutatingadmissionpolicybindings', path: BINDINGS_PATH });
+    this.bindings.store.addIndex(OWNER_INDEX, ownerOf);
+  }
+
+  /** The bindings labelled as resource `owner`'s (the store keys them by their name; a policy has several). */
+  bindingsOf(owner: string): LiveAdmissionObject[] {
+    return this.bindings.store.byIndex(OWNER_INDEX, owner);
   }
 
   get informers(): Informer<LiveAdmissionObject>[] {
@@ -38,7 +52,7 @@ export class InjectionPolicyWatch {
    * creation is the daemon's own doing: the resource's reconcile made it).
    */
   onChange(changed: (owner: string) => void): void {
-    const owner = (o: LiveAdmissionObject) => { const name = o.metadata.labels?.[OWNER_LABEL]; if (name) changed(name); };
+    const owner = (o: LiveAdmissionObject) => { for (const name of ownerOf(o)) changed(name); };
     for (const informer of this.informers) informer.on({ update: (_old, o) => { owner(o); }, delete: owner });
   }
 }

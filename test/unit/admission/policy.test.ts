@@ -9,6 +9,7 @@ import type { ImagePullSecret, Target } from '../../../src/api/v1alpha1/types.ts
 import { celString, patchCel } from '../../../src/admission/policy-cel.ts';
 import { desiredInjection, injectionPolicyName, isUpToDate, policyProblem, sameJson } from '../../../src/admission/policy.ts';
 import { decidePodAdmission } from '../../../src/admission/index.ts';
+import { bindsNamespace } from './support.ts';
 import { Environment } from '@marcbachmann/cel-js';
 import { admitThrough, type PolicyInput } from '../../support/policy-eval.ts';
 
@@ -35,10 +36,10 @@ test('CEL string literals hold any string exactly', () => {
 test('the objects: named after the resource, labelled, owned by it, failurePolicy Ignore, pods on CREATE only', () => {
   const objects = desiredInjection(resource({ namespaces: { names: ['a'] } }), OWN);
   assert.ok(objects);
-  const { policy, binding } = objects;
+  const { policy, bindings } = objects;
   assert.equal(policy.metadata.name, injectionPolicyName('r'));
-  assert.equal(binding.spec.policyName, policy.metadata.name);
-  for (const o of [policy, binding]) {
+  assert.deepEqual(bindings.map((b) => [b.metadata.name, b.spec.policyName]), [[policy.metadata.name, policy.metadata.name]]);
+  for (const o of [policy, ...bindings]) {
     assert.deepEqual(o.metadata.labels, { 'app.kubernetes.io/managed-by': 'pullsecret-sync', 'pullsecret-sync.dev/owner': 'r' });
     assert.deepEqual(o.metadata.ownerReferences, [{ apiVersion: 'pullsecret-sync.dev/v1alpha1', kind: 'ImagePullSecret', name: 'r', uid: 'u-1' }]);
   }
@@ -135,7 +136,7 @@ const world = fc.record({
   requester: fc.constantFrom('alice', 'system:serviceaccount:kube-system:replicaset-controller', 'system:node:n1'),
 });
 
-test('property: the compiled policies add exactly what the admission rule adds, for random resources, namespaces and pods', () => {
+test('property: the compiled policies, run where their bindings select the namespace, add exactly what the admission rule adds, for random resources, namespaces and pods', () => {
   fc.assert(fc.property(world, (w) => {
     const original = w.pod.pullSecrets?.map((name) => ({ name }));
     const nsLabels = { ...w.namespace.labels, 'kubernetes.io/metadata.name': w.namespace.name };
@@ -145,11 +146,12 @@ test('property: the compiled policies add exactly what the admission rule adds, 
       resources: w.resources, ownNamespace: OWN, requester: w.requester,
     });
     // Every resource's policy in turn (the API server runs them one after another), each seeing the pod as
-    // the ones before left it.
+    // the ones before left it; a policy none of whose bindings selects the namespace is not run.
     let list: { name?: string }[] | undefined = original;
     for (const ips of w.resources) {
-      const policy = desiredInjection(ips, OWN)?.policy;
-      if (!policy) continue;
+      const objects = desiredInjection(ips, OWN);
+      if (!objects?.bindings.some((b) => bindsNamespace(b, nsLabels))) continue;
+      const { policy } = objects;
       list = admitThrough(policy, ips.spec.target.secret.name, { namespace: { name: w.namespace.name, labels: w.namespace.labels,
         annotations: w.namespace.annotations }, pod: { labels: w.pod.labels, annotations: w.pod.annotations, ...(list ? { imagePullSecrets: list } : {}) },
       username: w.requester }) ?? list;

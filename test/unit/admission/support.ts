@@ -1,6 +1,8 @@
 // Builders for the admission rule's tests, and an RFC 6902 `add` applier to check its patches with.
 import type { ImagePullSecret, Target } from '../../../src/api/v1alpha1/types.ts';
 import type { AdmittedPod, JsonPatchOp, NamespaceView } from '../../../src/admission/index.ts';
+import type { MutatingAdmissionPolicyBinding } from '../../../src/admission/policy.ts';
+import { labelMatcher } from '../../../src/controller/decide/selector.ts';
 
 export const resource = (name: string, target: Partial<Target>, inject = true): ImagePullSecret => ({
   apiVersion: 'pullsecret-sync.dev/v1alpha1', kind: 'ImagePullSecret',
@@ -41,3 +43,11 @@ export function applyPatch<T>(doc: T, patch: readonly JsonPatchOp[]): T {
   }
   return out as T;
 }
+
+/**
+ * Whether the API server runs `binding`'s policy for a pod in a namespace with `labels` (which hold its
+ * `kubernetes.io/metadata.name`, as the API server sets it): a binding without matchResources binds every
+ * namespace, one with a namespace selector those it selects.
+ */
+export const bindsNamespace = (binding: MutatingAdmissionPolicyBinding, labels: Readonly<Record<string, string>>): boolean =>
+  binding.spec.matchResources === undefined || labelMatcher(binding.spec.matchResources.namespaceSelector)(labels);
