@@ -47,30 +47,65 @@ const expressible = (t: Target): boolean =>
   [t.namespaces?.annotations, t.namespacesWithPods?.labels, t.namespacesWithPods?.annotations].every((list) => !list?.length);
 
 const isEmpty = (s: NamespaceSelector): boolean => !s.matchLabels && !s.matchExpressions;
-const key = (s: NamespaceSelector): string => JSON.stringify(s);
+const key = (s: unknown): string => JSON.stringify(s);
+
+const OPPOSITE = { In: 'NotIn', NotIn: 'In', Exists: 'DoesNotExist', DoesNotExist: 'Exists' } as const;
+
+/** The one requirement of a selector that has exactly one (a matchLabels pair as `In [value]`), else undefined. */
+function single(s: NamespaceSelector): SelectorRequirement | undefined {
+  const labels = Object.entries(s.matchLabels ?? {});
+  const expressions = s.matchExpressions ?? [];
+  if (labels.length + expressions.length !== 1) return undefined;
+  const [pair] = labels;
+  return pair ? { key: pair[0], operator: 'In', values: [pair[1]] } : expressions[0];
+}
+
+/** The requirement that holds exactly where `r` does not. */
+const negation = (r: SelectorRequirement): SelectorRequirement =>
+  (r.values ? { key: r.key, operator: OPPOSITE[r.operator], values: r.values } : { key: r.key, operator: OPPOSITE[r.operator] });
+
+/** Whether every namespace `s` selects also meets `r` (`r` is one of its own requirements). */
+const implies = (s: NamespaceSelector, r: SelectorRequirement): boolean =>
+  (s.matchExpressions ?? []).some((e) => key(e) === key(r))
+  || (r.operator === 'In' && r.values?.length === 1 && Object.entries(s.matchLabels ?? {}).some(([k, v]) => k === r.key && v === r.values?.[0]));
+
+/**
+ * The label selectors' bindings, made disjoint where a selector can say so: each leaves out the named
+ * namespaces and the namespaces of every earlier selector that has a single requirement (its negation is
+ * one requirement too); a selector an earlier one covers gets no binding. The first selector that matches a
+ * namespace keeps it, so every namespace a label selector matches is still bound.
+ */
+function labelBindings(labels: readonly NamespaceSelector[], names: readonly string[]): NamespaceSelector[] {
+  const out: NamespaceSelector[] = [];
+  const earlier: SelectorRequirement[] = [];
+  for (const s of labels) {
+    if (earlier.some((r) => implies(s, r))) continue;
+    const excluded = [...(names.length ? [{ key: NAMESPACE_NAME_LABEL, operator: 'NotIn' as const, values: [...names] }] : []), ...earlier.map(negation)];
+    out.push(excluded.length ? { ...s, matchExpressions: [...(s.matchExpressions ?? []), ...excluded] } : s);
+    const only = single(s);
+    if (only) earlier.push(only);
+  }
+  return out;
+}
 
 /**
  * The namespace selectors of the bindings `target` needs, one per term that a selector can express:
- * the name list as `kubernetes.io/metadata.name In [names]`, and each namespace label selector as it is
- * (with `NotIn [names]` added, so that a named namespace runs the policy once, not once per binding).
- * Undefined when one binding without a selector is needed: the target selects by annotations or by pods
- * (no selector expresses those), or has an empty label selector (it matches every namespace). An empty
- * list when the target selects no namespace at all.
+ * the name list as `kubernetes.io/metadata.name In [names]`, and each namespace label selector
+ * (labelBindings: with `NotIn [names]` added, so that a named namespace runs the policy once, not once per
+ * binding). Undefined when one binding without a selector is needed: the target selects by annotations or
+ * by pods (no selector expresses those), or has an empty label selector (it matches every namespace). An
+ * empty list when the target selects no namespace at all.
  */
 export function bindingSelectors(target: Target): NamespaceSelector[] | undefined {
-  const ns = target.namespaces ?? {};
   if (!expressible(target)) return undefined;
-  const labels = (ns.labels ?? []).map(stored);
+  const labels = (target.namespaces?.labels ?? []).map(stored);
   if (labels.some(isEmpty)) return undefined;
-  const names = [...new Set(ns.names ?? [])].sort();
-  const out: NamespaceSelector[] = names.length ? [{ matchExpressions: [{ key: NAMESPACE_NAME_LABEL, operator: 'In', values: names }] }] : [];
-  const seen = new Set<string>();
-  for (const s of labels) {
-    if (seen.has(key(s))) continue;
-    seen.add(key(s));
-    out.push(names.length ? { ...s, matchExpressions: [...(s.matchExpressions ?? []), { key: NAMESPACE_NAME_LABEL, operator: 'NotIn', values: names }] } : s);
-  }
-  return out;
+  const names = [...new Set(target.namespaces?.names ?? [])].sort();
+  const unique = [...new Map(labels.map((s) => [key(s), s])).values()];
+  return [
+    ...(names.length ? [{ matchExpressions: [{ key: NAMESPACE_NAME_LABEL, operator: 'In' as const, values: names }] }] : []),
+    ...labelBindings(unique, names),
+  ];
 }
 
 /** The `matchResources` of a binding with namespace selector `s`. */

@@ -13,7 +13,7 @@ import { bindsNamespace, resource } from './support.ts';
 
 const NAME = 'kubernetes.io/metadata.name';
 
-test('names and label selectors: one binding each, the label ones leaving the named namespaces to the first', () => {
+test('names and label selectors: one binding each, the label ones leaving the named namespaces to the first, and those of an earlier single-requirement selector to it', () => {
   const objects = desiredInjection(resource('r', { namespaces: { names: ['b', 'a', 'b'], labels: [{ matchLabels: { team: 'x' } }, { matchLabels: { team: 'x' } },
     { matchExpressions: [{ key: 'env', operator: 'Exists' }] }] } }), 'pullsecret-sync');
   assert.ok(objects);
@@ -24,9 +24,20 @@ test('names and label selectors: one binding each, the label ones leaving the na
     { policyName: 'pullsecret-sync-r', matchResources: { matchPolicy: 'Equivalent', objectSelector: {},
       namespaceSelector: { matchLabels: { team: 'x' }, matchExpressions: [{ key: NAME, operator: 'NotIn', values: ['a', 'b'] }] } } },
     { policyName: 'pullsecret-sync-r', matchResources: { matchPolicy: 'Equivalent', objectSelector: {},
-      namespaceSelector: { matchExpressions: [{ key: 'env', operator: 'Exists' }, { key: NAME, operator: 'NotIn', values: ['a', 'b'] }] } } },
+      namespaceSelector: { matchExpressions: [{ key: 'env', operator: 'Exists' }, { key: NAME, operator: 'NotIn', values: ['a', 'b'] },
+        { key: 'team', operator: 'NotIn', values: ['x'] }] } } },
   ]);
   for (const b of objects.bindings) assert.deepEqual(b.metadata.labels, { 'app.kubernetes.io/managed-by': 'pullsecret-sync', 'pullsecret-sync.dev/owner': 'r' });
+});
+
+test('a label selector another single-requirement one covers gets no binding; one that has several requirements leaves nothing out', () => {
+  assert.deepEqual(bindingSelectors({ secret: { name: 's' }, namespaces: { labels: [
+    { matchExpressions: [{ key: 'team', operator: 'In', values: ['x'] }] }, { matchExpressions: [{ key: 'team', operator: 'In', values: ['x'] }, { key: 'env', operator: 'Exists' }] },
+    { matchLabels: { env: 'a', team: 'y' } }, { matchExpressions: [{ key: 'env', operator: 'NotIn', values: ['a'] }] }] } }), [
+    { matchExpressions: [{ key: 'team', operator: 'In', values: ['x'] }] },
+    { matchLabels: { env: 'a', team: 'y' }, matchExpressions: [{ key: 'team', operator: 'NotIn', values: ['x'] }] },
+    { matchExpressions: [{ key: 'env', operator: 'NotIn', values: ['a'] }, { key: 'team', operator: 'NotIn', values: ['x'] }] },
+  ]);
 });
 
 test('selectors in the form the API server stores them: no empty map or list, no values for Exists', () => {
@@ -76,7 +87,7 @@ const target: fc.Arbitrary<Target> = fc.record({
 }, { requiredKeys: [] }).map((t) => ({ ...t, secret: { name: 's' } }));
 const selectable = (name: string, labels: Record<string, string>, annotations: Record<string, string>) => ({ name, labels, annotations });
 
-test('property: a namespace the daemon\'s selection selects is bound by at least one binding; a named one by exactly one', () => {
+test('property: a namespace the daemon\'s selection selects is bound by at least one binding; a named one, or one of single-requirement selectors, by one', () => {
   fc.assert(fc.property(target, fc.constantFrom(...NAMESPACES), objectMap, objectMap, objectMap, (t, name, labels, annotations, podLabels) => {
     const compiled = compileTarget(t);
     assert.ok(compiled.ok, JSON.stringify(compiled));
@@ -85,6 +96,26 @@ test('property: a namespace the daemon\'s selection selects is bound by at least
     const ips = resource('r', t);
     const bound = desiredInjection(ips, 'pullsecret-sync')?.bindings.filter((b) => bindsNamespace(b, ns.labels)) ?? assert.fail('no policy');
     if (selected) assert.ok(bound.length > 0, 'selected, yet no binding binds it');
-    if (t.namespaces?.names?.includes(name) && bindingSelectors(t)) assert.equal(bound.length, 1, 'a named namespace runs the policy once');
+    if (!bindingSelectors(t)) return;
+    if (t.namespaces?.names?.includes(name)) assert.equal(bound.length, 1, 'a named namespace runs the policy once');
+    const requirements = (s: LabelSelector) => Object.keys(s.matchLabels ?? {}).length + (s.matchExpressions?.length ?? 0);
+    if ((t.namespaces?.labels ?? []).every((s) => requirements(s) === 1)) assert.ok(bound.length <= 1, 'single-requirement selectors: at most one binding each');
   }), { numRuns: 2000 });
+});
+
+const singleSelector: fc.Arbitrary<LabelSelector> = fc.oneof(
+  fc.record({ k: fc.constantFrom(...KEYS), v: fc.constantFrom('x', 'y') }).map(({ k, v }) => ({ matchLabels: JSON.parse(JSON.stringify({ [k]: v })) as Record<string, string> })),
+  requirement.map((r) => ({ matchExpressions: [r] })),
+);
+
+test('property: with single-requirement label selectors, every namespace is bound by at most one binding, and a selected one by exactly one', () => {
+  fc.assert(fc.property(fc.array(fc.constantFrom(...NAMESPACES), { maxLength: 2 }), fc.array(singleSelector, { minLength: 1, maxLength: 4 }),
+    fc.constantFrom(...NAMESPACES), objectMap, (names, labels, name, nsLabels) => {
+      const t: Target = { secret: { name: 's' }, namespaces: { names, labels } };
+      const compiled = compileTarget(t);
+      assert.ok(compiled.ok);
+      const ns = selectable(name, { ...nsLabels, [NAME]: name }, {});
+      const bound = desiredInjection(resource('r', t), 'pullsecret-sync')?.bindings.filter((b) => bindsNamespace(b, ns.labels)) ?? assert.fail('no policy');
+      assert.equal(bound.length, selectNamespace(compiled.value, ns, []).selected ? 1 : 0);
+    }), { numRuns: 2000 });
 });
