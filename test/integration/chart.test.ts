@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { parseAllDocuments } from 'yaml';
 import { KubeRest } from '../../src/kube/rest.ts';
-import { ensureBinaries } from '../testbed/binaries.ts';
+import { ensureBinaries, ensureHelm } from '../testbed/binaries.ts';
 import { adminKubeConfig } from '../testbed/clients.ts';
 import { currentTestbed } from '../testbed/testbed.ts';
 import { applyChartRbac, canDo, chartRules, type ChartRbac } from '../support/chart-rbac.ts';
@@ -56,10 +56,10 @@ async function kubectl(args: string[], input: string): Promise<{ code: number; s
 }
 
 test('the chart tests run the pinned helm release', async () => {
-  const { helmVersion } = await ensureBinaries();
+  const { version } = await ensureHelm();
   const result = await runHelm(['version', '--template', '{{.Version}}']);
   assert.equal(result.code, 0, result.stderr);
-  assert.equal(result.stdout, helmVersion);
+  assert.equal(result.stdout, version);
 });
 
 test('helm lint is clean, with and without the optional objects', async () => {

@@ -1,10 +1,10 @@
-// helm for the chart tests: the testbed's helm, built from the Go module proxy with the other testbed
+// helm for the chart tests: the testbed's helm, built from the Go module proxy like the other testbed
 // binaries (test/testbed/binaries.ts, wrapper module test/testbed/go/helm).
 import { execFile } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { cacheRoot, ensureBinaries } from '../testbed/binaries.ts';
+import { cacheRoot, ensureHelm } from '../testbed/binaries.ts';
 
 const run = promisify(execFile);
 
@@ -15,7 +15,7 @@ let resolved: Promise<string> | undefined;
 
 /** Path of the testbed's helm, resolved once per process (built on first use if the cache lacks it). */
 function helmBinary(): Promise<string> {
-  resolved ??= ensureBinaries().then((b) => b.helm, (err: unknown) => {
+  resolved ??= ensureHelm().then((b) => b.helm, (err: unknown) => {
     resolved = undefined;
     throw err;
   });

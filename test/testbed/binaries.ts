@@ -1,7 +1,8 @@
-// The testbed's binaries: etcd, kube-apiserver, kube-controller-manager, kubectl and helm, and for the
-// node kubelet, kube-scheduler and kube-proxy, built from the Go module proxy through the committed
-// wrapper modules in go/, cached outside the repository keyed by version and build inputs. The node's
-// binaries have a module of their own (go/node), so a bed without a node never builds them.
+// The testbed's binaries: etcd, kube-apiserver, kube-controller-manager and kubectl for the control
+// plane, helm for the chart tests, and for the node kubelet, kube-scheduler and kube-proxy, built from the
+// Go module proxy through the committed wrapper modules in go/, cached outside the repository keyed by
+// version and build inputs. helm and the node's binaries have modules of their own (go/helm, go/node), so
+// a bed does not wait for them and a bed without a node never builds them.
 // KUBEBUILDER_ASSETS (the envtest convention) supplies prebuilt binaries, used as they are.
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -19,10 +20,8 @@ export interface Binaries {
   kubeApiserver: string;
   kubeControllerManager: string;
   kubectl: string;
-  helm: string;
   kubernetesVersion: string;
   etcdVersion: string;
-  helmVersion: string;
 }
 
 interface Module {
@@ -135,9 +134,10 @@ async function targetDir(mod: Module, name: string): Promise<string> {
 async function ensureBuilt(mod: Module, name: string, opts: BuildOptions): Promise<string> {
   const target = await targetDir(mod, name);
   const built = () => Object.keys(mod.packages).every((bin) => existsSync(join(target, bin)));
-  // Checked before the lock too: a build of other binaries holding it does not delay these.
   if (built()) return target;
-  return withLock('.lock', async () => {
+  // One lock per module: a second process wanting the same binaries waits for this build, while the
+  // other modules build beside it (Go's build cache is safe to share).
+  return withLock(`.lock-${name}`, async () => {
     if (built()) return target;
     const staging = `${target}.tmp-${process.pid}`;
     rmSync(staging, { recursive: true, force: true });
@@ -168,7 +168,7 @@ async function ensureBuilt(mod: Module, name: string, opts: BuildOptions): Promi
 
 /**
  * Serialises builds between processes (a test run, its background builds and a `testbed up` started
- * together): `name` is a lock directory in the cache, `.lock` for the Go builds.
+ * together): `name` is a lock directory in the cache, `.lock-<module>` for a Go build.
  */
 export async function withLock<T>(name: string, fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
   const lock = join(cacheRoot(), name);
@@ -278,18 +278,23 @@ async function resolveBinaries(modules: Record<string, Module>, opts: BuildOptio
 
 /** The control plane's binaries. */
 export async function ensureBinaries(log: (line: string) => void = () => undefined): Promise<Binaries> {
-  const modules = { etcd: etcdModule(), kubernetes: kubeModule(), helm: helmModule() };
+  const modules = { etcd: etcdModule(), kubernetes: kubeModule() };
   const path = await resolveBinaries(modules, { log });
   return {
     etcd: path('etcd'),
     kubeApiserver: path('kube-apiserver'),
     kubeControllerManager: path('kube-controller-manager'),
     kubectl: path('kubectl'),
-    helm: path('helm'),
     kubernetesVersion: modules.kubernetes.version,
     etcdVersion: modules.etcd.version,
-    helmVersion: modules.helm.version,
   };
+}
+
+/** helm, built on first use (or in a test run's background: `opts`), and the release it reports. */
+export async function ensureHelm(log: (line: string) => void = () => undefined, opts: BuildOptions = {}): Promise<{ helm: string; version: string }> {
+  const mod = helmModule();
+  const path = await resolveBinaries({ helm: mod }, { log, ...opts });
+  return { helm: path('helm'), version: mod.version };
 }
 
 export interface NodeBinaries {

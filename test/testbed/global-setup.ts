@@ -3,9 +3,9 @@
 // `npm run testbed -- up`), the run reuses it and leaves it running.
 //
 // A run that starts its own bed (`npm test`, CI) also builds, in its background, what later test files
-// need and a fresh machine lacks: from the start, the base image stand-ins (and then the container
-// image), whose downloads overlap the control plane's Go build; once the bed is up, the node's binaries
-// and IMPS, while the first test files run. Background builds run at the lowest
+// need and a fresh machine lacks: from the start, helm and the base image stand-ins (and then the
+// container image), whose downloads overlap the control plane's Go build; once the bed is up, the node's
+// binaries (which reuse that build's cache) and IMPS, while the first test files run. Background builds run at the lowest
 // CPU priority (raised as soon as a test waits for one), every one is cached and locked, so a test that
 // needs one finds it built or waits for it; a background failure is only logged (the test's own call
 // then fails with the message). PULLSECRET_SYNC_PREBUILD=0 turns this off.
@@ -14,7 +14,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ensurePackages, TESTBED_COMMANDS } from './apt.ts';
-import { boostBuilds, ensureNodeBinaries, type BuildOptions } from './binaries.ts';
+import { boostBuilds, ensureHelm, ensureNodeBinaries, type BuildOptions } from './binaries.ts';
 import { ensureBaseImages } from './base-images.ts';
 import { buildImage } from './image.ts';
 import { isRunning, readState, startTestbed, stopTestbed, STATE_ENV, type TestbedState } from './testbed.ts';
@@ -63,10 +63,13 @@ export async function globalSetup(): Promise<void> {
   if (prebuilding && process.getuid?.() === 0) ensurePackages([...TESTBED_COMMANDS], log);
   // Where the base images were missing, so are the container image's layers (npm ci, tsc): build it too.
   // Elsewhere the image test's own build is the only one.
-  const image = prebuilding ? background('base images', async () => {
-    if (await ensureBaseImages(log, opts)) await background('container image', () => buildImage(repo, log, opts), abort.signal);
-  }, abort.signal) : undefined;
-  prebuild = image && { abort, done: image };
+  const early = prebuilding ? Promise.all([
+    background('base images', async () => {
+      if (await ensureBaseImages(log, opts)) await background('container image', () => buildImage(repo, log, opts), abort.signal);
+    }, abort.signal),
+    background('helm', () => ensureHelm(log, opts), abort.signal),
+  ]) : undefined;
+  prebuild = early && { abort, done: early };
   const dir = mkdtempSync(join(tmpdir(), 'pullsecret-sync-testbed-'));
   try {
     owned = await startTestbed({ dir, registry: true, moto: true, log });
