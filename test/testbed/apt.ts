@@ -1,7 +1,11 @@
 // Packages the testbed runs: the registry, skopeo, htpasswd and Prometheus (with promtool) from Debian,
 // moto from PyPI. Installed when missing, so a fresh machine needs no manual step.
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { promisify } from 'node:util';
+import { withLock } from './binaries.ts';
+
+const run = promisify(execFile);
 
 const packages: Record<string, string> = {
   'docker-registry': 'docker-registry',
@@ -36,11 +40,17 @@ function onPath(command: string): boolean {
   }
 }
 
-/** moto_server comes from PyPI; pinned to the version the suite was written against. */
-export function ensureMoto(log: (line: string) => void = () => undefined): void {
+/**
+ * moto_server comes from PyPI; pinned to the version the suite was written against. Locked, so the early
+ * build `npm test` starts (scripts/test.ts) and a bed starting meanwhile do not both install it.
+ */
+export async function ensureMoto(log: (line: string) => void = () => undefined): Promise<void> {
   if (onPath('moto_server')) return;
-  log('installing moto[server] from PyPI');
-  execFileSync('python3', ['-m', 'pip', 'install', '--quiet', 'moto[server]==5.2.1'], { stdio: 'ignore' });
+  await withLock('.lock-moto', async () => {
+    if (onPath('moto_server')) return;
+    log('installing moto[server] from PyPI');
+    await run('python3', ['-m', 'pip', 'install', '--quiet', 'moto[server]==5.2.1'], { maxBuffer: 16 << 20 });
+  });
 }
 
 export function ensurePackages(commands: string[], log: (line: string) => void = () => undefined): void {

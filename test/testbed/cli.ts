@@ -1,8 +1,10 @@
-// `npm run testbed -- up [--node] | down | status [--json]`: a long-lived bed in .testbed/ for development
-// and demos.
+// `npm run testbed -- up [--node] | down | status [--json] | build`: a long-lived bed in .testbed/ for
+// development and demos, and the control plane's build on its own (what `npm test` starts early).
 import { copyFileSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { CoreV1Api } from '@kubernetes/client-node';
+import { ensureMoto } from './apt.ts';
+import { ensureBinaries } from './binaries.ts';
 import { adminKubeConfig, ensureNode, isRunning, readState, startTestbed, stopTestbed, type TestbedState } from './testbed.ts';
 
 const root = resolve(process.env.TESTBED_DIR ?? '.testbed');
@@ -14,7 +16,9 @@ const USAGE = `usage: npm run testbed -- <command>
                    root; one bed with a node per machine)
   down             stop exactly what up started, node included
   status [--json]  is it running; --json prints the kubeconfig, registry host (and the one pods
-                   use), CA and users, and nodes`;
+                   use), CA and users, and nodes
+  build            build the control plane's binaries into the cache and install moto (first run
+                   only), then exit`;
 
 async function up(args: string[]): Promise<void> {
   const node = args.includes('--node');
@@ -90,8 +94,13 @@ async function nodeConditions(state: TestbedState): Promise<{ name: string; read
   }));
 }
 
+async function build(): Promise<void> {
+  const log = (line: string) => { console.error(`[testbed] ${line}`); };
+  await Promise.all([ensureBinaries(log), ensureMoto(log)]);
+}
+
 const [command, ...args] = process.argv.slice(2);
-const commands: Record<string, (args: string[]) => Promise<void>> = { up, down, status };
+const commands: Record<string, (args: string[]) => Promise<void>> = { up, down, status, build };
 const action = command !== undefined && Object.hasOwn(commands, command) ? commands[command] : undefined;
 if (command === '--help' || command === '-h' || command === 'help') {
   console.log(USAGE);

@@ -9,7 +9,7 @@ export interface MotoInfo {
 }
 
 export async function startMoto(dir: string): Promise<{ info: MotoInfo; proc: Started }> {
-  ensureMoto();
+  await ensureMoto();
   const port = await freePort();
   // The state directory on the command line lets `down` recognise the process as ours.
   const proc = startProcess('moto_server', 'moto_server', ['-H', '127.0.0.1', '-p', String(port)], join(dir, 'moto.log'),
