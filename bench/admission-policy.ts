@@ -13,7 +13,7 @@ import type { ImagePullSecretSpec } from '../src/api/v1alpha1/types.ts';
 import { parseConfig } from '../src/daemon/config.ts';
 import { startDaemon } from '../src/daemon/run.ts';
 import { createLogger } from '../src/log/logger.ts';
-import { ensureBinaries } from '../test/testbed/binaries.ts';
+import { ensureKubectl } from '../test/testbed/binaries.ts';
 import { createSource, freshBed, SOURCE, type Bed } from './support.ts';
 
 const PODS = 1000;
@@ -23,7 +23,7 @@ const TEAM = 'team-0';
 interface Histogram { buckets: Map<string, number>; sum: number; count: number }
 
 async function pluginHistogram(bed: Bed): Promise<Histogram> {
-  const { kubectl } = await ensureBinaries();
+  const kubectl = await ensureKubectl();
   const { stdout: text } = await promisify(execFile)(kubectl, ['--kubeconfig', bed.state.kubeconfig, 'get', '--raw', '/metrics'], { maxBuffer: 64 << 20 });
   const series = '{name="MutatingAdmissionPolicy",operation="CREATE",rejected="false",type="admit"';
   const buckets = new Map<string, number>();

@@ -58,8 +58,9 @@ await step('npm', async () => {
   await run('npm', ['ci', '--no-audit', '--no-fund'], { cwd: clone, maxBuffer: 64 << 20 });
 });
 await step('go', async () => {
-  const { ensureBinaries, ensureHelm } = await import('../test/testbed/binaries.ts');
+  const { ensureBinaries, ensureHelm, ensureKubectl } = await import('../test/testbed/binaries.ts');
   await ensureBinaries(log);
+  await ensureKubectl(log);
   await ensureHelm(log);
 });
 await step('node', async () => {

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { parseAllDocuments } from 'yaml';
 import { KubeRest } from '../../src/kube/rest.ts';
-import { ensureBinaries, ensureHelm } from '../testbed/binaries.ts';
+import { ensureHelm, ensureKubectl } from '../testbed/binaries.ts';
 import { adminKubeConfig } from '../testbed/clients.ts';
 import { currentTestbed } from '../testbed/testbed.ts';
 import { applyChartRbac, canDo, chartRules, type ChartRbac } from '../support/chart-rbac.ts';
@@ -41,7 +41,7 @@ async function newNamespace(prefix: string): Promise<string> {
 
 /** Runs the testbed's kubectl against the testbed with `input` on stdin. */
 async function kubectl(args: string[], input: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  const { kubectl: bin } = await ensureBinaries();
+  const bin = await ensureKubectl();
   const child = spawn(bin, ['--kubeconfig', currentTestbed().kubeconfig, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';

@@ -11,7 +11,7 @@ import { promisify } from 'node:util';
 import { test } from 'node:test';
 import { installCrd } from '../support/daemon.ts';
 import { eventually } from '../support/eventually.ts';
-import { ensureBinaries } from '../testbed/binaries.ts';
+import { ensureKubectl } from '../testbed/binaries.ts';
 import { adminKubeConfig } from '../testbed/clients.ts';
 import { currentTestbed } from '../testbed/testbed.ts';
 
@@ -45,7 +45,7 @@ test('kubectl pullsecret-sync runs the built binary from the PATH', async () => 
   symlinkSync(join(root, entry ?? ''), join(bin, 'kubectl-pullsecret_sync'));
   // Node 24 from node_modules/.bin first: the entry's shebang is `env node`.
   const env = { ...process.env, PATH: [bin, join(root, 'node_modules', '.bin'), process.env.PATH].join(delimiter) };
-  const { kubectl } = await ensureBinaries();
+  const kubectl = await ensureKubectl();
 
   const plugins = await run(kubectl, ['plugin', 'list'], { env }).catch((err: unknown) => err as { stdout: string });
   assert.match(plugins.stdout, /kubectl-pullsecret_sync/);

@@ -17,7 +17,7 @@ import {
 } from '../support/cluster.ts';
 import { installCrd, startTestDaemon, type TestDaemon } from '../support/daemon.ts';
 import { eventually } from '../support/eventually.ts';
-import { ensureBinaries } from '../testbed/binaries.ts';
+import { ensureKubectl } from '../testbed/binaries.ts';
 import { adminKubeConfig } from '../testbed/clients.ts';
 import { currentTestbed } from '../testbed/testbed.ts';
 
@@ -111,7 +111,7 @@ test('plan on a live cluster, from a snapshot without a cluster, and then the da
     [[ns.a, 'conflict', `ImagePullSecret/${older}`], [ns.c, 'conflict', `ImagePullSecret/${older}`]]);
 
   // The same answer from `kubectl get … -o yaml` files, with a kubeconfig that leads nowhere.
-  const { kubectl } = await ensureBinaries();
+  const kubectl = await ensureKubectl();
   const dir = mkdtempSync(join(tmpdir(), 'plan-snapshot-'));
   const kc = ['--kubeconfig', currentTestbed().kubeconfig];
   writeFileSync(join(dir, 'cluster.yaml'), (await run(kubectl, [...kc, 'get', 'ns,pods,secrets,sa', '-A', '-o', 'yaml'], { maxBuffer: 64 << 20 })).stdout);

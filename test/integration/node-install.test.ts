@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { buildahStore, ensureBaseImages } from '../testbed/base-images.ts';
-import { cacheRoot, ensureBinaries, ensureHelm } from '../testbed/binaries.ts';
+import { cacheRoot, ensureHelm, ensureKubectl } from '../testbed/binaries.ts';
 import { standInBuildArgs } from '../testbed/image.ts';
 import { pushPrivateImage } from '../testbed/images.ts';
 import { NODE_TOLERATION } from '../testbed/node.ts';
@@ -84,7 +84,7 @@ before(async () => {
   const registry = bed.registry;
   const user = registry?.users[0];
   assert.ok(registry && user && node.registryHost, 'the bed runs a registry that the node reaches');
-  const bin = { ...await ensureBinaries(), ...await ensureHelm() };
+  const bin = { kubectl: await ensureKubectl(), ...await ensureHelm() };
   await ensureBaseImages();
   const helmHome = join(cacheRoot(), 'helm-home');
   env = {

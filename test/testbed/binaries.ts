@@ -1,8 +1,9 @@
-// The testbed's binaries: etcd, kube-apiserver, kube-controller-manager and kubectl for the control
-// plane, helm for the chart tests, and for the node kubelet, kube-scheduler and kube-proxy, built from the
+// The testbed's binaries: etcd, kube-apiserver and kube-controller-manager for the control plane, kubectl
+// and helm for the tests, and for the node kubelet, kube-scheduler and kube-proxy, built from the
 // Go module proxy through the committed wrapper modules in go/, cached outside the repository keyed by
-// version and build inputs. helm and the node's binaries have modules of their own (go/helm, go/node), so
-// a bed does not wait for them and a bed without a node never builds them.
+// version and build inputs. helm and the node's binaries have modules of their own (go/helm, go/node), and
+// kubectl a build of its own from the control plane's module, so a bed does not wait for them and a bed
+// without a node never builds the node's.
 // KUBEBUILDER_ASSETS (the envtest convention) supplies prebuilt binaries, used as they are.
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -19,7 +20,6 @@ export interface Binaries {
   etcd: string;
   kubeApiserver: string;
   kubeControllerManager: string;
-  kubectl: string;
   kubernetesVersion: string;
   etcdVersion: string;
 }
@@ -57,9 +57,13 @@ function kubeModule(): Module {
     packages: {
       'kube-apiserver': 'k8s.io/kubernetes/cmd/kube-apiserver',
       'kube-controller-manager': 'k8s.io/kubernetes/cmd/kube-controller-manager',
-      kubectl: 'k8s.io/kubernetes/cmd/kubectl',
     },
   };
+}
+
+/** kubectl, from the control plane's module (and build cache), built apart so a bed need not wait for it. */
+function kubectlModule(): Module {
+  return { ...kubeModule(), packages: { kubectl: 'k8s.io/kubernetes/cmd/kubectl' } };
 }
 
 /** The node's binaries, from the same Kubernetes release as the control plane (go/node pins it too). */
@@ -284,10 +288,15 @@ export async function ensureBinaries(log: (line: string) => void = () => undefin
     etcd: path('etcd'),
     kubeApiserver: path('kube-apiserver'),
     kubeControllerManager: path('kube-controller-manager'),
-    kubectl: path('kubectl'),
     kubernetesVersion: modules.kubernetes.version,
     etcdVersion: modules.etcd.version,
   };
+}
+
+/** kubectl, built on first use (or in a test run's background: `opts`). */
+export async function ensureKubectl(log: (line: string) => void = () => undefined, opts: BuildOptions = {}): Promise<string> {
+  const path = await resolveBinaries({ kubectl: kubectlModule() }, { log, ...opts });
+  return path('kubectl');
 }
 
 /** helm, built on first use (or in a test run's background: `opts`), and the release it reports. */

@@ -4,8 +4,8 @@
 //
 // A run that starts its own bed (`npm test`, CI) also builds, in its background, what later test files
 // need and a fresh machine lacks: from the start, helm and the base image stand-ins (and then the
-// container image), whose downloads overlap the control plane's Go build; once the bed is up, the node's
-// binaries (which reuse that build's cache) and IMPS, while the first test files run. Background builds run at the lowest
+// container image), whose downloads overlap the control plane's Go build; once the bed is up, kubectl and
+// the node's binaries (which reuse that build's cache) and IMPS, while the first test files run. Background builds run at the lowest
 // CPU priority (raised as soon as a test waits for one), every one is cached and locked, so a test that
 // needs one finds it built or waits for it; a background failure is only logged (the test's own call
 // then fails with the message). PULLSECRET_SYNC_PREBUILD=0 turns this off.
@@ -14,7 +14,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ensurePackages, TESTBED_COMMANDS } from './apt.ts';
-import { boostBuilds, ensureHelm, ensureNodeBinaries, type BuildOptions } from './binaries.ts';
+import { boostBuilds, ensureHelm, ensureKubectl, ensureNodeBinaries, type BuildOptions } from './binaries.ts';
 import { ensureBaseImages } from './base-images.ts';
 import { buildImage } from './image.ts';
 import { isRunning, readState, startTestbed, stopTestbed, STATE_ENV, type TestbedState } from './testbed.ts';
@@ -79,7 +79,8 @@ export async function globalSetup(): Promise<void> {
   }
   process.env[STATE_ENV] = owned.dir;
   if (prebuild) {
-    const rest = background('node binaries', () => ensureNodeBinaries(log, opts), abort.signal)
+    const rest = background('kubectl', () => ensureKubectl(log, opts), abort.signal)
+      .then(() => background('node binaries', () => ensureNodeBinaries(log, opts), abort.signal))
       .then(() => background('IMPS', () => buildImps(abort.signal), abort.signal));
     prebuild.done = Promise.all([prebuild.done, rest]);
   }
