@@ -45,7 +45,7 @@ if [ ! -x "$bin" ]; then
   flock 9
   if [ ! -x "$bin" ]; then
     tar -xzf "$archive" -C "$cache"
-    (cd "$cache/imps" && GOTOOLCHAIN=local CGO_ENABLED=0 go build -o bin/imps-controller ./cmd/controller/) >&2
+    (cd "$cache/imps" && GOGC="${GOGC:-400}" GOTOOLCHAIN=local CGO_ENABLED=0 go build -o bin/imps-controller ./cmd/controller/) >&2
   fi
   exec 9>&-
 fi
