@@ -121,8 +121,9 @@ async function firstBreakage(engine: Engine, without?: ChartRule): Promise<strin
       secret: { name: 'pull' }, serviceAccounts: { names: ['default'] }, pods: { inject: true } },
     builder: { serviceAccounts: [{ namespace: target, name: 'kaniko' }] } });
   const webhookPort = await freePort();
-  const webhookArgs = engine === 'webhook' ? [`--builder-service=${releaseNs}-pullsecret-sync`, `--webhook-addr=127.0.0.1:${String(webhookPort)}`,
-    `--webhook-url=https://127.0.0.1:${String(webhookPort)}`] : [];
+  // As the chart's Deployment: --builder-service always, which also names the webhook configuration its RBAC allows.
+  const webhookArgs = [`--builder-service=${releaseNs}-pullsecret-sync`, ...engine === 'webhook' ? [`--webhook-addr=127.0.0.1:${String(webhookPort)}`,
+    `--webhook-url=https://127.0.0.1:${String(webhookPort)}`] : []];
   const daemon = await spawnDaemon(uniqueName('d'), [`--namespace=${releaseNs}`, '--leader-elect=true', `--admission-engine=${engine}`, ...webhookArgs], kubeconfig, false);
   try {
     for (const [name, probe] of behaviours) {
