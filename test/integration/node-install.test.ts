@@ -149,12 +149,18 @@ async function daemonPods(): Promise<(Pod & { metadata: { name: string; deletion
 
 const ready = (pod: Pod): boolean => pod.status?.containerStatuses?.every((c) => c.ready === true) ?? false;
 
-test("README's install steps, as written, put two replicas on the node with one leader", { timeout: 15 * 60_000 }, async () => {
+test("README's install steps, as written, put two replicas on the node with one leader", { timeout: 15 * 60_000 }, async (t) => {
   const [build, install, check, ...rest] = installBlocks();
   assert.ok(build && install && check && rest.length === 0, 'README\'s "Install" has three sh blocks');
-  await runBlock(build, 10 * 60_000);
-  await runBlock(install, 5 * 60_000);
-  const output = (await runBlock(check, 3 * 60_000)).split('\n');
+  const timed = async (block: string, timeoutMs: number): Promise<[string, number]> => {
+    const started = Date.now();
+    return [await runBlock(block, timeoutMs), Math.round((Date.now() - started) / 1000)];
+  };
+  const [, buildS] = await timed(build, 10 * 60_000);
+  const [, installS] = await timed(install, 5 * 60_000);
+  const [checked, checkS] = await timed(check, 3 * 60_000);
+  t.diagnostic(`README's blocks took ${String(buildS)} s (build and push), ${String(installS)} s (install, rollout), ${String(checkS)} s (check)`);
+  const output = checked.split('\n');
   const pods = (await daemonPods()).filter((p) => !p.metadata.deletionTimestamp);
   assert.equal(pods.length, 2, 'two replicas');
   assert.ok(pods.every(ready), 'both replicas Ready');
