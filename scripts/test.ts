@@ -31,24 +31,23 @@ function npmRun(script: string): Promise<number> {
   });
 }
 
-/** `npm run testbed -- build` in a process group of its own, so stopping it stops its Go build too. */
+/**
+ * `npm run testbed -- build`, in this session: where the kernel groups processes by session (autogroup),
+ * a build in a session of its own would get half the CPU against the integration run's whole session,
+ * whose background builds then take the other half however low their nice value.
+ */
 function startBuild(): ChildProcess | undefined {
   if (process.env[STATE_ENV] || process.env.PULLSECRET_SYNC_PREBUILD === '0') return undefined;
   const child = spawn(process.execPath, ['--import', 'tsx', 'test/testbed/cli.ts', 'build'],
-    { cwd: repo, detached: true, stdio: ['ignore', 'inherit', 'inherit'] });
+    { cwd: repo, stdio: ['ignore', 'inherit', 'inherit'] });
   child.on('error', (err) => { console.error(`[testbed] the early build could not start (the bed builds its binaries itself): ${String(err)}`); });
   return child;
 }
 
 const build = startBuild();
+// The build stops its Go build and pip on SIGTERM (test/testbed/cli.ts).
 const stopBuild = () => {
-  if (build?.pid !== undefined && build.exitCode === null && build.signalCode === null) {
-    try {
-      process.kill(-build.pid, 'SIGTERM');
-    } catch {
-      /* already gone */
-    }
-  }
+  if (build && build.exitCode === null && build.signalCode === null) build.kill('SIGTERM');
 };
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.on(signal, () => {

@@ -44,13 +44,13 @@ function onPath(command: string): boolean {
  * moto_server comes from PyPI; pinned to the version the suite was written against. Locked, so the early
  * build `npm test` starts (scripts/test.ts) and a bed starting meanwhile do not both install it.
  */
-export async function ensureMoto(log: (line: string) => void = () => undefined): Promise<void> {
+export async function ensureMoto(log: (line: string) => void = () => undefined, signal?: AbortSignal): Promise<void> {
   if (onPath('moto_server')) return;
   await withLock('.lock-moto', async () => {
     if (onPath('moto_server')) return;
     log('installing moto[server] from PyPI');
-    await run('python3', ['-m', 'pip', 'install', '--quiet', 'moto[server]==5.2.1'], { maxBuffer: 16 << 20 });
-  });
+    await run('python3', ['-m', 'pip', 'install', '--quiet', 'moto[server]==5.2.1'], { maxBuffer: 16 << 20, signal });
+  }, signal);
 }
 
 export function ensurePackages(commands: string[], log: (line: string) => void = () => undefined): void {

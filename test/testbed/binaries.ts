@@ -230,9 +230,26 @@ function tasks(pid: number): number[] {
 }
 
 /**
- * Raises the background builds under `ancestor` (processes it started at a lower priority) to normal
- * priority. Their children inherit it. Needs the privilege to lower a nice value (root); without it the
- * builds keep theirs.
+ * Lowers the CPU weight of `pid`'s autogroup. Where the kernel groups processes by session (autogroup), a
+ * nice value counts only against processes of the same session: a build started in a session of its own
+ * (to stop it with its process group) needs its session's weight lowered too. A no-op without autogroup.
+ */
+export function lowerAutogroup(pid: number): void {
+  setAutogroupNice(pid, 19);
+}
+
+function setAutogroupNice(pid: number, nice: number): void {
+  try {
+    writeFileSync(`/proc/${String(pid)}/autogroup`, String(nice));
+  } catch {
+    /* no autogroup, exited meanwhile, or not permitted */
+  }
+}
+
+/**
+ * Raises the background builds under `ancestor` (processes it started at a lower priority, and the
+ * autogroups of those in sessions of their own: lowerAutogroup) to normal priority. Their children inherit
+ * it. Needs the privilege to lower a nice value (root); without it the builds keep theirs.
  */
 export function boostBuilds(ancestor: number): void {
   const parents = new Map<number, number>();
@@ -251,6 +268,7 @@ export function boostBuilds(ancestor: number): void {
   };
   // A nice value belongs to each thread: every thread of every such process.
   for (const pid of [...parents.keys()].filter(under)) {
+    setAutogroupNice(pid, 0);
     for (const tid of tasks(pid)) {
       try {
         if (getPriority(tid) > 0) setPriority(tid, 0);
@@ -282,10 +300,10 @@ async function resolveBinaries(modules: Record<string, Module>, opts: BuildOptio
   };
 }
 
-/** The control plane's binaries. */
-export async function ensureBinaries(log: (line: string) => void = () => undefined): Promise<Binaries> {
+/** The control plane's binaries (`opts.signal` stops a build in progress). */
+export async function ensureBinaries(log: (line: string) => void = () => undefined, opts: BuildOptions = {}): Promise<Binaries> {
   const modules = { etcd: etcdModule(), kubernetes: kubeModule() };
-  const path = await resolveBinaries(modules, { log });
+  const path = await resolveBinaries(modules, { log, ...opts });
   return {
     etcd: path('etcd'),
     kubeApiserver: path('kube-apiserver'),

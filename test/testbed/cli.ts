@@ -96,7 +96,10 @@ async function nodeConditions(state: TestbedState): Promise<{ name: string; read
 
 async function build(): Promise<void> {
   const log = (line: string) => { console.error(`[testbed] ${line}`); };
-  await Promise.all([ensureBinaries(log), ensureMoto(log)]);
+  // SIGTERM (npm test stopping early, scripts/test.ts) stops the Go build and pip with this process.
+  const stop = new AbortController();
+  process.once('SIGTERM', () => { stop.abort(); });
+  await Promise.all([ensureBinaries(log, { signal: stop.signal }), ensureMoto(log, stop.signal)]);
 }
 
 const [command, ...args] = process.argv.slice(2);

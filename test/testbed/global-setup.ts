@@ -14,7 +14,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ensurePackages, TESTBED_COMMANDS } from './apt.ts';
-import { boostBuilds, ensureHelm, ensureKubectl, ensureNodeBinaries, type BuildOptions } from './binaries.ts';
+import { boostBuilds, ensureHelm, ensureKubectl, ensureNodeBinaries, lowerAutogroup, type BuildOptions } from './binaries.ts';
 import { ensureBaseImages } from './base-images.ts';
 import { buildImage } from './image.ts';
 import { isRunning, readState, startTestbed, stopTestbed, STATE_ENV, type TestbedState } from './testbed.ts';
@@ -29,6 +29,8 @@ const log = (line: string) => { console.error(`[testbed] ${line}`); };
 function buildImps(signal: AbortSignal): Promise<void> {
   return new Promise((done, fail) => {
     const child = spawn('nice', ['-n', '19', join(repo, 'bench/imps/build.sh')], { detached: true, stdio: ['ignore', 'ignore', 'pipe'] });
+    // Its own session is its own autogroup, where the nice value alone would not lower it against the tests.
+    if (child.pid) lowerAutogroup(child.pid);
     let stderr = '';
     child.stderr.on('data', (chunk: Buffer) => { stderr = (stderr + chunk.toString()).slice(-4000); });
     const stop = () => { if (child.pid) process.kill(-child.pid, 'SIGTERM'); };
