@@ -85,15 +85,41 @@ function createPod(namespace: string, ref = image, namesSecret = true, name = 'a
   return createNodePod(namespace, { image: ref, name, ...(namesSecret ? { pullSecret: secretName } : {}) });
 }
 
-test('pods created right behind their namespace pull the private image with the Secret the daemon wrote', async () => {
-  const namespaces = await Promise.all(Array.from({ length: NAMESPACES }, async () => {
-    const name = await ns({ [selectKey]: 'yes' });
-    await createPod(name);
-    return name;
-  }));
-  await allRunning(namespaces);
-  const failures = (await Promise.all(namespaces.map(pullFailures))).flat();
-  assert.deepEqual(failures, [], 'no pull failed, not even once before a retry');
+/** When (this process's clock) each namespace's Secret `secretName` first appeared, from a watch of them all. */
+function secretArrivals(signal: AbortSignal): Map<string, number> {
+  const seen = new Map<string, number>();
+  void rest.watch({ path: '/api/v1/secrets', query: { fieldSelector: `metadata.name=${secretName}`, timeoutSeconds: '120' } }, (e) => {
+    const namespace = (e.object as { metadata?: { namespace?: string } }).metadata?.namespace;
+    if (e.type === 'ADDED' && namespace && !seen.has(namespace)) seen.set(namespace, Date.now());
+  }, signal).catch(() => undefined);
+  return seen;
+}
+
+test('pods created right behind their namespace pull the private image with the Secret the daemon wrote', async (t) => {
+  const stop = new AbortController();
+  const arrivals = secretArrivals(stop.signal);
+  const timing = new Map<string, { started: number; pod: number }>();
+  try {
+    const namespaces = await Promise.all(Array.from({ length: NAMESPACES }, async () => {
+      const started = Date.now();
+      const name = await ns({ [selectKey]: 'yes' });
+      await createPod(name);
+      timing.set(name, { started, pod: Date.now() - started });
+      return name;
+    }));
+    await allRunning(namespaces);
+    const failures = (await Promise.all(namespaces.map(pullFailures))).flat();
+    // The race this test is about, in figures: after the namespace's create call, when its pod was
+    // admitted and when its Secret appeared.
+    t.diagnostic(namespaces.map((n) => {
+      const { started = 0, pod = 0 } = timing.get(n) ?? {};
+      const secret = arrivals.get(n);
+      return `${n}: pod ${String(pod)} ms, Secret ${secret === undefined ? 'not seen' : `${String(secret - started)} ms`}`;
+    }).join('; '));
+    assert.deepEqual(failures, [], 'no pull failed, not even once before a retry');
+  } finally {
+    stop.abort();
+  }
 });
 
 test('a pod in a namespace no resource selects cannot pull the image: the credential is what works', async () => {
