@@ -1,8 +1,8 @@
 // What the daemon exists for, on the testbed's real node: a kubelet pulls a private image with the Secret
 // the daemon wrote. Namespaces are created with their pod right behind them (no wait between the two),
 // as a GitOps apply does; every pod must run, and no pod admitted once its Secret existed may fail a pull
-// (those admitted earlier are counted: the race the comment above the first test describes). A pod in a namespace no
-// resource selects is the control: its pull is refused, so the credential is what made the others work.
+// (those admitted earlier are counted: the race the comment above the first test describes). A pod in a
+// namespace no resource selects is the control: its pull is refused, so the credential is what made the others work.
 // Registry keys spelled as users spell them pull where the kubelet's lookup says they should and not
 // where it says they should not; and ServiceAccount patching is measured against pod admission.
 import assert from 'node:assert/strict';

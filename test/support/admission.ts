@@ -42,7 +42,7 @@ export interface LivePolicyObject {
   spec: Record<string, unknown>;
 }
 
-/** Resource `resource`'s policy and binding as the API server has them (undefined where absent). */
+/** Resource `resource`'s policy and its first binding (both named injectionPolicyName) as the API server has them (undefined where absent). */
 export async function readInjectionObjects(resource: string): Promise<{ policy?: LivePolicyObject; binding?: LivePolicyObject }> {
   const read = (collection: string) => rest.call<LivePolicyObject>({ method: 'GET', path: `${collection}/${injectionPolicyName(resource)}` })
     .catch((err: unknown) => { if (isStatus(err, 404)) return undefined; throw err; });
