@@ -7,9 +7,8 @@
 // container image), whose downloads overlap the control plane's Go build; once the bed is up, kubectl and
 // the node's binaries (which reuse that build's cache) and IMPS, while the first test files run.
 // Background builds run at the lowest CPU priority (raised as soon as a test waits for one), every one is
-// cached and locked, so a test that
-// needs one finds it built or waits for it; a background failure is only logged (the test's own call
-// then fails with the message). PULLSECRET_SYNC_PREBUILD=0 turns this off.
+// cached and locked, so a test that needs one finds it built or waits for it; a background failure is only
+// logged (the test's own call then fails with the message). PULLSECRET_SYNC_PREBUILD=0 turns this off.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
