@@ -2,7 +2,7 @@
 // RBAC does everything the product promises, and with any one rule removed some behaviour breaks. The
 // table of which behaviour each rule carries is printed with the results.
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -34,6 +34,8 @@ const sourceNs = uniqueName('rbac-src');
 const namespaces: string[] = [sourceNs];
 const resources: string[] = [];
 const QUICK = { timeoutMs: 6000, intervalMs: 100 };
+/** The restricted kubeconfigs (each holds a ServiceAccount token), removed after the file. */
+const work = mkdtempSync(join(tmpdir(), 'rbac-'));
 
 before(async () => {
   await installCrd(adminKubeConfig());
@@ -48,6 +50,7 @@ after(async () => {
   await cleaner.stop();
   for (const ns of namespaces) await deleteNamespace(ns);
   rest.close();
+  rmSync(work, { recursive: true, force: true });
 });
 
 /** `auto` chooses the policy engine on the testbed; the webhook's rules are proven with `webhook`. */
@@ -108,7 +111,7 @@ async function firstBreakage(engine: Engine, without?: ChartRule): Promise<strin
   const releaseNs = uniqueName('release');
   namespaces.push(releaseNs);
   const rbac = await applyChartRbac({ namespace: releaseNs, ...(without ? { without: { kind: without.kind, index: without.index } } : {}) });
-  const kubeconfig = join(mkdtempSync(join(tmpdir(), 'rbac-')), 'kubeconfig');
+  const kubeconfig = join(mkdtempSync(join(work, 'release-')), 'kubeconfig');
   writeFileSync(kubeconfig, rbac.kubeConfig.exportConfig(), { mode: 0o600 });
   const target = uniqueName('ns');
   namespaces.push(target);

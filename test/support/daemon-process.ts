@@ -1,8 +1,8 @@
 // The daemon as a separate process, the way it runs in a pod: for leader election, signals and the
-// HTTP endpoints. Logs go to a file the test can read.
+// HTTP endpoints. Logs go to a file the test can read, in one folder per test file that is removed when
+// the file passes and kept (its path printed) when it fails.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { openSync } from 'node:fs';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../testbed/processes.ts';
@@ -27,10 +27,27 @@ export interface DaemonProcess {
 /** Node's own flags for the daemon process (after tsx is imported, so a .ts preload works), and environment added to the test's. */
 export interface NodeOptions { nodeArgs?: string[]; env?: Record<string, string> }
 
+let logsDir: string | undefined;
+
+/** This test file's folder of daemon logs, made on first use. */
+function daemonLogs(name: string): string {
+  if (logsDir === undefined) {
+    const dir = mkdtempSync(join(tmpdir(), 'pullsecret-sync-daemons-'));
+    logsDir = dir;
+    // node:test sets the exit code of a file with a failed test before the process exits.
+    process.once('exit', (code) => {
+      if (code === 0 && !process.exitCode) rmSync(dir, { recursive: true, force: true });
+      else process.stderr.write(`daemon logs kept in ${dir}\n`);
+    });
+  }
+  const dir = mkdtempSync(join(logsDir, `${name}-`));
+  return join(dir, 'daemon.log');
+}
+
 export async function spawnDaemon(name: string, args: string[] = [], kubeconfig = currentTestbed().kubeconfig, waitReady = true,
   node: NodeOptions = {}): Promise<DaemonProcess> {
   const [metrics, health, builder] = [await freePort(), await freePort(), await freePort()];
-  const logFile = join(mkdtempSync(join(tmpdir(), `daemon-${name}-`)), 'daemon.log');
+  const logFile = daemonLogs(name);
   const out = openSync(logFile, 'a');
   const child = spawn(join(root, 'node_modules', '.bin', 'node'), ['--import', 'tsx', ...node.nodeArgs ?? [], join(root, 'src', 'main.ts'), 'run',
     `--kubeconfig=${kubeconfig}`, `--metrics-addr=127.0.0.1:${String(metrics)}`, `--health-addr=127.0.0.1:${String(health)}`, `--builder-addr=127.0.0.1:${String(builder)}`,
