@@ -8,6 +8,7 @@
 // namespace created → its pod Running (p50, p99) for the pods that ran. The namespaces of a phase are
 // deleted before the next one (the node holds at most 250 pods).
 // `npm run bench:inject -- [namespaces=200] [in-flight=20] [--phase=inject|serviceaccounts]…` (needs root)
+import { readFileSync } from 'node:fs';
 import { isStatus } from '../src/kube/rest.ts';
 import { NODE_TOLERATION } from '../test/testbed/node.ts';
 import { POD_LABEL, pushImage, registrySecret, watchPods } from './pods.ts';
@@ -37,6 +38,17 @@ const RUN_DEADLINE_MS = 600_000;
 /** How long to wait for pods without the entry before calling them failed (their pulls never succeed). */
 const MISSED_GRACE_MS = 60_000;
 const SECRET = 'registry-pull';
+
+/** When the Secret named SECRET was first seen in each namespace. */
+function watchSecrets(rest: Bed['rest']): { seen: Map<string, number>; stop(): void } {
+  const seen = new Map<string, number>();
+  const stop = new AbortController();
+  void rest.watch({ path: '/api/v1/secrets', query: { fieldSelector: `metadata.name=${SECRET}`, timeoutSeconds: 3600 } }, (e) => {
+    const ns = (e.object as { metadata?: { namespace?: string } }).metadata?.namespace;
+    if (ns && e.type !== 'DELETED' && !seen.has(ns)) seen.set(ns, performance.now());
+  }, stop.signal).catch(() => undefined);
+  return { seen, stop: () => { stop.abort(); } };
+}
 
 const percentile = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))] ?? NaN;
 
@@ -78,6 +90,7 @@ async function runPhase(bed: Bed, phase: Phase, image: string, source: string): 
   }, 60_000, 200);
   if (phase === 'inject') await injecting(bed, label, image);
   const watch = watchPods(bed.rest);
+  const secrets = watchSecrets(bed.rest);
   const names = Array.from({ length: NAMESPACES }, (_, i) => `${label}-${String(i)}`);
   const created = new Map<string, number>();
   const loadBefore = load();
@@ -115,11 +128,28 @@ async function runPhase(bed: Bed, phase: Phase, image: string, source: string): 
     return f.errImagePull + f.imagePullBackOff > 0;
   };
   const failedPods = new Set(pods.filter(failedPull).map((p) => p.metadata?.namespace));
+  // Each pod's story, from its namespace's create call: admitted, bound, the Secret seen, first failed pull.
+  const since = (ns: string, at: number | undefined) => (at === undefined ? null : Math.round(at - (created.get(ns) ?? NaN)));
+  const timeline = (p: PodObject) => {
+    const ns = p.metadata?.namespace ?? '';
+    const key = `${ns}/${p.metadata?.name ?? ''}`;
+    return { ns, admitted: since(ns, watch.admitted.get(key)), scheduled: since(ns, watch.scheduled.get(key)),
+      secret: since(ns, secrets.seen.get(ns)), failed: since(ns, watch.firstFailure(ns, p.metadata?.name ?? '')) };
+  };
+  const toSecret = names.flatMap((n) => { const t = since(n, secrets.seen.get(n)); return t === null ? [] : [t]; });
+  const boundFirst = pods.filter((p) => { const t = timeline(p); return t.scheduled !== null && (t.secret === null || t.scheduled < t.secret); });
+  const kubelet = bed.state.processes.find((p) => p.name === 'kubelet')?.log;
+  const kubeletSays = kubelet && failedPods.size > 0
+    ? readFileSync(kubelet, 'utf8').split('\n').filter((l) => /pull secret/i.test(l) && [...failedPods].some((ns) => ns && l.includes(ns))).slice(0, 5)
+    : [];
   watch.stop();
+  secrets.stop();
   const result = {
     phase, namespaces: NAMESPACES, inFlight: IN_FLIGHT, applyMs: Math.round(applyMs),
     admittedWithoutEntry: missed.size, running: names.filter(ranIn).length, podsWithFailedPull: failedPods.size,
     runningP50Ms: Math.round(percentile(latencies, 50)), runningP99Ms: Math.round(percentile(latencies, 99)),
+    secretMs: { p50: percentile(toSecret, 50), p99: percentile(toSecret, 99), max: Math.max(...toSecret) },
+    boundBeforeSecret: boundFirst.length, failed: pods.filter(failedPull).map(timeline), kubeletSays,
     pullErrors: [...watch.pullErrors].slice(0, 3), load: [loadBefore, load()],
   };
   await pool(names, IN_FLIGHT, async (name) => {

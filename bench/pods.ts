@@ -69,12 +69,17 @@ export async function createPod(rest: KubeRest, namespace: string, image: string
   }
 }
 
-interface PodObject { metadata?: { namespace?: string; name?: string }; status?: { phase?: string } }
+interface PodObject { metadata?: { namespace?: string; name?: string }; spec?: { nodeName?: string }; status?: { phase?: string } }
 interface EventObject { metadata?: { uid?: string; namespace?: string }; involvedObject?: { name?: string }; message?: string; count?: number }
 
 export interface PodWatch {
   /** performance.now() when each pod (`namespace/name`) was first seen Running. */
   running: Map<string, number>;
+  /** performance.now() when each pod was first seen at all (admitted), and bound to a node. */
+  admitted: Map<string, number>;
+  scheduled: Map<string, number>;
+  /** performance.now() when the first failed pull of pod `namespace/name` was seen. */
+  firstFailure(namespace: string, name: string): number | undefined;
   /** The kubelet's pull failures so far for pod `namespace/name`. */
   failures(namespace: string, name: string): { errImagePull: number; imagePullBackOff: number };
   /** The kubelet's "Failed to pull image" messages, distinct, with the image reference and digests cut out. */
@@ -89,26 +94,40 @@ export interface PodWatch {
  */
 export function watchPods(rest: KubeRest): PodWatch {
   const running = new Map<string, number>();
-  const events = new Map<string, { pod: string; kind: 'errImagePull' | 'imagePullBackOff'; count: number }>();
+  const admitted = new Map<string, number>();
+  const scheduled = new Map<string, number>();
+  const events = new Map<string, { pod: string; kind: 'errImagePull' | 'imagePullBackOff'; count: number; seen: number }>();
   const pullErrors = new Set<string>();
   const stop = new AbortController();
   const selector = Object.entries(POD_LABEL).map(([k, v]) => `${k}=${v}`).join(',');
   void rest.watch({ path: '/api/v1/pods', query: { labelSelector: selector, timeoutSeconds: 3600 } }, (e) => {
     const pod = e.object as PodObject;
     const key = `${pod.metadata?.namespace ?? ''}/${pod.metadata?.name ?? ''}`;
-    if (pod.status?.phase === 'Running' && !running.has(key)) running.set(key, performance.now());
+    const now = performance.now();
+    if (!admitted.has(key)) admitted.set(key, now);
+    if (pod.spec?.nodeName && !scheduled.has(key)) scheduled.set(key, now);
+    if (pod.status?.phase === 'Running' && !running.has(key)) running.set(key, now);
   }, stop.signal).catch(() => undefined);
+  const record = (event: EventObject) => {
+    const kind = event.message === 'Error: ErrImagePull' ? 'errImagePull' : event.message === 'Error: ImagePullBackOff' ? 'imagePullBackOff' : undefined;
+    const uid = event.metadata?.uid;
+    if (!kind || !uid) return;
+    const seen = events.get(uid)?.seen ?? performance.now();
+    events.set(uid, { pod: `${event.metadata?.namespace ?? ''}/${event.involvedObject?.name ?? ''}`, kind, count: event.count ?? 1, seen });
+  };
   void rest.watch({ path: '/api/v1/events', query: { fieldSelector: 'involvedObject.kind=Pod', timeoutSeconds: 3600 } }, (e) => {
     // A deleted namespace takes its events with it: their DELETED notices are no new failures.
     if (e.type === 'DELETED') return;
     const event = e.object as EventObject;
-    const kind = event.message === 'Error: ErrImagePull' ? 'errImagePull' : event.message === 'Error: ImagePullBackOff' ? 'imagePullBackOff' : undefined;
     if (event.message?.startsWith('Failed to pull image')) pullErrors.add(event.message.replace(/"[^"]*"/g, '"…"').replace(/sha256:[0-9a-f]+/g, 'sha256:…'));
-    const uid = event.metadata?.uid;
-    if (kind && uid) events.set(uid, { pod: `${event.metadata?.namespace ?? ''}/${event.involvedObject?.name ?? ''}`, kind, count: event.count ?? 1 });
+    record(event);
   }, stop.signal).catch(() => undefined);
   return {
-    running, pullErrors,
+    running, admitted, scheduled, pullErrors,
+    firstFailure: (namespace, name) => {
+      const seen = [...events.values()].filter((e) => e.pod === `${namespace}/${name}`).map((e) => e.seen);
+      return seen.length > 0 ? Math.min(...seen) : undefined;
+    },
     failures: (namespace, name) => {
       const out = { errImagePull: 0, imagePullBackOff: 0 };
       for (const e of events.values()) if (e.pod === `${namespace}/${name}`) out[e.kind] += e.count;
