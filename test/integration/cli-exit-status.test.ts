@@ -5,15 +5,15 @@
 // contacted: the kubeconfig points at a closed port, and every case fails before using it.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { scratchDir } from '../support/scratch.ts';
 import { flags } from '../../src/daemon/config.ts';
 
 const root = join(import.meta.dirname, '..', '..');
-const dir = mkdtempSync(join(tmpdir(), 'cli-exit-'));
+const dir = scratchDir('cli-exit');
 const kubeconfig = join(dir, 'kubeconfig');
 writeFileSync(kubeconfig, `apiVersion: v1
 kind: Config

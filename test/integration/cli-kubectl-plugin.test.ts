@@ -3,12 +3,12 @@
 // the same commands. kubectl is the testbed's own build.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync, statSync, symlinkSync } from 'node:fs';
+import { chmodSync, readFileSync, statSync, symlinkSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { promisify } from 'node:util';
 import { test } from 'node:test';
+import { scratchDir } from '../support/scratch.ts';
 import { installCrd } from '../support/daemon.ts';
 import { eventually } from '../support/eventually.ts';
 import { ensureKubectl } from '../testbed/binaries.ts';
@@ -40,7 +40,7 @@ test('kubectl pullsecret-sync runs the built binary from the PATH', async () => 
   assert.equal(entry, pkg.bin['pullsecret-sync']);
   await build();
   await installCrd(adminKubeConfig());
-  const bin = mkdtempSync(join(tmpdir(), 'plugin-bin-'));
+  const bin = scratchDir('plugin-bin');
   chmodSync(join(root, entry ?? ''), 0o755); // what npm does to a bin on install
   symlinkSync(join(root, entry ?? ''), join(bin, 'kubectl-pullsecret_sync'));
   // Node 24 from node_modules/.bin first: the entry's shebang is `env node`.

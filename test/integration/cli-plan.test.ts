@@ -4,12 +4,12 @@
 // lack the entry injection at admission would add).
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, test } from 'node:test';
 import { Readable } from 'node:stream';
+import { scratchDir } from '../support/scratch.ts';
 import { planCommand } from '../../src/cli/plan/command.ts';
 import type { Plan } from '../../src/cli/plan/model.ts';
 import {
@@ -112,7 +112,7 @@ test('plan on a live cluster, from a snapshot without a cluster, and then the da
 
   // The same answer from `kubectl get … -o yaml` files, with a kubeconfig that leads nowhere.
   const kubectl = await ensureKubectl();
-  const dir = mkdtempSync(join(tmpdir(), 'plan-snapshot-'));
+  const dir = scratchDir('plan-snapshot');
   const kc = ['--kubeconfig', currentTestbed().kubeconfig];
   writeFileSync(join(dir, 'cluster.yaml'), (await run(kubectl, [...kc, 'get', 'ns,pods,secrets,sa', '-A', '-o', 'yaml'], { maxBuffer: 64 << 20 })).stdout);
   writeFileSync(join(dir, 'ips.yaml'), (await run(kubectl, [...kc, 'get', 'imagepullsecrets.pullsecret-sync.dev', older, younger, '-o', 'yaml'])).stdout);

@@ -4,11 +4,11 @@
 // the daemon reports as InvalidSpec) the assertion is that validate flags it and the API server accepts
 // it; for every other resource both accept it or both reject it.
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { after, before, test } from 'node:test';
+import { scratchDir } from '../support/scratch.ts';
 import { stringify } from 'yaml';
 import { checkResource } from '../../src/api/v1alpha1/resource-check.ts';
 import { validateCommand } from '../../src/cli/validate/command.ts';
@@ -81,7 +81,7 @@ before(async () => { await installCrd(adminKubeConfig()); });
 after(() => { rest.close(); });
 
 test('validate and the API server agree on every resource of the corpus', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'validate-'));
+  const dir = scratchDir('validate');
   const file = join(dir, 'corpus.yaml');
   writeFileSync(file, corpus.map((c) => stringify(objectOf(c))).join('---\n'));
   let stdout = '';

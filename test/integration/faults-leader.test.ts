@@ -12,10 +12,8 @@
 // Reproduction of (d2) before the fix (2026-12-06): the healed standby logged "Became leader" at its first
 // look after healing and overwrote the live leader's Lease.
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { scratchDir } from '../support/scratch.ts';
 import { LEASE_TIMING } from '../../src/kube/leader-election.ts';
 import { adminKubeConfig } from '../testbed/clients.ts';
 import { apiserverProxy } from '../testbed/faults.ts';
@@ -76,7 +74,7 @@ test('d: a leader behind a proxy that holds bytes steps down within the renew de
   const selected = new Set([await namespace({ [label]: 'yes' })]);
   const expected = { owner: name, secretName: 'pull', namespaces: selected, auths: { [REGISTRY]: authOf('u', 'fd') } };
 
-  const via = await apiserverProxy(mkdtempSync(join(tmpdir(), 'faults-d-')));
+  const via = await apiserverProxy(scratchDir('faults-d'));
   proxies.push(via.proxy);
   const args = [`--namespace=${leaseNs}`, '--leader-elect=true', '--log-level=debug'];
   const a = await spawnDaemon(uniqueName('a'), args, via.kubeconfig);
@@ -150,7 +148,7 @@ test('d2: a standby cut off from the API server for 30 s while the leader renews
   await eventually(async () => (await lease(leaseNs))?.holderIdentity === a.name, { timeoutMs: 15_000, message: 'a leads' });
   const watch = watchLease(leaseNs);
   try {
-    const via = await apiserverProxy(mkdtempSync(join(tmpdir(), 'faults-d2-')));
+    const via = await apiserverProxy(scratchDir('faults-d2'));
     proxies.push(via.proxy);
     const b = await spawnDaemon(uniqueName('b'), args, via.kubeconfig);
     running.push(b);

@@ -1,10 +1,10 @@
 // skopeo as the real registry client of the tests: it pushes images and pulls with an auth file taken
 // from a Secret the daemon wrote.
 import { execFile } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { scratchDir } from './scratch.ts';
 
 const run = promisify(execFile);
 
@@ -24,7 +24,7 @@ async function skopeo(args: string[]): Promise<SkopeoResult> {
 
 /** Writes a containers auth file (the dockerconfigjson format) to a fresh temporary path. */
 export function authFile(dockerconfigjson: string): string {
-  const file = join(mkdtempSync(join(tmpdir(), 'auth-')), 'auth.json');
+  const file = join(scratchDir('auth'), 'auth.json');
   writeFileSync(file, dockerconfigjson, { mode: 0o600 });
   return file;
 }

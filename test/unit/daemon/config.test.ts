@@ -2,13 +2,13 @@
 // the flag (or the environment variable the value came from), says what a good value looks like and
 // quotes what was given; good values parse to what the daemon uses.
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { scratchDir } from '../../support/scratch.ts';
 import { ConfigError, flags, parseConfig, usage } from '../../../src/daemon/config.ts';
 
-const dir = mkdtempSync(join(tmpdir(), 'config-test-'));
+const dir = scratchDir('config-test');
 const file = join(dir, 'present.pem');
 writeFileSync(file, 'x');
 const missing = join(dir, 'missing.pem');
