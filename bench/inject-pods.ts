@@ -7,8 +7,10 @@
 // For each: how many pods were admitted without the entry, how many ran, the kubelet's failed pulls, and
 // namespace created → its pod Running (p50, p99) for the pods that ran. The namespaces of a phase are
 // deleted before the next one (the node holds at most 250 pods).
-// `npm run bench:inject -- [namespaces=200] [in-flight=20] [--phase=inject|serviceaccounts]…` (needs root)
-import { readFileSync } from 'node:fs';
+// `npm run bench:inject -- [namespaces=200] [in-flight=20] [--phase=inject|serviceaccounts]… [--no-token]` (needs root)
+import { copyFileSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { isStatus } from '../src/kube/rest.ts';
 import { NODE_TOLERATION } from '../test/testbed/node.ts';
 import { POD_LABEL, pushImage, registrySecret, watchPods } from './pods.ts';
@@ -16,15 +18,21 @@ import { create, freshBed, IMAGE_NODE_FLAGS, load, pool, startDaemon, until, typ
 
 const args = process.argv.slice(2);
 if (args.includes('--help') || args.includes('-h')) {
-  console.log(`usage: npm run bench:inject -- [namespaces=200] [in-flight=20] [--phase=inject|serviceaccounts]…
+  console.log(`usage: npm run bench:inject -- [namespaces=200] [in-flight=20] [--phase=inject|serviceaccounts]… [--no-token]
 A fresh bed with a registry and a node (needs root). Per phase, N namespaces each applied with a Deployment
 whose pods name no pull Secret: pods admitted without the entry, pods Running, failed pulls, and
-namespace -> pod Running p50/p99. One JSON line per phase on stdout.`);
+namespace -> pod Running p50/p99. One JSON line per phase on stdout. --no-token: pods mount no
+ServiceAccount token (the default pods mount it, as Kubernetes does).`);
   process.exit(0);
 }
 const positional = args.filter((a) => !a.startsWith('--'));
 const NAMESPACES = Number(positional[0] ?? 200);
 const IN_FLIGHT = Number(positional[1] ?? 20);
+/**
+ * Pods without the ServiceAccount token volume: the kubelet then reads the pull Secret the moment the pod
+ * reaches it, with nothing mounted first (by default pods mount the token, as most Deployments do).
+ */
+const NO_TOKEN = args.includes('--no-token');
 const PHASES = ['inject', 'serviceaccounts'] as const;
 type Phase = (typeof PHASES)[number];
 const asked = args.filter((a) => a.startsWith('--phase=')).map((a) => a.slice('--phase='.length));
@@ -38,6 +46,15 @@ const RUN_DEADLINE_MS = 600_000;
 /** How long to wait for pods without the entry before calling them failed (their pulls never succeed). */
 const MISSED_GRACE_MS = 60_000;
 const SECRET = 'registry-pull';
+
+/** A copy of the node's and the registry's logs, for a phase with failed pulls (the bed's go with it). */
+function keepLogs(bed: Bed): string {
+  const dir = mkdtempSync(join(tmpdir(), 'bench-inject-logs-'));
+  for (const p of [...bed.state.processes, ...bed.state.node?.processes ?? []]) {
+    if (['kubelet', 'containerd', 'docker-registry'].includes(p.name)) copyFileSync(p.log, join(dir, `${p.name}.log`));
+  }
+  return dir;
+}
 
 /** When the Secret named SECRET was first seen in each namespace. */
 function watchSecrets(rest: Bed['rest']): { seen: Map<string, number>; stop(): void } {
@@ -102,7 +119,7 @@ async function runPhase(bed: Bed, phase: Phase, image: string, source: string): 
       replicas: 1, selector: { matchLabels: POD_LABEL },
       template: { metadata: { labels: POD_LABEL }, spec: {
         containers: [{ name: 'app', image, imagePullPolicy: 'Always' }], tolerations: [NODE_TOLERATION],
-        terminationGracePeriodSeconds: 1, automountServiceAccountToken: false,
+        terminationGracePeriodSeconds: 1, ...(NO_TOKEN ? { automountServiceAccountToken: false } : {}),
       } },
     } });
   });
@@ -138,18 +155,17 @@ async function runPhase(bed: Bed, phase: Phase, image: string, source: string): 
   };
   const toSecret = names.flatMap((n) => { const t = since(n, secrets.seen.get(n)); return t === null ? [] : [t]; });
   const boundFirst = pods.filter((p) => { const t = timeline(p); return t.scheduled !== null && (t.secret === null || t.scheduled < t.secret); });
-  const kubelet = bed.state.processes.find((p) => p.name === 'kubelet')?.log;
-  const kubeletSays = kubelet && failedPods.size > 0
-    ? readFileSync(kubelet, 'utf8').split('\n').filter((l) => /pull secret/i.test(l) && [...failedPods].some((ns) => ns && l.includes(ns))).slice(0, 5)
-    : [];
+  const logs = failedPods.size > 0 ? keepLogs(bed) : undefined;
+  const kubeletSays = logs ? readFileSync(join(logs, 'kubelet.log'), 'utf8').split('\n')
+    .filter((l) => /pull secret/i.test(l) && [...failedPods].some((ns) => ns && l.includes(ns))).slice(0, 5) : [];
   watch.stop();
   secrets.stop();
   const result = {
-    phase, namespaces: NAMESPACES, inFlight: IN_FLIGHT, applyMs: Math.round(applyMs),
+    phase, namespaces: NAMESPACES, inFlight: IN_FLIGHT, token: !NO_TOKEN, applyMs: Math.round(applyMs),
     admittedWithoutEntry: missed.size, running: names.filter(ranIn).length, podsWithFailedPull: failedPods.size,
     runningP50Ms: Math.round(percentile(latencies, 50)), runningP99Ms: Math.round(percentile(latencies, 99)),
     secretMs: { p50: percentile(toSecret, 50), p99: percentile(toSecret, 99), max: Math.max(...toSecret) },
-    boundBeforeSecret: boundFirst.length, failed: pods.filter(failedPull).map(timeline), kubeletSays,
+    boundBeforeSecret: boundFirst.length, failed: pods.filter(failedPull).map(timeline), kubeletSays, logs,
     pullErrors: [...watch.pullErrors].slice(0, 3), load: [loadBefore, load()],
   };
   await pool(names, IN_FLIGHT, async (name) => {
