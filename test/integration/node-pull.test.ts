@@ -170,13 +170,14 @@ test('ServiceAccount patching races pod admission: pods admitted before the entr
   const pods = await Promise.all(namespaces.map((n) => readPod(n)));
   const missed = pods.filter((p) => !(p.spec?.imagePullSecrets ?? []).some((s) => s.name === secretName)).length;
   t.diagnostic(`${missed} of ${pods.length} pods created right behind their namespace missed the ServiceAccount entry`);
-  // A pod admitted after the entry landed carries it and runs: the entry itself works.
+  // A pod admitted after the entry landed carries it and runs: the entry itself works. Admission reads
+  // ServiceAccounts from the API server's own cache, which may trail a read of the ServiceAccount: wait
+  // until admission itself (a dry run) copies the entry.
   const late = namespaces[0] ?? assert.fail('no namespace');
-  await eventually(async () => {
-    const sa = await rest.call<{ imagePullSecrets?: { name: string }[] }>({ method: 'GET', path: `/api/v1/namespaces/${late}/serviceaccounts/default` });
-    return (sa.imagePullSecrets ?? []).some((s) => s.name === secretName);
-  }, { message: 'the default ServiceAccount carries the entry' });
+  const carries = (p: Pod) => (p.spec?.imagePullSecrets ?? []).some((s) => s.name === secretName);
+  await eventually(async () => carries(await createNodePod(late, { image, name: 'late', dryRun: true })),
+    { message: 'admission copies the default ServiceAccount\'s entry' });
   const admitted = await createPod(late, image, false, 'late');
-  assert.ok((admitted.spec?.imagePullSecrets ?? []).some((s) => s.name === secretName), 'a pod admitted later gets the entry');
+  assert.ok(carries(admitted), 'a pod admitted later gets the entry');
   assert.equal(await pullOutcome(late, 'late'), 'Running');
 });

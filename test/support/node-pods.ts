@@ -20,6 +20,8 @@ export interface NodePod {
   /** The pull Secret the pod names; none when absent. */
   pullSecret?: string;
   name?: string;
+  /** Admitted and answered, never stored (`dryRun=All`): what admission would make of the pod now. */
+  dryRun?: boolean;
 }
 
 /**
@@ -28,7 +30,7 @@ export interface NodePod {
  */
 export function createNodePod(namespace: string, pod: NodePod): Promise<Pod> {
   const name = pod.name ?? 'app';
-  return eventually(() => rest.call<Pod>({ method: 'POST', path: `/api/v1/namespaces/${namespace}/pods`, body: {
+  return eventually(() => rest.call<Pod>({ method: 'POST', path: `/api/v1/namespaces/${namespace}/pods`, ...(pod.dryRun ? { query: { dryRun: 'All' } } : {}), body: {
     metadata: { name },
     spec: {
       containers: [{ name: 'app', image: pod.image }], ...(pod.pullSecret ? { imagePullSecrets: [{ name: pod.pullSecret }] } : {}),
