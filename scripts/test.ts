@@ -33,8 +33,9 @@ function npmRun(script: string): Promise<number> {
 
 /**
  * `npm run testbed -- build`, in this session: where the kernel groups processes by session (autogroup),
- * a build in a session of its own would get half the CPU against the integration run's whole session,
- * whose background builds then take the other half however low their nice value.
+ * a build in a session of its own would share the CPU equally with this session, where the type check,
+ * lint and unit tests run meanwhile. (The integration run's background builds are in sessions of their own
+ * with their weight lowered: test/testbed/binaries.ts, buildCommand.)
  */
 function startBuild(): ChildProcess | undefined {
   if (process.env[STATE_ENV] || process.env.PULLSECRET_SYNC_PREBUILD === '0') return undefined;

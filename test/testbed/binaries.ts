@@ -122,9 +122,18 @@ export interface BuildOptions {
   signal?: AbortSignal;
 }
 
-/** The command line for `command`, at the lowest CPU priority for a background build. */
+/**
+ * The command line for `command`, at the lowest CPU priority for a background build: in a session of its
+ * own whose autogroup weight is lowered (the kernel shares the CPU between sessions first, so a nice value
+ * alone would count only against the test run's own processes, while the bed's API server and etcd, each
+ * in a session of its own, would share the CPU with the build equally), and niced within it. setsid does
+ * not fork here (the caller's child is no group leader), so the pid stays the build's: a timeout or an
+ * abort still reaches it, and boostBuilds still finds it under the test run.
+ */
 export function buildCommand(opts: BuildOptions, command: string, args: string[]): [string, string[]] {
-  return opts.background ? ['nice', ['-n', '19', command, ...args]] : [command, args];
+  if (!opts.background) return [command, args];
+  const lowered = '{ echo 19 > /proc/self/autogroup; } 2>/dev/null; exec nice -n 19 "$@"';
+  return ['setsid', ['sh', '-c', lowered, 'sh', command, ...args]];
 }
 
 /** The cache directory of `mod`'s binaries, keyed by its inputs. */
