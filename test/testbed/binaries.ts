@@ -163,13 +163,15 @@ async function ensureBuilt(mod: Module, name: string, opts: BuildOptions): Promi
     const [command, args] = buildCommand(opts, 'go',
       ['build', '-mod=readonly', '-trimpath', '-ldflags', mod.ldflags, '-o', output, ...Object.values(mod.packages)]);
     try {
-      await run(command, args, {
+      const building = run(command, args, {
         cwd: mod.dir, signal: opts.signal,
         // GOGC=400: the compiler and linker collect garbage less often, for about a fifth less CPU at a
         // little more memory (test/testbed/README.md has the figures); a GOGC of the user's wins.
         env: { GOGC: '400', ...process.env, CGO_ENABLED: '0', GOTOOLCHAIN: 'local', GOFLAGS: '-mod=readonly -buildvcs=false' },
         maxBuffer: 64 * 1024 * 1024,
       });
+      if (building.child.pid !== undefined) recordBuild(`.lock-${name}`, building.child.pid);
+      await building;
     } catch (err) {
       rmSync(staging, { recursive: true, force: true });
       throw err;
@@ -202,8 +204,11 @@ export async function withLock<T>(name: string, fn: () => Promise<T>, signal?: A
         rmSync(lock, { recursive: true, force: true });
         continue;
       }
-      // Someone waits for it now: a background build gets the priority of any other build.
-      if (holder !== undefined) boostBuilds(holder);
+      // Someone waits for it now: the build it waits for, where the lock names it, gets normal priority
+      // (and only it: the other background builds stay low); otherwise every build of the holder.
+      const build = buildOf(lock);
+      if (build !== undefined) boostTree(build, true);
+      else if (holder !== undefined) boostBuilds(holder);
       await new Promise((r) => setTimeout(r, 1000));
     }
   }
@@ -211,6 +216,24 @@ export async function withLock<T>(name: string, fn: () => Promise<T>, signal?: A
     return await fn();
   } finally {
     rmSync(lock, { recursive: true, force: true });
+  }
+}
+
+/** Names the process that does the work of the lock `name` (held by this process), for waiters to raise. */
+function recordBuild(name: string, pid: number): void {
+  try {
+    writeFileSync(join(cacheRoot(), name, 'build'), String(pid));
+  } catch {
+    /* the lock is gone: the build is done or aborted */
+  }
+}
+
+function buildOf(lock: string): number | undefined {
+  try {
+    const pid = Number(readFileSync(join(lock, 'build'), 'utf8'));
+    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
   }
 }
 
@@ -261,6 +284,11 @@ function setAutogroupNice(pid: number, nice: number): void {
  * it. Needs the privilege to lower a nice value (root); without it the builds keep theirs.
  */
 export function boostBuilds(ancestor: number): void {
+  boostTree(ancestor, false);
+}
+
+/** Raises `root`'s descendants (and `root` itself with `withRoot`) to normal priority, autogroup and threads. */
+function boostTree(root: number, withRoot: boolean): void {
   const parents = new Map<number, number>();
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
@@ -272,7 +300,8 @@ export function boostBuilds(ancestor: number): void {
     }
   }
   const under = (pid: number): boolean => {
-    for (let p = parents.get(pid); p !== undefined && p > 1; p = parents.get(p)) if (p === ancestor) return true;
+    if (withRoot && pid === root) return true;
+    for (let p = parents.get(pid); p !== undefined && p > 1; p = parents.get(p)) if (p === root) return true;
     return false;
   };
   // A nice value belongs to each thread: every thread of every such process.
