@@ -84,6 +84,15 @@ function decide(deps: TargetDeps, name: string, ns: MetadataObject | undefined, 
   return { kind: 'secret', ips, desired: desiredSecret(ips, ns.metadata.name, rendered) };
 }
 
+/**
+ * Whether another resource's Secret of `ips`'s Secret name is in the namespace: the ServiceAccount entry of
+ * that name is then that resource's, not ours to take back (resources that select different namespaces may
+ * share a Secret name).
+ */
+function heldByAnother(here: readonly { metadata: { name?: string; labels?: Record<string, string> } }[], ips: ImagePullSecret): boolean {
+  return here.some((s) => s.metadata.name === ips.spec.target.secret.name && s.metadata.labels?.[OWNER_LABEL] !== ips.metadata.name);
+}
+
 export async function reconcileTarget(deps: TargetDeps, name: string, namespace: string): Promise<TargetResult> {
   const ns = deps.caches.namespaces.store.get(namespace);
   if (ns?.metadata.deletionTimestamp) return {}; // Terminating: no writes at all.
@@ -95,7 +104,7 @@ export async function reconcileTarget(deps: TargetDeps, name: string, namespace:
   const wantName = want.kind === 'secret' ? want.desired.metadata.name : undefined;
   await removeStale(deps, here.filter((s) => s.metadata.labels?.[OWNER_LABEL] === name && s.metadata.name !== wantName));
   if (want.kind !== 'secret') {
-    if (ips && want.kind === 'none') await deps.serviceAccounts.sync(ips, namespace, false);
+    if (ips && want.kind === 'none' && !heldByAnother(here, ips)) await deps.serviceAccounts.sync(ips, namespace, false);
     return settle(deps, name, namespace, want.kind === 'yielded' ? want.holder : undefined);
   }
   const existing = here.find((s) => s.metadata.name === wantName);
