@@ -1,9 +1,6 @@
 // The testbed is a real Kubernetes control plane: watches stream, RBAC decides, namespaces finish
 // deleting, the garbage collector collects, the registry authenticates and moto speaks ECR.
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { test } from 'node:test';
 import { CoreV1Api, RbacAuthorizationV1Api, VersionApi, Watch, type V1Namespace } from '@kubernetes/client-node';
 import { ECRClient, GetAuthorizationTokenCommand } from '@aws-sdk/client-ecr';
@@ -11,6 +8,7 @@ import { adminKubeConfig, mintToken, tokenKubeConfig } from '../testbed/clients.
 import { currentTestbed } from '../testbed/testbed.ts';
 import { eventually, uniqueName } from '../support/eventually.ts';
 import { makeOciImage } from '../support/oci-image.ts';
+import { scratchDir } from '../support/scratch.ts';
 import { authFile, inspect, push } from '../support/skopeo.ts';
 
 const kc = adminKubeConfig();
@@ -97,7 +95,7 @@ test('the registry takes a push with credentials and refuses one without', async
   const registry = currentTestbed().registry;
   assert.ok(registry, 'the bed runs a registry');
   const user = registry.users[0]!;
-  const image = makeOciImage(mkdtempSync(join(tmpdir(), 'img-')));
+  const image = makeOciImage(scratchDir('img'));
   const target = `${registry.host}/smoke/hello:v1`;
   const refused = await push(image, target, registry.certDir);
   assert.equal(refused.ok, false);
