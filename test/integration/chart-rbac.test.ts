@@ -2,10 +2,10 @@
 // RBAC does everything the product promises, and with any one rule removed some behaviour breaks. The
 // table of which behaviour each rule carries is printed with the results.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { scratchDir } from '../support/scratch.ts';
 import { request } from 'node:https';
 import { adminKubeConfig, mintToken } from '../testbed/clients.ts';
 import {
@@ -35,7 +35,7 @@ const namespaces: string[] = [sourceNs];
 const resources: string[] = [];
 const QUICK = { timeoutMs: 6000, intervalMs: 100 };
 /** The restricted kubeconfigs (each holds a ServiceAccount token), removed after the file. */
-const work = mkdtempSync(join(tmpdir(), 'rbac-'));
+const work = scratchDir('rbac');
 
 before(async () => {
   await installCrd(adminKubeConfig());
@@ -50,7 +50,6 @@ after(async () => {
   await cleaner.stop();
   for (const ns of namespaces) await deleteNamespace(ns);
   rest.close();
-  rmSync(work, { recursive: true, force: true });
 });
 
 /** `auto` chooses the policy engine on the testbed; the webhook's rules are proven with `webhook`. */

@@ -3,10 +3,8 @@
 // rename and deletion, repairs drift at once, writes nothing into a Terminating namespace and
 // stays still once converged.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { scratchDir } from '../support/scratch.ts';
 import { currentTestbed } from '../testbed/testbed.ts';
 import { adminKubeConfig } from '../testbed/clients.ts';
 import {
@@ -69,8 +67,7 @@ test('skopeo pulls from the registry with the auth file taken from the written S
   const user = registry.users[0];
   assert.ok(user);
   const image = `${registry.host}/lifecycle/hello:v1`;
-  const layout = mkdtempSync(join(tmpdir(), 'img-'));
-  const pushed = await push(makeOciImage(layout), image, registry.certDir, `${user.username}:${user.password}`).finally(() => { rmSync(layout, { recursive: true, force: true }); });
+  const pushed = await push(makeOciImage(scratchDir('img')), image, registry.certDir, `${user.username}:${user.password}`);
   assert.ok(pushed.ok, pushed.stderr);
   await createSecret(dockerConfigSecret(sourceNs, 'testbed-registry', { [registry.host]: user }));
   const target = await ns();

@@ -2,13 +2,13 @@
 // HTTP endpoints. Logs go to a file the test can read, in one folder per test file that is removed when
 // the file passes and kept (its path printed) when it fails.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort } from '../testbed/processes.ts';
 import { currentTestbed } from '../testbed/testbed.ts';
 import { eventually } from './eventually.ts';
 import { assertNoCredentials } from './leaks.ts';
+import { scratchDir } from './scratch.ts';
 import { LOCAL_OUTBOUND_ARGS } from './outbound.ts';
 
 const root = join(import.meta.dirname, '..', '..');
@@ -29,19 +29,10 @@ export interface NodeOptions { nodeArgs?: string[]; env?: Record<string, string>
 
 let logsDir: string | undefined;
 
-/** This test file's folder of daemon logs, made on first use. */
+/** A log file for daemon `name`, in this test file's folder of daemon logs (kept when the file fails). */
 function daemonLogs(name: string): string {
-  if (logsDir === undefined) {
-    const dir = mkdtempSync(join(tmpdir(), 'pullsecret-sync-daemons-'));
-    logsDir = dir;
-    // node:test sets the exit code of a file with a failed test before the process exits.
-    process.once('exit', (code) => {
-      if (code === 0 && !process.exitCode) rmSync(dir, { recursive: true, force: true });
-      else process.stderr.write(`daemon logs kept in ${dir}\n`);
-    });
-  }
-  const dir = mkdtempSync(join(logsDir, `${name}-`));
-  return join(dir, 'daemon.log');
+  logsDir ??= scratchDir('pullsecret-sync-daemons', { keepOnFailure: true });
+  return join(mkdtempSync(join(logsDir, `${name}-`)), 'daemon.log');
 }
 
 export async function spawnDaemon(name: string, args: string[] = [], kubeconfig = currentTestbed().kubeconfig, waitReady = true,
