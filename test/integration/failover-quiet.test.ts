@@ -16,7 +16,7 @@ import { adminKubeConfig } from '../testbed/clients.ts';
 import { currentTestbed } from '../testbed/testbed.ts';
 import { createIps, createNamespace, createSecret, dockerConfigSecret, eventsFor, readyCondition, rest, uniqueName } from '../support/cluster.ts';
 import { installCrd } from '../support/daemon.ts';
-import { metricValue, scrape, spawnDaemon, type DaemonProcess } from '../support/daemon-process.ts';
+import { quiescent, scrape, spawnDaemon, type DaemonProcess } from '../support/daemon-process.ts';
 import { cleanUp, ownedSecrets } from '../support/end-state.ts';
 import { eventually } from '../support/eventually.ts';
 import { startGcpTokenServer, type FakeGcpToken } from '../support/fake-clouds/gcp-token.ts';
@@ -69,18 +69,6 @@ async function namespace(labels: Record<string, string> = {}): Promise<string> {
   return createNamespace(ns, labels);
 }
 
-/** Waits until the daemon's work queue is empty and took no key for a second (as in faults-scale.test.ts). */
-async function quiescent(d: DaemonProcess): Promise<void> {
-  let adds = -1;
-  await eventually(async () => {
-    const text = await scrape(d);
-    const now = metricValue(text, 'pullsecret_sync_workqueue_adds_total') ?? 0;
-    const idle = now > 0 && metricValue(text, 'pullsecret_sync_workqueue_depth') === 0 && now === adds;
-    adds = now;
-    return idle;
-  }, { timeoutMs: 60_000, intervalMs: 1000, message: `daemon ${d.name} is idle` });
-}
-
 /** Every change the API server makes to the objects at `path` from `resourceVersion` on, until stopped. */
 function recordChanges(client: KubeRest, path: string, query: Record<string, string>, resourceVersion: string, stop: AbortSignal): string[] {
   const seen: string[] = [];
@@ -126,7 +114,7 @@ test('a restart with nothing changed writes no Secret, no status and no Event, w
     message: 'elder and cloud Synced, younger in Conflict' }).catch(async (err: unknown) => {
     throw new Error(`${(err as Error).message}; verdicts ${await verdicts()}; cloud: ${(await readyCondition(cloud))?.message ?? ''}`);
   });
-  await quiescent(first);
+  await quiescent(() => scrape(first), first.name);
   assert.deepEqual([...(await ownedSecrets(elder)).keys()].sort(), [...targets].sort());
   assert.equal((await ownedSecrets(younger)).size, 0);
   assert.deepEqual([...(await ownedSecrets(cloud)).keys()].sort(), [...targets].sort());
@@ -148,7 +136,7 @@ test('a restart with nothing changed writes no Secret, no status and no Event, w
     running.splice(running.indexOf(first), 1);
     const second = await spawnLocal(uniqueName('fq-2'));
     running.push(second);
-    await quiescent(second);
+    await quiescent(() => scrape(second), second.name);
     const text = await scrape(second);
     const writes = text.split('\n').filter((l) => l.startsWith('pullsecret_sync_api_writes_total{') && !l.endsWith(' 0'));
     const mine = (c: string) => [elder, younger, cloud].some((n) => c.includes(`/${n} `));

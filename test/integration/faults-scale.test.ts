@@ -11,7 +11,7 @@ import { KubeRest } from '../../src/kube/rest.ts';
 import { adminKubeConfig } from '../testbed/clients.ts';
 import { createIps, createNamespace, createSecret, dockerConfigSecret, rest, uniqueName } from '../support/cluster.ts';
 import { installCrd } from '../support/daemon.ts';
-import { metricValue, scrape, spawnDaemon, type DaemonProcess } from '../support/daemon-process.ts';
+import { metricValue, quiescent, scrape, spawnDaemon, type DaemonProcess } from '../support/daemon-process.ts';
 import { authOf, cleanUp, converges, ownedSecrets } from '../support/end-state.ts';
 import { eventually } from '../support/eventually.ts';
 
@@ -35,18 +35,6 @@ async function namespacesLabelled(count: number, labels: Record<string, string>)
   namespaces.push(...names);
   await inBatches(names, (ns) => createNamespace(ns, labels));
   return names;
-}
-
-/** Waits until the daemon's work queue is empty and took no key for a second. */
-async function quiescent(d: DaemonProcess): Promise<void> {
-  let adds = -1;
-  await eventually(async () => {
-    const text = await scrape(d);
-    const now = metricValue(text, 'pullsecret_sync_workqueue_adds_total') ?? 0;
-    const idle = metricValue(text, 'pullsecret_sync_workqueue_depth') === 0 && now === adds;
-    adds = now;
-    return idle;
-  }, { timeoutMs: 120_000, intervalMs: 1000, message: `daemon ${d.name} is idle` });
 }
 
 const secretCreates = async (d: DaemonProcess) => metricValue(await scrape(d), 'pullsecret_sync_api_writes_total', 'verb="create",resource="secrets",code="2xx"') ?? 0;
@@ -98,7 +86,7 @@ test('f: 200 resources each naming its own source Secret converge; a new namespa
   running.push(daemon);
   const expect = (n: string, ns: Set<string>) => ({ owner: n, secretName: n, namespaces: ns, auths: { [REGISTRY]: authOf('u', `pw-${n}`) } });
   await inBatches(names, (n) => converges(expect(n, initial), 120_000));
-  await quiescent(daemon); // the initial status writes and Events done: measure the steady state
+  await quiescent(() => scrape(daemon), daemon.name, 120_000); // the initial status writes and Events done: measure the steady state
 
   const [fresh = ''] = await namespacesLabelled(1, { [label]: 'yes' });
   const t0 = Date.now();

@@ -67,3 +67,18 @@ export function metricValue(text: string, name: string, labels = ''): number | u
 export async function scrape(proc: DaemonProcess): Promise<string> {
   return (await fetch(proc.metricsUrl)).text();
 }
+
+/**
+ * Waits until a daemon's work queue is empty and took no key between two scrapes a second apart: every
+ * reconcile that what came before asked for has run. `metrics` reads its exposition.
+ */
+export async function quiescent(metrics: () => Promise<string>, who: string, timeoutMs = 60_000): Promise<void> {
+  let adds = -1;
+  await eventually(async () => {
+    const text = await metrics();
+    const now = metricValue(text, 'pullsecret_sync_workqueue_adds_total') ?? 0;
+    const idle = now > 0 && metricValue(text, 'pullsecret_sync_workqueue_depth') === 0 && now === adds;
+    adds = now;
+    return idle;
+  }, { timeoutMs, intervalMs: 1000, message: `daemon ${who} is idle` });
+}
