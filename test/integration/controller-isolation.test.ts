@@ -9,6 +9,7 @@ import {
   patchIps, patchNamespace, patchSecret, readIps, readSecret, readyCondition, rest, uniqueName, waitForSecret,
 } from '../support/cluster.ts';
 import { installCrd, startTestDaemon, type TestDaemon } from '../support/daemon.ts';
+import { quiescent } from '../support/daemon-process.ts';
 import { eventually } from '../support/eventually.ts';
 import { isStatus } from '../../src/kube/rest.ts';
 import type { ImagePullSecretSpec, Target } from '../../src/api/v1alpha1/types.ts';
@@ -197,4 +198,46 @@ test('named ServiceAccounts get the Secret in imagePullSecrets; entries of other
   await patchNamespace(target, { labels: { [label]: null } });
   await eventually(async () => !(await pullSecretsOf(target)).includes('sa-pull-2'), { message: 'sa-pull-2 removed again' });
   assert.deepEqual(await pullSecretsOf(target), ['someone-elses']);
+});
+
+test("resources that share a Secret name in different namespaces never take back each other's ServiceAccount entry", async () => {
+  const label = `share-${Date.now().toString(36)}`;
+  await createSecret(dockerConfigSecret(sourceNs, 'shared-source', { 'shared.example': { username: 'u', password: 'SHARED-PASSWORD-1' } }));
+  const serviceAccounts = { names: ['default'] };
+  await ips(['shared-source'], { namespaces: { labels: [{ matchLabels: { [label]: 'a' } }] }, serviceAccounts }, 'shared-pull');
+  await ips(['shared-source'], { namespaces: { labels: [{ matchLabels: { [label]: 'b' } }] }, serviceAccounts }, 'shared-pull');
+  const [first, second] = [await ns(), await ns()];
+  await patchNamespace(first, { labels: { [label]: 'a' } });
+  await patchNamespace(second, { labels: { [label]: 'b' } });
+  const both = [first, second];
+  for (const target of both) await eventually(async () => (await pullSecretsOf(target)).includes('shared-pull'), { message: `${target}'s default SA lists shared-pull` });
+
+  // Every version of both ServiceAccounts from here on. A change to one resource's Secret makes the other
+  // resource, which wants a Secret of that name but not in that namespace, look at the namespace.
+  const stop = new AbortController();
+  const lost: string[] = [];
+  const watches = both.map(async (target) => {
+    const path = `/api/v1/namespaces/${target}/serviceaccounts`;
+    const list = await rest.call<{ metadata: { resourceVersion: string } }>({ method: 'GET', path });
+    await rest.watch({ path, query: { fieldSelector: 'metadata.name=default', resourceVersion: list.metadata.resourceVersion, timeoutSeconds: '120' } }, (e) => {
+      const entries = ((e.object as ServiceAccount).imagePullSecrets ?? []).map((p) => p.name);
+      if (!entries.includes('shared-pull')) lost.push(`${e.type} ${target}: [${entries.join(', ')}]`);
+    }, stop.signal).catch((err: unknown) => { if (!stop.signal.aborted) lost.push(`the watch of ${target} failed: ${String(err)}`); });
+  });
+  try {
+    const changed = dockerConfigSecret(sourceNs, 'shared-source', { 'shared.example': { username: 'u', password: 'SHARED-PASSWORD-2' } });
+    await patchSecret(sourceNs, 'shared-source', { data: changed.data });
+    for (const target of both) {
+      await eventually(async () => {
+        const secret = await readSecret(target, 'shared-pull');
+        return secret !== undefined && dockerConfigOf(secret).auths['shared.example']?.password === 'SHARED-PASSWORD-2';
+      }, { message: `${target}'s Secret carries the changed source` });
+    }
+    await quiescent(() => daemon.metrics.registry.metrics(), 'under test');
+  } finally {
+    stop.abort();
+    await Promise.all(watches);
+  }
+  assert.deepEqual(lost, [], 'no version of either ServiceAccount lacks the entry');
+  for (const target of both) assert.ok((await pullSecretsOf(target)).includes('shared-pull'));
 });

@@ -85,12 +85,16 @@ function decide(deps: TargetDeps, name: string, ns: MetadataObject | undefined, 
 }
 
 /**
- * Whether another resource's Secret of `ips`'s Secret name is in the namespace: the ServiceAccount entry of
- * that name is then that resource's, not ours to take back (resources that select different namespaces may
- * share a Secret name).
+ * Whether the ServiceAccount entry of `ips`'s Secret name in `namespace` is another resource's: one that
+ * selects the namespace and wants that name there, or whose Secret of that name is there (resources that
+ * select different namespaces may share a Secret name). The selection answers even before the other
+ * resource's Secret reaches the watch cache, which can lag behind the entry it wrote after the Secret.
  */
-function heldByAnother(here: readonly { metadata: { name?: string; labels?: Record<string, string> } }[], ips: ImagePullSecret): boolean {
-  return here.some((s) => s.metadata.name === ips.spec.target.secret.name && s.metadata.labels?.[OWNER_LABEL] !== ips.metadata.name);
+function entryHeldByAnother(deps: TargetDeps, ips: ImagePullSecret, ns: MetadataObject | undefined, here: readonly Secret[]): boolean {
+  const secretName = ips.spec.target.secret.name;
+  const name = ips.metadata.name;
+  if (here.some((s) => s.metadata.name === secretName && s.metadata.labels?.[OWNER_LABEL] !== name)) return true;
+  return ns !== undefined && contendersFor(deps, ns, secretName).some((other) => other.metadata.name !== name);
 }
 
 export async function reconcileTarget(deps: TargetDeps, name: string, namespace: string): Promise<TargetResult> {
@@ -104,7 +108,7 @@ export async function reconcileTarget(deps: TargetDeps, name: string, namespace:
   const wantName = want.kind === 'secret' ? want.desired.metadata.name : undefined;
   await removeStale(deps, here.filter((s) => s.metadata.labels?.[OWNER_LABEL] === name && s.metadata.name !== wantName));
   if (want.kind !== 'secret') {
-    if (ips && want.kind === 'none' && !heldByAnother(here, ips)) await deps.serviceAccounts.sync(ips, namespace, false);
+    if (ips && want.kind === 'none' && !entryHeldByAnother(deps, ips, ns, here)) await deps.serviceAccounts.sync(ips, namespace, false);
     return settle(deps, name, namespace, want.kind === 'yielded' ? want.holder : undefined);
   }
   const existing = here.find((s) => s.metadata.name === wantName);

@@ -129,3 +129,42 @@ test("with adoption on, IMPS's Secret for this resource is replaced in place; a 
   assert.deepEqual(off.calls, ['create team-a/pull', 'check team-a/pull']);
   assert.equal(off.state.of('platform').conflicts.get('team-a'), UNMANAGED);
 });
+
+/**
+ * `platform` does not select team-a; `neighbour`, wanting the same Secret name, does (`neighbourSelects`)
+ * and its Secret is in the watch cache or not yet (`cached`).
+ */
+function sharedName(neighbourSelects: boolean, cached: boolean) {
+  const removals: string[] = [];
+  const neighbour = { ...ips, metadata: { name: 'neighbour', uid: 'uid-2', creationTimestamp: '2026-02-01T00:00:00Z' } } as ImagePullSecret;
+  const state = new ControllerState();
+  state.of('platform').rendered = payloadOf('{"auths":{}}');
+  const secret = { metadata: { name: 'pull', namespace: 'team-a', labels: { 'pullsecret-sync.dev/owner': 'neighbour' } }, intact: true } as ManagedSecret;
+  const caches = {
+    namespaces: { store: { get: (name: string) => (name === 'team-a' ? ns : undefined) } },
+    imagePullSecrets: { store: { get: (name: string) => ({ platform: ips, neighbour })[name], list: () => [ips, neighbour][Symbol.iterator]() } },
+    managedSecrets: { store: { byIndex: (): ManagedSecret[] => (cached ? [secret] : []) } },
+  } as unknown as Caches;
+  const deps: TargetDeps = {
+    caches, state, writes: {} as Writes,
+    selection: { selects: (resource) => resource.metadata.name === 'neighbour' && neighbourSelects },
+    serviceAccounts: { sync: (resource: ImagePullSecret, namespace: string, selected: boolean) => {
+      removals.push(`${resource.metadata.name} ${namespace} ${String(selected)}`);
+      return Promise.resolve();
+    } } as unknown as TargetDeps['serviceAccounts'],
+    statusChanged: () => undefined,
+    foreign: { watch: () => undefined, release: () => undefined },
+  };
+  return { deps, removals };
+}
+
+test("a resource that does not select a namespace leaves the ServiceAccount entry of another resource's Secret of the same name", async () => {
+  for (const [neighbourSelects, cached] of [[true, true], [true, false], [false, true]] as const) {
+    const { deps, removals } = sharedName(neighbourSelects, cached);
+    await reconcileTarget(deps, 'platform', 'team-a');
+    assert.deepEqual(removals, [], `neighbour selects: ${String(neighbourSelects)}, its Secret cached: ${String(cached)}`);
+  }
+  const alone = sharedName(false, false);
+  await reconcileTarget(alone.deps, 'platform', 'team-a');
+  assert.deepEqual(alone.removals, ['platform team-a false'], 'with no other holder, an entry of ours left behind is taken back');
+});
