@@ -5,26 +5,33 @@
 //   none     no engine: what a pod creation costs the API server alone;
 //   webhook  the built daemon, --admission-engine=webhook, served on loopback and named by URL (as
 //            test/integration/admission-webhook.test.ts does; one replica: two cannot share one URL);
-//   policy   the built daemon, --admission-engine=policy (MutatingAdmissionPolicy in the API server).
+//   policy   the built daemon, --admission-engine=policy (MutatingAdmissionPolicy in the API server);
+//   floor    bench/floor-webhook.ts, the least a webhook can be (parse, answer), registered with the
+//            daemon's own MutatingWebhookConfiguration: what calling any webhook costs on this machine.
 // Each engine phase runs with 1 and with 20 resources that inject. Before and after each phase the API
 // server's /metrics (admin certificate) and the daemon's are scraped; p50/p99 come from the difference of
 // the histograms' buckets, with the bucket bounds each lies between. The client's create latency (from
 // the request sent to the answer) is recorded per creation. Between phases the pods are deleted.
-// `npm run bench:admission -- [--rate=200] [--seconds=30] [--resources=1,20] [--phases=none,webhook,policy] [--dump-metrics=PREFIX]`
+// `npm run bench:admission -- [--rate=200] [--seconds=30] [--resources=1,20] [--phases=none,webhook,policy,floor] [--dump-metrics=PREFIX]`
+import { spawn } from 'node:child_process';
 import { request } from 'node:https';
+import { connect } from 'node:net';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isStatus } from '../src/kube/rest.ts';
+import { desiredConfiguration } from '../src/webhook/configuration.ts';
+import { issueServing } from '../test/testbed/pki.ts';
 import { freePort } from '../test/testbed/processes.ts';
 import { buckets, counter, describe, difference, quantile, type Buckets } from './histogram.ts';
 import { create, createSource, freshBed, IMAGE_NODE_FLAGS, load, root, SOURCE, startDaemon, until, type Bed, type DaemonProcess } from './support.ts';
 
 const args = process.argv.slice(2);
 if (args.includes('--help') || args.includes('-h')) {
-  console.log(`usage: npm run bench:admission -- [--rate=200] [--seconds=30] [--resources=1,20] [--phases=none,webhook,policy] [--dump-metrics=PREFIX]
+  console.log(`usage: npm run bench:admission -- [--rate=200] [--seconds=30] [--resources=1,20] [--phases=none,webhook,policy,floor] [--dump-metrics=PREFIX]
 A fresh bed without a node; pods created open-loop at --rate per second for --seconds per phase into
 namespaces half of which are selected. Phases: none (no injection), webhook and policy (the built daemon
-with --admission-engine=webhook or policy, once per resource count). Prints per phase the API server's
+with --admission-engine=webhook or policy, once per resource count) and floor (bench/floor-webhook.ts, a
+webhook that only parses and answers, registered as the daemon registers its own). Prints per phase the API server's
 admission histograms (p50/p99 with the bucket bounds), the daemon's own histogram (webhook), and the
 client's create latency p50/p99; one JSON line per phase on stdout.`);
   process.exit(0);
@@ -36,7 +43,7 @@ const COUNTS = option('resources', '1,20').split(',').map(Number);
 /** Where to write the API server's /metrics text after each phase (`<prefix>.<phase>.txt`), if anywhere. */
 const DUMP = option('dump-metrics', '');
 const PHASES = option('phases', 'none,webhook,policy').split(',');
-for (const p of PHASES) if (!['none', 'webhook', 'policy'].includes(p)) throw new Error(`--phases: ${p} is not one of none, webhook, policy`);
+for (const p of PHASES) if (!['none', 'webhook', 'policy', 'floor'].includes(p)) throw new Error(`--phases: ${p} is not one of none, webhook, policy, floor`);
 if (!(RATE > 0) || !(SECONDS > 0) || COUNTS.some((c) => !Number.isInteger(c) || c < 1)) throw new Error('--rate, --seconds and --resources must be positive numbers (see --help)');
 
 const SELECTED = 20;
@@ -181,6 +188,33 @@ async function measure(bed: Bed, phase: string, daemon: DaemonProcess | undefine
   console.log(JSON.stringify(out));
 }
 
+/**
+ * The floor phase: bench/floor-webhook.ts behind the configuration the daemon would write for one
+ * resource injecting `pull-0` (the same selectors, match conditions and timeout), measured like the others.
+ */
+async function floor(bed: Bed): Promise<void> {
+  const port = await freePort();
+  const { cert, key } = await issueServing(bed.state.dir, 'floor-webhook', bed.state.pki.ca);
+  const child = spawn(join(root, 'node_modules/.bin/node'), [...IMAGE_NODE_FLAGS, '--import', 'tsx', join(root, 'bench/floor-webhook.ts'),
+    `--port=${String(port)}`, `--cert=${cert}`, `--key=${key}`, '--selected-prefix=adm-sel-', '--secret=pull-0'], { stdio: 'inherit' });
+  const exited = new Promise<void>((r) => { child.once('exit', () => { r(); }); });
+  const name = 'bench-floor';
+  try {
+    await until('the floor webhook listening', () => new Promise<boolean>((resolve) => {
+      const socket = connect(port, '127.0.0.1', () => { socket.destroy(); resolve(true); }).once('error', () => { resolve(false); });
+    }), 30_000, 100);
+    await create(bed.rest, '/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations', desiredConfiguration({ name, namespace: OWN,
+      target: { url: `https://127.0.0.1:${String(port)}` }, caBundle: readFileSync(bed.state.pki.ca.cert, 'utf8'), timeoutSeconds: 2 }, ['pull-0']));
+    await injecting(bed, 1);
+    await measure(bed, 'floor', undefined);
+    await deletePods(bed);
+  } finally {
+    await bed.rest.call({ method: 'DELETE', path: `/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/${name}` }).catch(() => undefined);
+    child.kill('SIGTERM');
+    await exited;
+  }
+}
+
 async function main(): Promise<void> {
   const bed = await freshBed();
   let daemon: DaemonProcess | undefined;
@@ -200,6 +234,10 @@ async function main(): Promise<void> {
         await setResources(bed, Math.max(...COUNTS), false);
         await measure(bed, 'none', undefined);
         await deletePods(bed);
+        continue;
+      }
+      if (phase === 'floor') {
+        await floor(bed);
         continue;
       }
       const port = await freePort();
