@@ -6,18 +6,20 @@
 //   webhook  the built daemon, --admission-engine=webhook, served on loopback and named by URL (as
 //            test/integration/admission-webhook.test.ts does; one replica: two cannot share one URL);
 //   policy   the built daemon, --admission-engine=policy (MutatingAdmissionPolicy in the API server);
-//   floor    bench/floor-webhook.ts, the least a webhook can be (parse, answer), registered with the
-//            daemon's own MutatingWebhookConfiguration: what calling any webhook costs on this machine.
+//   floor    the least a webhook can be (parse, answer): bench/floor-webhook.ts (node:http2) and
+//            bench/floor-webhook-go (net/http), each registered with the daemon's own
+//            MutatingWebhookConfiguration: what calling any webhook costs on this machine.
 // Each engine phase runs with 1 and with 20 resources that inject. Before and after each phase the API
 // server's /metrics (admin certificate) and the daemon's are scraped; p50/p99 come from the difference of
 // the histograms' buckets, with the bucket bounds each lies between. The client's create latency (from
 // the request sent to the answer) is recorded per creation. Between phases the pods are deleted.
-// `npm run bench:admission -- [--rate=200] [--seconds=30] [--resources=1,20] [--phases=none,webhook,policy,floor] [--dump-metrics=PREFIX]`
-import { spawn } from 'node:child_process';
+// `npm run bench:admission -- [--rate=200] [--seconds=30] [--resources=1,20] [--phases=none,webhook,policy,floor] [--floors=node,go] [--dump-metrics=PREFIX]`
+import { execFile, spawn } from 'node:child_process';
 import { request } from 'node:https';
 import { connect } from 'node:net';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { isStatus } from '../src/kube/rest.ts';
 import { desiredConfiguration } from '../src/webhook/configuration.ts';
 import { issueServing } from '../test/testbed/pki.ts';
@@ -27,11 +29,12 @@ import { create, createSource, freshBed, IMAGE_NODE_FLAGS, load, root, SOURCE, s
 
 const args = process.argv.slice(2);
 if (args.includes('--help') || args.includes('-h')) {
-  console.log(`usage: npm run bench:admission -- [--rate=200] [--seconds=30] [--resources=1,20] [--phases=none,webhook,policy,floor] [--dump-metrics=PREFIX]
+  console.log(`usage: npm run bench:admission -- [--rate=200] [--seconds=30] [--resources=1,20] [--phases=none,webhook,policy,floor] [--floors=node,go] [--dump-metrics=PREFIX]
 A fresh bed without a node; pods created open-loop at --rate per second for --seconds per phase into
 namespaces half of which are selected. Phases: none (no injection), webhook and policy (the built daemon
-with --admission-engine=webhook or policy, once per resource count) and floor (bench/floor-webhook.ts, a
-webhook that only parses and answers, registered as the daemon registers its own). Prints per phase the API server's
+with --admission-engine=webhook or policy, once per resource count) and floor (a webhook that only
+parses and answers, registered as the daemon registers its own: bench/floor-webhook.ts in Node and
+bench/floor-webhook-go, built with the machine's go, once each of --floors). Prints per phase the API server's
 admission histograms (p50/p99 with the bucket bounds), the daemon's own histogram (webhook), and the
 client's create latency p50/p99; one JSON line per phase on stdout.`);
   process.exit(0);
@@ -44,6 +47,8 @@ const COUNTS = option('resources', '1,20').split(',').map(Number);
 const DUMP = option('dump-metrics', '');
 const PHASES = option('phases', 'none,webhook,policy').split(',');
 for (const p of PHASES) if (!['none', 'webhook', 'policy', 'floor'].includes(p)) throw new Error(`--phases: ${p} is not one of none, webhook, policy, floor`);
+const FLOORS = option('floors', 'node,go').split(',');
+for (const f of FLOORS) if (!['node', 'go'].includes(f)) throw new Error(`--floors: ${f} is not one of node, go`);
 if (!(RATE > 0) || !(SECONDS > 0) || COUNTS.some((c) => !Number.isInteger(c) || c < 1)) throw new Error('--rate, --seconds and --resources must be positive numbers (see --help)');
 
 const SELECTED = 20;
@@ -189,14 +194,22 @@ async function measure(bed: Bed, phase: string, daemon: DaemonProcess | undefine
 }
 
 /**
- * The floor phase: bench/floor-webhook.ts behind the configuration the daemon would write for one
- * resource injecting `pull-0` (the same selectors, match conditions and timeout), measured like the others.
+ * The floor phase: a webhook that only answers (`impl`: bench/floor-webhook.ts, or bench/floor-webhook-go
+ * built into the bed's folder) behind the configuration the daemon would write for one resource injecting
+ * `pull-0` (the same selectors, match conditions and timeout), measured like the others.
  */
-async function floor(bed: Bed): Promise<void> {
+async function floor(bed: Bed, impl: string): Promise<void> {
   const port = await freePort();
   const { cert, key } = await issueServing(bed.state.dir, 'floor-webhook', bed.state.pki.ca);
-  const child = spawn(join(root, 'node_modules/.bin/node'), [...IMAGE_NODE_FLAGS, '--import', 'tsx', join(root, 'bench/floor-webhook.ts'),
-    `--port=${String(port)}`, `--cert=${cert}`, `--key=${key}`, '--selected-prefix=adm-sel-', '--secret=pull-0'], { stdio: 'inherit' });
+  const flags = [`--port=${String(port)}`, `--cert=${cert}`, `--key=${key}`, '--selected-prefix=adm-sel-', '--secret=pull-0'];
+  let child;
+  if (impl === 'go') {
+    const binary = join(bed.state.dir, 'floor-webhook-go');
+    await promisify(execFile)('go', ['build', '-o', binary, '.'], { cwd: join(root, 'bench/floor-webhook-go') });
+    child = spawn(binary, flags, { stdio: 'inherit' });
+  } else {
+    child = spawn(join(root, 'node_modules/.bin/node'), [...IMAGE_NODE_FLAGS, '--import', 'tsx', join(root, 'bench/floor-webhook.ts'), ...flags], { stdio: 'inherit' });
+  }
   const exited = new Promise<void>((r) => { child.once('exit', () => { r(); }); });
   const name = 'bench-floor';
   try {
@@ -206,7 +219,7 @@ async function floor(bed: Bed): Promise<void> {
     await create(bed.rest, '/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations', desiredConfiguration({ name, namespace: OWN,
       target: { url: `https://127.0.0.1:${String(port)}` }, caBundle: readFileSync(bed.state.pki.ca.cert, 'utf8'), timeoutSeconds: 2 }, ['pull-0']));
     await injecting(bed, 1);
-    await measure(bed, 'floor', undefined);
+    await measure(bed, `floor (${impl})`, undefined);
     await deletePods(bed);
   } finally {
     await bed.rest.call({ method: 'DELETE', path: `/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/${name}` }).catch(() => undefined);
@@ -237,7 +250,7 @@ async function main(): Promise<void> {
         continue;
       }
       if (phase === 'floor') {
-        await floor(bed);
+        for (const impl of FLOORS) await floor(bed, impl);
         continue;
       }
       const port = await freePort();

@@ -1,0 +1,3 @@
+module pullsecret-sync.dev/bench/floor-webhook-go
+
+go 1.26
