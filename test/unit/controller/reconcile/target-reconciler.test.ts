@@ -18,6 +18,30 @@ const ips = {
 } as ImagePullSecret;
 const ns: MetadataObject = { metadata: { name: 'team-a' } };
 
+/** Another resource wanting the same Secret name, `created` when. */
+const twin = (name: string, created: string) =>
+  ({ ...ips, metadata: { name, uid: `uid-${name}`, creationTimestamp: created } }) as ImagePullSecret;
+
+/** Secret `pull` in team-a, owned by resource `owner`. */
+const heldBy = (owner: string) =>
+  ({ metadata: { name: 'pull', namespace: 'team-a', labels: { 'pullsecret-sync.dev/owner': owner } }, intact: true }) as ManagedSecret;
+
+/** `platform` rendered, nothing else recorded. */
+function renderedState(): ControllerState {
+  const state = new ControllerState();
+  state.of('platform').rendered = payloadOf('{"auths":{}}');
+  return state;
+}
+
+/** Watch caches holding namespace team-a, `resources`, and `secrets` as our Secrets in team-a. */
+function cachesOf(resources: ImagePullSecret[], secrets: ManagedSecret[]): Caches {
+  return {
+    namespaces: { store: { get: (name: string) => (name === 'team-a' ? ns : undefined) } },
+    imagePullSecrets: { store: { get: (name: string) => resources.find((r) => r.metadata.name === name), list: () => resources[Symbol.iterator]() } },
+    managedSecrets: { store: { byIndex: (): ManagedSecret[] => secrets } },
+  } as unknown as Caches;
+}
+
 /**
  * A target whose watch cache holds no Secret in `team-a` yet, while the API server already has one of
  * that name: `live` says whether it carries our managed-by label.
@@ -25,13 +49,8 @@ const ns: MetadataObject = { metadata: { name: 'team-a' } };
 function lagging(live: 'ours' | 'theirs' | 'imps' | 'imps-other-type', adoptImpsSecrets = false) {
   const calls: string[] = [];
   const watched: string[] = [];
-  const state = new ControllerState();
-  state.of('platform').rendered = payloadOf('{"auths":{}}');
-  const caches = {
-    namespaces: { store: { get: (name: string) => (name === 'team-a' ? ns : undefined) } },
-    imagePullSecrets: { store: { get: (name: string) => (name === 'platform' ? ips : undefined), list: () => [ips][Symbol.iterator]() } },
-    managedSecrets: { store: { byIndex: (): ManagedSecret[] => [] } },
-  } as unknown as Caches;
+  const state = renderedState();
+  const caches = cachesOf([ips], []);
   const writes = {
     createSecret: (s: Secret) => { calls.push(`create ${s.metadata.namespace}/${s.metadata.name}`); return Promise.reject(new KubeApiError(409, 'AlreadyExists', 'exists')); },
     isManagedSecret: (namespace: string, name: string) => { calls.push(`check ${namespace}/${name}`); return Promise.resolve(live === 'ours'); },
@@ -78,15 +97,8 @@ test("a create that finds someone else's Secret is a Conflict that waits for tha
  */
 function afterRestart(held: boolean) {
   const calls: string[] = [];
-  const elder = { ...ips, metadata: { name: 'elder', uid: 'uid-0', creationTimestamp: '2025-01-01T00:00:00Z' } } as ImagePullSecret;
-  const state = new ControllerState();
-  state.of('platform').rendered = payloadOf('{"auths":{}}');
-  const secret = { metadata: { name: 'pull', namespace: 'team-a', labels: { 'pullsecret-sync.dev/owner': 'elder' } }, intact: true } as ManagedSecret;
-  const caches = {
-    namespaces: { store: { get: (name: string) => (name === 'team-a' ? ns : undefined) } },
-    imagePullSecrets: { store: { get: (name: string) => ({ platform: ips, elder })[name], list: () => [ips, elder][Symbol.iterator]() } },
-    managedSecrets: { store: { byIndex: (): ManagedSecret[] => (held ? [secret] : []) } },
-  } as unknown as Caches;
+  const state = renderedState();
+  const caches = cachesOf([ips, twin('elder', '2025-01-01T00:00:00Z')], held ? [heldBy('elder')] : []);
   const record = (verb: string) => (s: Secret) => { calls.push(`${verb} ${s.metadata.name}`); return Promise.resolve(s); };
   const writes = { createSecret: record('create'), replaceSecret: record('replace'), deleteSecret: record('delete') } as unknown as Writes;
   const deps: TargetDeps = {
@@ -136,17 +148,8 @@ test("with adoption on, IMPS's Secret for this resource is replaced in place; a 
  */
 function sharedName(neighbourSelects: boolean, cached: boolean) {
   const removals: string[] = [];
-  const neighbour = { ...ips, metadata: { name: 'neighbour', uid: 'uid-2', creationTimestamp: '2026-02-01T00:00:00Z' } } as ImagePullSecret;
-  const state = new ControllerState();
-  state.of('platform').rendered = payloadOf('{"auths":{}}');
-  const secret = { metadata: { name: 'pull', namespace: 'team-a', labels: { 'pullsecret-sync.dev/owner': 'neighbour' } }, intact: true } as ManagedSecret;
-  const caches = {
-    namespaces: { store: { get: (name: string) => (name === 'team-a' ? ns : undefined) } },
-    imagePullSecrets: { store: { get: (name: string) => ({ platform: ips, neighbour })[name], list: () => [ips, neighbour][Symbol.iterator]() } },
-    managedSecrets: { store: { byIndex: (): ManagedSecret[] => (cached ? [secret] : []) } },
-  } as unknown as Caches;
   const deps: TargetDeps = {
-    caches, state, writes: {} as Writes,
+    caches: cachesOf([ips, twin('neighbour', '2026-02-01T00:00:00Z')], cached ? [heldBy('neighbour')] : []), state: renderedState(), writes: {} as Writes,
     selection: { selects: (resource) => resource.metadata.name === 'neighbour' && neighbourSelects },
     serviceAccounts: { sync: (resource: ImagePullSecret, namespace: string, selected: boolean) => {
       removals.push(`${resource.metadata.name} ${namespace} ${String(selected)}`);
