@@ -150,7 +150,7 @@ async function ensureBuilt(mod: Module, name: string, opts: BuildOptions): Promi
   if (built()) return target;
   // One lock per module: a second process wanting the same binaries waits for this build, while the
   // other modules build beside it (Go's build cache is safe to share).
-  return withLock(`.lock-${name}`, async () => {
+  return withLock(`.lock-${name}`, async (lock) => {
     if (built()) return target;
     const staging = `${target}.tmp-${process.pid}`;
     rmSync(staging, { recursive: true, force: true });
@@ -170,7 +170,7 @@ async function ensureBuilt(mod: Module, name: string, opts: BuildOptions): Promi
         env: { GOGC: '400', ...process.env, CGO_ENABLED: '0', GOTOOLCHAIN: 'local', GOFLAGS: '-mod=readonly -buildvcs=false' },
         maxBuffer: 64 * 1024 * 1024,
       });
-      if (building.child.pid !== undefined) recordBuild(`.lock-${name}`, building.child.pid);
+      if (building.child.pid !== undefined) lock.building(building.child.pid);
       await building;
     } catch (err) {
       rmSync(staging, { recursive: true, force: true });
@@ -183,11 +183,17 @@ async function ensureBuilt(mod: Module, name: string, opts: BuildOptions): Promi
   }, opts.signal);
 }
 
+/** A lock `withLock` holds for its `fn`. */
+export interface HeldLock {
+  /** Names the process that does the lock's work, so that a waiter raises only it. */
+  building(pid: number): void;
+}
+
 /**
  * Serialises builds between processes (a test run, its background builds and a `testbed up` started
  * together): `name` is a lock directory in the cache, `.lock-<module>` for a Go build.
  */
-export async function withLock<T>(name: string, fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+export async function withLock<T>(name: string, fn: (lock: HeldLock) => Promise<T>, signal?: AbortSignal): Promise<T> {
   const lock = join(cacheRoot(), name);
   mkdirSync(cacheRoot(), { recursive: true });
   const deadline = Date.now() + 60 * 60 * 1000;
@@ -212,19 +218,19 @@ export async function withLock<T>(name: string, fn: () => Promise<T>, signal?: A
       await new Promise((r) => setTimeout(r, 1000));
     }
   }
+  const held: HeldLock = {
+    building(pid) {
+      try {
+        writeFileSync(join(lock, 'build'), String(pid));
+      } catch {
+        /* the lock is gone: the build is done or aborted */
+      }
+    },
+  };
   try {
-    return await fn();
+    return await fn(held);
   } finally {
     rmSync(lock, { recursive: true, force: true });
-  }
-}
-
-/** Names the process that does the work of the lock `name` (held by this process), for waiters to raise. */
-function recordBuild(name: string, pid: number): void {
-  try {
-    writeFileSync(join(cacheRoot(), name, 'build'), String(pid));
-  } catch {
-    /* the lock is gone: the build is done or aborted */
   }
 }
 
