@@ -193,6 +193,14 @@ async function measure(bed: Bed, phase: string, daemon: DaemonProcess | undefine
   console.log(JSON.stringify(out));
 }
 
+let goFloorBuilt: Promise<string> | undefined;
+
+/** bench/floor-webhook-go built into the bed's folder, once per run. */
+function goFloor(bed: Bed): Promise<string> {
+  const binary = join(bed.state.dir, 'floor-webhook-go');
+  return goFloorBuilt ??= promisify(execFile)('go', ['build', '-o', binary, '.'], { cwd: join(root, 'bench/floor-webhook-go') }).then(() => binary);
+}
+
 /**
  * The floor phase: a webhook that only answers (`impl`: bench/floor-webhook.ts, or bench/floor-webhook-go
  * built into the bed's folder) behind the configuration the daemon would write for one resource injecting
@@ -204,9 +212,7 @@ async function floor(bed: Bed, impl: string): Promise<void> {
   const flags = [`--port=${String(port)}`, `--cert=${cert}`, `--key=${key}`, '--selected-prefix=adm-sel-', '--secret=pull-0'];
   let child;
   if (impl === 'go') {
-    const binary = join(bed.state.dir, 'floor-webhook-go');
-    await promisify(execFile)('go', ['build', '-o', binary, '.'], { cwd: join(root, 'bench/floor-webhook-go') });
-    child = spawn(binary, flags, { stdio: 'inherit' });
+    child = spawn(await goFloor(bed), flags, { stdio: 'inherit' });
   } else {
     child = spawn(join(root, 'node_modules/.bin/node'), [...IMAGE_NODE_FLAGS, '--import', 'tsx', join(root, 'bench/floor-webhook.ts'), ...flags], { stdio: 'inherit' });
   }
